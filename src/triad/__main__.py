@@ -1,0 +1,5 @@
+"""Allow ``python -m triad``."""
+
+from triad.cli import main
+
+main()

@@ -1,0 +1,147 @@
+"""The ``triad`` command line.
+
+Every subcommand turns a refused input into a one-paragraph message on stderr and
+exit code 2, never a traceback.
+"""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from triad.errors import TriadInputError
+
+app = typer.Typer(
+    name="triad",
+    help="Bayesian multilevel re-analysis of the youth-parent-professional partnership study.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _refuse(exc: TriadInputError) -> None:
+    err_console.print(f"[bold red]triad: refused[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=exc.exit_code)
+
+
+def _print_frame(frame, title: str) -> None:
+    table = Table(title=title, show_lines=False)
+    for col in frame.columns:
+        table.add_column(str(col))
+    for _, row in frame.iterrows():
+        table.add_row(*("" if v is None else str(v) for v in row.tolist()))
+    console.print(table)
+
+
+@app.command()
+def validate(
+    path: Annotated[Path, typer.Argument(help="Respondent file: .csv, .sav or .parquet")],
+    strict: Annotated[
+        bool, typer.Option(help="Refuse out-of-range or non-numeric answers")
+    ] = False,
+    quarantine: Annotated[
+        Path | None, typer.Option(help="Write the quarantine report (CSV) here")
+    ] = None,
+) -> None:
+    """Validate a respondent file against the codebook and summarise it."""
+    from triad.readers import read_respondents
+
+    try:
+        data = read_respondents(path, strict=strict)
+    except TriadInputError as exc:
+        _refuse(exc)
+    c = data.counts
+    console.print(f"[bold]{path}[/]: {c['respondents']} respondents (source: {data.data_source})")
+    tab = data.cell_counts().reset_index()
+    _print_frame(tab, "Respondents per role x sector")
+    console.print(
+        f"answers: {c['answers']} = {c['present']} present + {c['missing']} missing (empty) "
+        f"+ {c['quarantined']} quarantined"
+    )
+    age_q = int((data.quarantine["column"] == "age").sum())
+    if age_q:
+        console.print(f"ages quarantined (set missing): {age_q}")
+    for note in data.notes:
+        console.print(f"note: {note}")
+    if len(data.quarantine):
+        _print_frame(data.quarantine.head(10), "Quarantined (first 10; set to missing)")
+    if quarantine is not None:
+        data.quarantine.to_csv(quarantine, index=False)
+        console.print(f"quarantine report: {quarantine} ({len(data.quarantine)} rows)")
+
+
+@app.command()
+def scores(
+    path: Annotated[Path, typer.Argument(help="Respondent file")],
+    out: Annotated[Path, typer.Option(help="CSV file for the scale scores")],
+) -> None:
+    """Compute scale scores (mean of items, codebook missing-item rule) to a CSV."""
+    from triad.readers import read_respondents
+    from triad.scores import scale_scores
+
+    try:
+        data = read_respondents(path)
+    except TriadInputError as exc:
+        _refuse(exc)
+    table = scale_scores(data.wide)
+    table.insert(0, "data_source", data.data_source)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    excluded = int((table["excluded_reason"] != "").sum())
+    console.print(f"{len(table)} scale scores written to {out}; {excluded} left missing "
+                  "(too few items answered; reason in excluded_reason)")
+
+
+@app.command()
+def reliability(
+    path: Annotated[Path, typer.Argument(help="Respondent file")],
+    by_sector: Annotated[bool, typer.Option(help="Also per sector")] = False,
+    out: Annotated[Path | None, typer.Option(help="CSV file for the table")] = None,
+) -> None:
+    """Cronbach's alpha (95% CI) and omega per scale and group, beside the report's values."""
+    from triad.readers import read_respondents
+    from triad.reliability import reliability_table
+
+    try:
+        data = read_respondents(path)
+    except TriadInputError as exc:
+        _refuse(exc)
+    table = reliability_table(data.wide, by_sector=by_sector)
+    table.insert(0, "data_source", data.data_source)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False)
+    show = table[["scale", "role", "target", "sector", "n", "alpha", "alpha_ci_low",
+                  "alpha_ci_high", "omega", "reported_low", "reported_high"]].round(2)
+    _print_frame(show, f"Reliability ({data.data_source})")
+
+
+@app.command()
+def published(
+    table: Annotated[int | None, typer.Option(help="Only this table (1-12)")] = None,
+    claims: Annotated[bool, typer.Option(help="Show the claims registry instead")] = False,
+) -> None:
+    """Show the report's tables (or its claims) as transcribed in data/published/."""
+    from triad.published import load_cells, load_claims
+
+    if claims:
+        frame = load_claims()[["claim_id", "scale", "table", "groups", "quoted", "verdict"]]
+        _print_frame(frame, "Claims registry (data/published/claims.csv)")
+        return
+    frame = load_cells(table)[["table", "group", "scale", "n", "mean", "sd"]]
+    _print_frame(frame, "Published cells (data/published/cells.csv)")
+
+
+def main() -> None:
+    """Entry point for ``python -m triad``."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

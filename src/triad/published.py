@@ -1,0 +1,177 @@
+"""The published study as data: Tables 1-12, reliabilities, correlations and claims.
+
+Everything here is transcribed from the report (``../shared/seed/``) into
+``data/published/*.csv``, numbers as printed, even where they look wrong: the
+audit (a later step) checks them.  Every table row carries its source.
+
+Groups are named by a *group key* ``{role}>{target}@{sector}`` with an optional
+``#{gender}``, e.g. ``youth>professional@all`` (Table 2, youths about social
+workers) or ``professional>youth@all#male`` (Table 10, men).  ``professional``
+pools social workers and teachers; ``target`` is whom the rating is about
+(``self`` for the partnership competences Belangrijk and Lukt).
+"""
+
+from functools import cache
+
+import pandas as pd
+
+from triad.paths import data_dir
+
+__all__ = [
+    "SCALE_IDS",
+    "group_key",
+    "parse_group_key",
+    "load_cells",
+    "load_claims",
+    "claim_groups",
+    "load_reliability",
+    "load_correlations",
+]
+
+SCALE_IDS = ("band", "doel", "taak", "alliantie", "inspraak", "opvoed", "belangrijk", "lukt")
+SCALE_NAMES_NL = {
+    "Band": "band", "Doel": "doel", "Taak": "taak", "Alliantie": "alliantie",
+    "Inspraak": "inspraak", "Opvoedcompetentie": "opvoed", "Belangrijk": "belangrijk",
+    "Lukt": "lukt",
+}
+
+_CELL_COLUMNS = ["table", "source", "role", "target", "sector", "gender", "scale", "n", "mean",
+                 "sd", "note"]
+_CLAIM_COLUMNS = ["claim_id", "section", "location", "quote_nl", "summary_en", "kind", "scale",
+                  "table", "groups", "quoted", "direction", "verdict", "p_text", "repeats",
+                  "note"]
+_RELIABILITY_COLUMNS = ["scale", "group", "alpha_low", "alpha_high", "location", "note"]
+_CORRELATION_COLUMNS = ["corr_id", "variable_x", "variable_y", "group", "r", "direction",
+                        "verdict", "p_text", "n_hint", "location", "note"]
+
+
+def group_key(role: str, target: str | None, sector: str, gender: str | None = None) -> str:
+    """Build a group key such as ``social_worker>youth@residential`` or ``...#male``."""
+    key = f"{role}>{target or ''}@{sector}"
+    if gender:
+        key += f"#{gender}"
+    return key
+
+
+def parse_group_key(key: str) -> dict:
+    """Split a group key into ``role``, ``target``, ``sector`` and ``gender`` (or None).
+
+    Raises
+    ------
+    ValueError
+        If the key does not have the form ``role>target@sector[#gender]``.
+    """
+    text = key.strip()
+    gender = None
+    if "#" in text:
+        text, gender = text.split("#", 1)
+    if ">" not in text or "@" not in text:
+        raise ValueError(f"group key {key!r} is not of the form role>target@sector[#gender]")
+    role, rest = text.split(">", 1)
+    target, sector = rest.split("@", 1)
+    return {"role": role, "target": target or None, "sector": sector, "gender": gender}
+
+
+def _read(name: str, columns: list) -> pd.DataFrame:
+    path = data_dir() / "published" / f"{name}.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {missing}")
+    frame = frame[columns].replace({"": None})
+    return frame
+
+
+@cache
+def _cells() -> pd.DataFrame:
+    cells = _read("cells", _CELL_COLUMNS)
+    cells["table"] = cells["table"].astype(int)
+    cells["n"] = cells["n"].astype(int)
+    for col in ("mean", "sd"):
+        cells[col] = pd.to_numeric(cells[col]).astype(float)
+    cells["group"] = [
+        group_key(r, t, s, g)
+        for r, t, s, g in zip(cells["role"], cells["target"], cells["sector"], cells["gender"],
+                              strict=True)
+    ]
+    bad = sorted(set(cells["scale"].dropna()) - set(SCALE_IDS))
+    if bad:
+        raise ValueError(f"data/published/cells.csv: unknown scale id(s) {bad}")
+    return cells
+
+
+def load_cells(table: int | None = None) -> pd.DataFrame:
+    """Every number of Tables 1-12, one tidy row per (table, group, scale).
+
+    Parameters
+    ----------
+    table : int, optional
+        Only this table.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``table, source, role, target, sector, gender, scale, n, mean, sd,
+        note, group``.  Table 1 (respondent counts) has no scale, mean or SD.
+    """
+    cells = _cells().copy()
+    if table is not None:
+        cells = cells[cells["table"] == table].reset_index(drop=True)
+    return cells
+
+
+@cache
+def _claims() -> pd.DataFrame:
+    claims = _read("claims", _CLAIM_COLUMNS)
+    claims["table"] = pd.to_numeric(claims["table"]).astype("Int64")
+    return claims
+
+
+def load_claims() -> pd.DataFrame:
+    """The claims registry: every comparative statement of sections 4 and 5.
+
+    Returns
+    -------
+    DataFrame
+        One row per claim and scale; ``groups`` and ``quoted`` are ``|``-separated
+        and aligned (the numbers as the text gives them).  Use :func:`claim_groups`
+        to get them as lists.
+    """
+    return _claims().copy()
+
+
+def claim_groups(claim: pd.Series) -> list[tuple[str, float | None]]:
+    """Return a claim's (group key, quoted number or None) pairs in text order."""
+    groups = [g.strip() for g in (claim["groups"] or "").split("|") if g.strip()]
+    quoted = [q.strip() for q in (claim["quoted"] or "").split("|")]
+    out = []
+    for i, g in enumerate(groups):
+        q = quoted[i] if i < len(quoted) and quoted[i] else None
+        out.append((g, float(q) if q is not None else None))
+    return out
+
+
+@cache
+def _reliability() -> pd.DataFrame:
+    rel = _read("reliability", _RELIABILITY_COLUMNS)
+    for col in ("alpha_low", "alpha_high"):
+        rel[col] = pd.to_numeric(rel[col]).astype(float)
+    return rel
+
+
+def load_reliability() -> pd.DataFrame:
+    """Reported Cronbach's alphas (section 3.3): ranges per scale and single values."""
+    return _reliability().copy()
+
+
+@cache
+def _correlations() -> pd.DataFrame:
+    corr = _read("correlations", _CORRELATION_COLUMNS)
+    corr["r"] = pd.to_numeric(corr["r"]).astype(float)
+    corr["n_hint"] = pd.to_numeric(corr["n_hint"]).astype("Int64")
+    return corr
+
+
+def load_correlations() -> pd.DataFrame:
+    """Reported correlations (age-Band in youths, Belangrijk-Lukt, age-Doel)."""
+    return _correlations().copy()
