@@ -6,9 +6,9 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_csv, write_parquet, write_sav, write_semicolon_csv
 from typer.testing import CliRunner
 
+from conftest import write_csv, write_parquet, write_sav, write_semicolon_csv
 from triad.cli import app
 from triad.errors import TriadInputError, format_rows
 from triad.readers import long_from_wide, read_respondents, wide_from_long

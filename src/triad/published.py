@@ -9,6 +9,10 @@ Groups are named by a *group key* ``{role}>{target}@{sector}`` with an optional
 workers) or ``professional>youth@all#male`` (Table 10, men).  ``professional``
 pools social workers and teachers; ``target`` is whom the rating is about
 (``self`` for the partnership competences Belangrijk and Lukt).
+
+A claim's ``verdict`` is ``significant`` (the text says so), ``implied_significant``
+(the text lists it among tested differences without the word), ``not_significant``
+(e.g. "een tendens") or ``descriptive`` (no test implied).
 """
 
 from functools import cache
@@ -34,6 +38,8 @@ SCALE_NAMES_NL = {
     "Inspraak": "inspraak", "Opvoedcompetentie": "opvoed", "Belangrijk": "belangrijk",
     "Lukt": "lukt",
 }
+
+VERDICTS = ("significant", "implied_significant", "not_significant", "descriptive")
 
 _CELL_COLUMNS = ["table", "source", "role", "target", "sector", "gender", "scale", "n", "mean",
                  "sd", "note"]
@@ -72,6 +78,10 @@ def parse_group_key(key: str) -> dict:
     return {"role": role, "target": target or None, "sector": sector, "gender": gender}
 
 
+def _text(value: object) -> str:
+    return "" if value is None or pd.isna(value) else str(value)
+
+
 def _read(name: str, columns: list) -> pd.DataFrame:
     path = data_dir() / "published" / f"{name}.csv"
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -101,7 +111,7 @@ def _cells() -> pd.DataFrame:
 
 
 def load_cells(table: int | None = None) -> pd.DataFrame:
-    """Every number of Tables 1-12, one tidy row per (table, group, scale).
+    """Load every number of Tables 1-12, one tidy row per (table, group, scale).
 
     Parameters
     ----------
@@ -124,11 +134,14 @@ def load_cells(table: int | None = None) -> pd.DataFrame:
 def _claims() -> pd.DataFrame:
     claims = _read("claims", _CLAIM_COLUMNS)
     claims["table"] = pd.to_numeric(claims["table"]).astype("Int64")
+    bad = sorted(set(claims["verdict"]) - set(VERDICTS))
+    if bad:
+        raise ValueError(f"data/published/claims.csv: unknown verdict(s) {bad}")
     return claims
 
 
 def load_claims() -> pd.DataFrame:
-    """The claims registry: every comparative statement of sections 4 and 5.
+    """Load the claims registry: every comparative statement of sections 4 and 5.
 
     Returns
     -------
@@ -142,8 +155,8 @@ def load_claims() -> pd.DataFrame:
 
 def claim_groups(claim: pd.Series) -> list[tuple[str, float | None]]:
     """Return a claim's (group key, quoted number or None) pairs in text order."""
-    groups = [g.strip() for g in (claim["groups"] or "").split("|") if g.strip()]
-    quoted = [q.strip() for q in (claim["quoted"] or "").split("|")]
+    groups = [g.strip() for g in _text(claim["groups"]).split("|") if g.strip()]
+    quoted = [q.strip() for q in _text(claim["quoted"]).split("|")]
     out = []
     for i, g in enumerate(groups):
         q = quoted[i] if i < len(quoted) and quoted[i] else None
@@ -160,7 +173,7 @@ def _reliability() -> pd.DataFrame:
 
 
 def load_reliability() -> pd.DataFrame:
-    """Reported Cronbach's alphas (section 3.3): ranges per scale and single values."""
+    """Load the reported Cronbach's alphas (section 3.3): ranges per scale and single values."""
     return _reliability().copy()
 
 
@@ -173,5 +186,5 @@ def _correlations() -> pd.DataFrame:
 
 
 def load_correlations() -> pd.DataFrame:
-    """Reported correlations (age-Band in youths, Belangrijk-Lukt, age-Doel)."""
+    """Load the reported correlations (age-Band in youths, Belangrijk-Lukt, age-Doel)."""
     return _correlations().copy()
