@@ -138,6 +138,39 @@ def published(
     _print_frame(frame, "Published cells (data/published/cells.csv)")
 
 
+@app.command()
+def audit(
+    out: Annotated[Path, typer.Option(help="Folder for audit.csv/.md and replication.csv/.md")],
+) -> None:
+    """Audit the report's tables and replicate its claims from summary statistics."""
+    import time
+
+    from triad.audit import SEVERITIES, audit_markdown, audit_published
+    from triad.replication import replicate_claims, replication_markdown, replication_summary
+
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    findings = audit_published()
+    audit_s = time.perf_counter() - start
+    findings.to_csv(out / "audit.csv", index=False)
+    (out / "audit.md").write_text(audit_markdown(findings) + "\n", encoding="utf-8")
+    counts = findings["severity"].value_counts().reindex(list(SEVERITIES), fill_value=0)
+    console.print(f"audit: {len(findings)} checks in {audit_s:.2f} s: " + ", ".join(
+        f"{k} {v}" for k, v in counts.items()))
+    start = time.perf_counter()
+    replication = replicate_claims()
+    replication.to_csv(out / "replication.csv", index=False)
+    (out / "replication.md").write_text(replication_markdown(replication) + "\n",
+                                        encoding="utf-8")
+    summary = replication_summary(replication)
+    tested = summary[summary["paper_verdict"] != "descriptive"]
+    console.print(
+        f"replication: {len(summary)} claims ({len(tested)} with a significance verdict) in "
+        f"{time.perf_counter() - start:.2f} s: " + ", ".join(
+            f"{k} {v}" for k, v in tested["replicates"].value_counts().items()))
+    console.print(f"written: {out}/audit.csv, audit.md, replication.csv, replication.md")
+
+
 def main() -> None:
     """Entry point for ``python -m triad``."""
     app()
