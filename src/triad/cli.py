@@ -171,6 +171,93 @@ def audit(
     console.print(f"written: {out}/audit.csv, audit.md, replication.csv, replication.md")
 
 
+@app.command("fit")
+def fit_model(
+    model: Annotated[str, typer.Argument(help="Spec name in models/ or a path to a .toml")],
+    data: Annotated[Path | None, typer.Option(help="Respondent file (default: synthetic)")] = None,
+    out: Annotated[Path, typer.Option(help="Results folder (fits are cached there)")] = Path(
+        "results"),
+    backend: Annotated[str, typer.Option(help="pymc, nutpie or numpyro")] = "pymc",
+    quick: Annotated[bool, typer.Option(help="Few draws: a smoke run")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when a sampler gate fails")] = False,
+    rope: Annotated[float, typer.Option(help="ROPE half-width (scale points)")] = 0.1,
+    ci_prob: Annotated[float, typer.Option(help="HDI probability")] = 0.95,
+) -> None:
+    """Fit one model spec and print its diagnostics and contrasts."""
+    from triad.fitting import fit
+    from triad.paths import repo_root
+    from triad.specs import SpecError, load_spec
+
+    path = Path(model) if model.endswith(".toml") else repo_root() / "models" / f"{model}.toml"
+    try:
+        spec = load_spec(path)
+        result = fit(spec, data, backend=backend, quick=quick, out=out, rope=rope,
+                     ci_prob=ci_prob)
+    except (TriadInputError, SpecError) as exc:
+        err_console.print(f"[bold red]triad: refused[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+    d = result.diagnostics
+    failed = d["gates_failed"]
+    status = "[green]gates passed[/]" if result.passed else f"[bold red]GATES FAILED[/]: {failed}"
+    console.print(f"{spec.name}{' (cached)' if result.cached else ''}: R-hat max "
+                  f"{d['r_hat_max']:.3f}, ESS bulk min {d['ess_bulk_min']:.0f}, tail min "
+                  f"{d['ess_tail_min']:.0f}, divergences {d['divergences']}; {status}")
+    show = result.contrasts[["contrast", "sector", "estimate", "ci_low", "ci_high",
+                             "p_direction", "p_rope"]].round(3)
+    _print_frame(show, f"Contrasts ({result.record['data_source']}"
+                       f"{', QUICK' if quick else ''}{'' if result.passed else ', NOT A FINDING'})")
+    if result.path is not None:
+        console.print(f"stored: {result.path}")
+    if strict and not result.passed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def reconstruct(
+    seed: Annotated[int, typer.Option(help="Seed of the random generator")] = 20240601,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder to write to (default: data/synthetic)")
+    ] = None,
+    verify: Annotated[
+        bool,
+        typer.Option(help="Do not build: recompute every target from OUT/respondents.csv "
+                          "and print target vs achieved"),
+    ] = False,
+) -> None:
+    """Build the synthetic data set reconstructed from the published tables (or --verify it).
+
+    Exits 1 when a target that should be met (not a documented conflict) is missed.
+    """
+    from triad.paths import data_dir
+    from triad.reconstruct import missed, write_synthetic
+    from triad.reconstruct import verify as verify_file
+
+    folder = out if out is not None else data_dir() / "synthetic"
+    if not verify:
+        prov = write_synthetic(folder, seed=seed)
+        console.print(f"written: {folder}/respondents.csv, provenance.json, README.md "
+                      f"({prov['respondents']} synthetic respondents, seed {seed}, "
+                      f"{prov['runtime_s']} s)")
+    path = folder / "respondents.csv"
+    try:
+        report = verify_file(path)
+    except TriadInputError as exc:
+        _refuse(exc)
+    if verify:
+        show = report.drop(columns=["reason"])
+        for col in ("achieved", "difference"):
+            show[col] = show[col].round(4)
+        console.print(f"[bold]Targets vs {path}[/]")
+        typer.echo(show.to_string(index=False))
+    conflicts = report[report["status"] == "conflict"]
+    bad = missed(report)
+    console.print(f"{int(report['matched'].sum())} of {len(report)} targets met; "
+                  f"{len(conflicts)} documented conflicts ({int((~conflicts['matched']).sum())} "
+                  f"not met, reasons in provenance.json); {len(bad)} missed")
+    if len(bad):
+        _print_frame(bad.drop(columns=["reason"]), "Missed targets")
+        raise typer.Exit(code=1)
+
 def main() -> None:
     """Entry point for ``python -m triad``."""
     app()

@@ -1,0 +1,386 @@
+"""Fit a model spec: build, sample, check the gates, compute contrasts, store, cache.
+
+Every stored fit is a folder ``<out>/fits/<model>/<key>/`` holding ``fit.nc``
+(posterior, sample stats, prior and prior predictive) and ``fit.json`` (spec and
+data hashes, seed, backend, sampler arguments, library versions, diagnostics,
+gates) plus ``contrasts.csv``.  ``key`` hashes everything that determines the
+result, so an unchanged fit is read back instead of re-sampled.  A fit folder is
+written under a temporary name and renamed when complete: a killed run never
+leaves a folder that a later run would read.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import warnings
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from triad.contrasts import compute_contrasts
+from triad.modeldata import ModelData, model_frame, summary_frame
+from triad.readers import RespondentData, read_respondents
+from triad.specs import ModelSpec
+
+__all__ = ["BACKENDS", "GATES", "FitResult", "fit", "diagnostics", "fit_key"]
+
+BACKENDS = ("pymc", "nutpie", "numpyro")
+GATES = {"r_hat_max": 1.01, "ess_bulk_min": 400, "ess_tail_min": 400, "divergences_max": 0}
+_VERSIONED = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pandas", "nutpie",
+              "numpyro", "jax")
+PRIOR_DRAWS = 1000
+
+
+@dataclass
+class FitResult:
+    """A fitted (or cached) model: posterior, diagnostics, gates, contrasts."""
+
+    spec: ModelSpec
+    idata: az.InferenceData
+    diagnostics: dict
+    contrasts: pd.DataFrame
+    record: dict
+    path: Path | None
+    cached: bool = False
+
+    @property
+    def passed(self) -> bool:
+        """Whether every sampler gate passed."""
+        return bool(self.diagnostics["gates_passed"])
+
+
+def _versions() -> dict:
+    out = {}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _sampler_args(spec: ModelSpec, quick: bool) -> dict:
+    args = {"draws": 1000, "tune": 1000, "chains": 4, "target_accept": 0.9, "seed": 1}
+    args.update(spec.sampler)
+    if quick:
+        args.update({"draws": 200, "tune": 200, **spec.quick})
+    return args
+
+
+def fit_key(spec: ModelSpec, data_hash: str, backend: str, args: dict) -> str:
+    """Cache key: hash of spec file, data, backend, sampler arguments and triad version."""
+    payload = json.dumps({"spec": spec.sha256, "data": data_hash, "backend": backend,
+                          "args": args, "triad": _versions()["triad"]}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def diagnostics(idata: az.InferenceData, seconds: float | None = None) -> dict:
+    """R-hat, bulk/tail ESS over every posterior quantity, divergences, and the gates."""
+    post = idata.posterior
+    names = [v for v in post.data_vars if not v.startswith("_")]
+    # Unrounded: az.summary rounds to 2 decimals, which would hide an R-hat of 1.014.
+    rhat = az.rhat(post[names])
+    bulk = az.ess(post[names], method="bulk")
+    tail = az.ess(post[names], method="tail")
+
+    def extreme(ds, fn) -> float:
+        return float(fn([float(fn(ds[v].values)) for v in ds.data_vars]))
+
+    divergences = int(idata.sample_stats["diverging"].sum()) if (
+        "sample_stats" in idata.groups() and "diverging" in idata.sample_stats) else 0
+    r_hat = extreme(rhat, np.nanmax)
+    ess_bulk = extreme(bulk, np.nanmin)
+    ess_tail = extreme(tail, np.nanmin)
+    n_params = int(sum(post[v].size // (post.sizes["chain"] * post.sizes["draw"]) for v in names))
+    passed = (r_hat <= GATES["r_hat_max"] and ess_bulk >= GATES["ess_bulk_min"]
+              and ess_tail >= GATES["ess_tail_min"] and divergences <= GATES["divergences_max"])
+    failed = []
+    if r_hat > GATES["r_hat_max"]:
+        failed.append(f"R-hat {r_hat:.3f} > {GATES['r_hat_max']}")
+    if ess_bulk < GATES["ess_bulk_min"]:
+        failed.append(f"bulk ESS {ess_bulk:.0f} < {GATES['ess_bulk_min']}")
+    if ess_tail < GATES["ess_tail_min"]:
+        failed.append(f"tail ESS {ess_tail:.0f} < {GATES['ess_tail_min']}")
+    if divergences > GATES["divergences_max"]:
+        failed.append(f"{divergences} divergences")
+    return {"r_hat_max": r_hat, "ess_bulk_min": ess_bulk, "ess_tail_min": ess_tail,
+            "divergences": divergences, "gates_passed": passed,
+            "gates_failed": "; ".join(failed), "seconds": seconds,
+            "parameters": n_params}
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _prior(spec_prior: dict, term: str = ""):
+    import bambi as bmb
+
+    params = {}
+    for k, v in spec_prior.items():
+        if k in ("dist", "why"):
+            continue
+        params[k] = _prior(v) if isinstance(v, dict) else (np.asarray(v, dtype=float)
+                                                            if isinstance(v, list) else v)
+    if term == "threshold":
+        # Cut points of a cumulative model must stay ordered (as Bambi's default prior does).
+        from pymc.distributions.transforms import ordered
+
+        params["transform"] = ordered
+    return bmb.Prior(spec_prior["dist"], **params)
+
+
+def _bambi_priors(spec: ModelSpec) -> dict:
+    priors: dict = {}
+    for term, p in spec.priors.items():
+        if "/" in term:  # 'sigma/rater': a term of a distributional parameter's formula
+            param, sub = term.split("/", 1)
+            priors.setdefault(param, {})[sub] = _prior(p)
+        else:
+            priors[term] = _prior(p, term)
+    return priors
+
+
+def _bambi_model(spec: ModelSpec, frame: pd.DataFrame):
+    import bambi as bmb
+
+    formula = spec.formula
+    if spec.ordinal:
+        formula = formula.replace("score", "value", 1) if formula.startswith("score") else formula
+        family, link = "cumulative", spec.family.split("_")[1]
+        model = bmb.Model(formula, frame, family=family, link=link,
+                          priors=_bambi_priors(spec), noncentered=spec.noncentered)
+        _check_priors_cover(spec, model)
+        return model
+    family = "gaussian" if spec.family == "gaussian" else "t"
+    bf = bmb.Formula(formula, spec.sigma_formula) if spec.sigma_formula else bmb.Formula(formula)
+    model = bmb.Model(bf, frame, family=family, priors=_bambi_priors(spec),
+                      noncentered=spec.noncentered)
+    _check_priors_cover(spec, model)
+    return model
+
+
+def _check_priors_cover(spec: ModelSpec, model) -> None:
+    """Every term must take its prior from the spec, not from Bambi's data-based default."""
+    from triad.specs import SpecError
+
+    missing = []
+    for param, comp in model.components.items():
+        for term in getattr(comp, "terms", {}):
+            key = term if param in ("mu", "p") else f"{param}/{term}"
+            if key not in spec.priors:
+                missing.append(key)
+    if missing:
+        raise SpecError(spec.path, "priors", "no prior for term(s) " + ", ".join(
+            repr(m) for m in missing) + " (every term needs one, with a 'why')")
+
+
+def _expected(model, idata: az.InferenceData, spec: ModelSpec) -> np.ndarray:
+    """Posterior draws x rows of each row's expected 1-5 score."""
+    pred = model.predict(idata, kind="response_params", inplace=False)
+    post = pred.posterior
+    if spec.ordinal:
+        p = post["p"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+        return p @ np.arange(1, p.shape[-1] + 1)
+    return post["mu"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+
+
+def _summary_model(frame: pd.DataFrame, spec: ModelSpec):
+    import pymc as pm
+
+    scales = sorted(frame["scale"].unique())
+    s_idx = frame["scale"].map({s: i for i, s in enumerate(scales)}).to_numpy()
+    n = frame["n"].to_numpy(dtype=float)
+    p = spec.priors
+
+    def prior(name: str, default: tuple) -> tuple:
+        q = p.get(name, {})
+        return q.get("dist", default[0]), {k: v for k, v in q.items()
+                                           if k not in ("dist", "why")} or default[1]
+
+    coords = {"scale": scales, "cell": frame["cell"] + "|" + frame["scale"]}
+    with pm.Model(coords=coords) as model:
+        d, kw = prior("Intercept", ("Normal", {"mu": 3.5, "sigma": 1.0}))
+        grand = getattr(pm, d)("grand_mean", dims="scale", **kw)
+        d, kw = prior("cell_sd", ("HalfNormal", {"sigma": 0.5}))
+        cell_sd = getattr(pm, d)("cell_sd", dims="scale", **kw)
+        z = pm.Normal("cell_z", 0.0, 1.0, dims="cell")
+        mu = pm.Deterministic("mu", grand[s_idx] + cell_sd[s_idx] * z, dims="cell")
+        d, kw = prior("sigma", ("HalfNormal", {"sigma": 1.0}))
+        sigma = getattr(pm, d)("sigma", dims="cell", **kw)
+        pm.Normal("cell_mean", mu=mu, sigma=sigma / np.sqrt(n),
+                  observed=frame["mean"].to_numpy(dtype=float), dims="cell")
+        # (n-1) s^2 / sigma^2 ~ chi2(n-1)  <=>  s^2 ~ Gamma((n-1)/2, rate=(n-1)/(2 sigma^2))
+        pm.Gamma("cell_var", alpha=(n - 1) / 2, beta=(n - 1) / (2 * sigma**2),
+                 observed=frame["sd"].to_numpy(dtype=float) ** 2, dims="cell")
+    return model
+
+
+def _sample_pymc(model, args: dict, backend: str) -> az.InferenceData:
+    import pymc as pm
+
+    # Per-observation deterministics (Bambi's mu, p) would make a fit file hundreds of MB;
+    # contrasts recompute them from the parameters.
+    keep = [v.name for v in model.free_RVs] + [
+        v.name for v in model.deterministics
+        if "__obs__" not in model.named_vars_to_dims.get(v.name, ())]
+    kwargs = {"draws": args["draws"], "tune": args["tune"], "chains": args["chains"],
+              "random_seed": args["seed"], "progressbar": False, "var_names": keep,
+              "target_accept": args["target_accept"], "compute_convergence_checks": False}
+    if backend == "pymc":
+        kwargs["cores"] = min(args["chains"], os.cpu_count() or 1)
+    else:
+        kwargs["nuts_sampler"] = backend
+    with model:
+        return pm.sample(**kwargs)
+
+
+# --------------------------------------------------------------------------- fit
+
+
+def _data_hash(data: RespondentData | None, md: ModelData) -> str:
+    if data is not None and data.path.is_file():
+        return hashlib.sha256(data.path.read_bytes()).hexdigest()
+    return hashlib.sha256(md.frame.to_csv(index=False).encode()).hexdigest()
+
+
+def fit(
+    spec: ModelSpec,
+    data: RespondentData | str | Path | None = None,
+    *,
+    cells: pd.DataFrame | None = None,
+    backend: str = "pymc",
+    quick: bool = False,
+    out: str | Path | None = None,
+    use_cache: bool = True,
+    rope: float = 0.1,
+    ci_prob: float = 0.95,
+) -> FitResult:
+    """Fit one model spec.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    data : RespondentData or path, optional
+        Respondent data for respondent models; default the embedded synthetic file.
+    cells : DataFrame, optional
+        Summary models: cells in the published layout (default the report's tables).
+    backend : {"pymc", "nutpie", "numpyro"}
+    quick : bool
+        Few draws for a smoke run (the record says so; gates still reported).
+    out : path, optional
+        Results folder; fits go to ``out/fits``.  None: nothing is stored or cached.
+    use_cache : bool
+        Read a stored fit with the same key instead of sampling.
+    rope, ci_prob : float
+        Contrast settings.
+
+    Returns
+    -------
+    FitResult
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    resp: RespondentData | None = None
+    if spec.data == "respondent":
+        if data is None:
+            from triad.pipeline import default_data
+
+            data = default_data()
+            if data is None:
+                raise FileNotFoundError("no respondent data given and no embedded synthetic "
+                                        "data set (data/synthetic/respondents.csv)")
+        resp = data if isinstance(data, RespondentData) else read_respondents(data)
+        md = model_frame(resp, spec)
+    else:
+        source = "published"
+        if data is not None:
+            from triad.cells import cells_from_scores
+            from triad.scores import scale_scores
+
+            resp = data if isinstance(data, RespondentData) else read_respondents(data)
+            cells = cells_from_scores(scale_scores(resp.wide), decimals=None)
+            source = resp.data_source
+        md = summary_frame(spec, cells, data_source=source if cells is not None or
+                           data is not None else "published")
+    args = _sampler_args(spec, quick)
+    key = fit_key(spec, _data_hash(resp, md), backend, args)
+    folder = Path(out) / "fits" / spec.name / key if out is not None else None
+    if folder is not None and use_cache and (folder / "fit.json").is_file():
+        return _load(spec, folder)
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        # Sampler chatter (BLAS advice, "run 4 chains") is replaced by our own gate report.
+        warnings.simplefilter("ignore")
+        if spec.data == "respondent":
+            import pymc as pm
+
+            model = _bambi_model(spec, md.frame)
+            model.build()
+            idata = _sample_pymc(model.backend.model, args, backend)
+            with model.backend.model:
+                prior = pm.sample_prior_predictive(draws=PRIOR_DRAWS, random_seed=args["seed"])
+            idata.extend(prior)
+            draws = _expected(model, idata, spec)
+            prior_idata = az.InferenceData(posterior=prior.prior.expand_dims("chain")
+                                           if "chain" not in prior.prior.dims else prior.prior)
+            prior_draws = _expected(model, prior_idata, spec)
+            units = md.frame.assign(weight=1.0)
+        else:
+            import pymc as pm
+
+            model = _summary_model(md.frame, spec)
+            idata = _sample_pymc(model, args, backend)
+            with model:
+                prior = pm.sample_prior_predictive(draws=PRIOR_DRAWS, random_seed=args["seed"])
+            idata.extend(prior)
+            draws = idata.posterior["mu"].stack(s=("chain", "draw")).transpose("s", ...).values
+            prior_draws = prior.prior["mu"].stack(s=("chain", "draw")).transpose("s", ...).values
+            units = md.frame.assign(weight=md.frame["n"].astype(float))
+    seconds = time.perf_counter() - start
+    diag = diagnostics(idata, seconds)
+    contrasts = compute_contrasts(draws, units, spec.contrasts, model=spec.name,
+                                  data_source=md.data_source, prior_draws=prior_draws,
+                                  rope=rope, ci_prob=ci_prob)
+    contrasts["gates_passed"] = diag["gates_passed"]
+    record = {
+        "model": spec.name, "key": key, "spec_sha256": spec.sha256,
+        "data_source": md.data_source, "data_sha256": _data_hash(resp, md),
+        "rows": int(len(md.frame)), "excluded_rows": int(len(md.excluded)),
+        "backend": backend, "sampler": args, "quick": quick, "seed": args["seed"],
+        "versions": _versions(), "diagnostics": diag, "gates": GATES,
+    }
+    result = FitResult(spec, idata, diag, contrasts, record, folder)
+    if folder is not None:
+        _store(result, md)
+    return result
+
+
+def _store(result: FitResult, md: ModelData) -> None:
+    folder = result.path
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    idata = result.idata
+    keep = [g for g in ("posterior", "sample_stats", "prior", "prior_predictive")
+            if g in idata.groups()]
+    az.InferenceData(**{g: idata[g] for g in keep}).to_netcdf(str(tmp / "fit.nc"))
+    result.contrasts.to_csv(tmp / "contrasts.csv", index=False)
+    md.excluded.to_csv(tmp / "excluded.csv", index=False)
+    (tmp / "fit.json").write_text(json.dumps(result.record, indent=2, default=float) + "\n")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp.rename(folder)
+
+
+def _load(spec: ModelSpec, folder: Path) -> FitResult:
+    record = json.loads((folder / "fit.json").read_text())
+    idata = az.from_netcdf(str(folder / "fit.nc"))
+    contrasts = pd.read_csv(folder / "contrasts.csv")
+    return FitResult(spec, idata, record["diagnostics"], contrasts, record, folder, cached=True)

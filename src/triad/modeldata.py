@@ -1,0 +1,137 @@
+"""Model frames: the rows a spec's model is fitted to, with every exclusion listed.
+
+Respondent models get one row per (respondent, target, scale) score -- or per
+answer for item-level (ordinal) models -- with the derived variables the specs
+may use (:data:`triad.specs.FORMULA_VARIABLES`).  Summary models get one row per
+published (or data-derived) cell.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from triad.cells import PROFESSIONAL_ROLES
+from triad.published import load_cells
+from triad.readers import RespondentData, long_from_wide
+from triad.scores import scale_scores
+from triad.specs import ModelSpec
+
+__all__ = ["ModelData", "model_frame", "summary_frame", "SUMMARY_TABLES"]
+
+# Cells that describe distinct populations: sector cells (Tables 5-9) and gender cells
+# (10-12).  Tables 2-4 and Table 5's total pool or repeat these and would count twice.
+SUMMARY_TABLES = (5, 6, 7, 8, 9, 10, 11, 12)
+
+
+@dataclass
+class ModelData:
+    """Rows of one model, what was excluded and why, and where the numbers come from."""
+
+    frame: pd.DataFrame
+    excluded: pd.DataFrame = field(default_factory=pd.DataFrame)
+    data_source: str = ""
+
+
+def _rater(role: str) -> str:
+    return "professional" if role in PROFESSIONAL_ROLES else role
+
+
+def _select(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
+    keep = np.zeros(len(frame), dtype=bool)
+    for pair in spec.rows:
+        rater, target = pair.split(">")
+        roles = PROFESSIONAL_ROLES if rater == "professional" else (rater,)
+        keep |= (frame["role"].isin(roles) & (frame["target"] == target)).to_numpy()
+    return frame[keep & frame["scale"].isin(spec.scales).to_numpy()].copy()
+
+
+def _derive(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["rater"] = frame["role"].map(_rater)
+    frame["cell"] = frame["role"] + ">" + frame["target"] + "@" + frame["sector"]
+    frame["scale_cell"] = frame["scale"] + ":" + frame["cell"]
+    frame["professional"] = frame["rater"].eq("professional").astype(float)
+    frame["gender"] = frame["gender"].fillna("unknown").astype(str)
+    frame["respondent"] = frame["respondent_id"].astype(str)
+    # Age is standardised within role: youths' and professionals' ages live on different
+    # scales, and the report's age relations are within-role correlations.
+    grouped = frame.groupby("role")["age"]
+    z = (frame["age"] - grouped.transform("mean")) / grouped.transform("std")
+    frame["age_z"] = z.fillna(0.0)  # NaN only where a role has one age or none varies
+    return frame
+
+
+def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
+    """Build the rows of a respondent model.
+
+    Parameters
+    ----------
+    data : RespondentData
+        A validated respondent file.
+    spec : ModelSpec
+
+    Returns
+    -------
+    ModelData
+        ``excluded`` lists every row left out (too few items answered, missing age,
+        missing answer) with the reason.
+    """
+    excluded = []
+    if spec.level == "scale":
+        scores = scale_scores(data.wide)
+        frame = _select(scores, spec)
+        bad = frame["score"].isna()
+        for _, r in frame[bad].iterrows():
+            excluded.append((r["respondent_id"], r["target"], r["scale"], "",
+                             r["excluded_reason"]))
+        frame = frame[~bad]
+    else:
+        long = long_from_wide(data.wide)
+        frame = _select(long, spec)
+        bad = frame["value"].isna()
+        for _, r in frame[bad].iterrows():
+            excluded.append((r["respondent_id"], r["target"], r["scale"], r["column"],
+                             "answer missing"))
+        frame = frame[~bad]
+        frame["value"] = pd.Categorical(frame["value"].astype(int), categories=[1, 2, 3, 4, 5],
+                                        ordered=True)
+        frame["item"] = frame["column"]
+        frame = frame.rename(columns={"column": "item_column"})
+    no_age = frame["age"].isna()
+    for _, r in frame[no_age].iterrows():
+        excluded.append((r["respondent_id"], r["target"], r["scale"],
+                         r.get("item", ""), "age missing (the model adjusts for age)"))
+    frame = _derive(frame[~no_age].copy()).reset_index(drop=True)
+    excl = pd.DataFrame(excluded, columns=["respondent_id", "target", "scale", "item", "reason"])
+    return ModelData(frame=frame, excluded=excl, data_source=data.data_source)
+
+
+def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
+                  data_source: str = "published") -> ModelData:
+    """Build the rows of a summary-statistic model: one per distinct population cell.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    cells : DataFrame, optional
+        Cells in the published layout; default the report's tables.
+    data_source : str
+        ``'published'`` or the respondent file the cells were computed from.
+    """
+    cells = load_cells() if cells is None else cells
+    use = cells[cells["table"].isin(SUMMARY_TABLES) & cells["scale"].isin(spec.scales)].copy()
+    use["partition"] = np.where(use["gender"].notna(), "gender", "sector")
+    use["rater"] = use["role"].map(lambda r: "professional" if r in
+                                   (*PROFESSIONAL_ROLES, "professional") else r)
+    keep = np.zeros(len(use), dtype=bool)
+    for pair in spec.rows:
+        rater, target = pair.split(">")
+        keep |= ((use["rater"] == rater) & (use["target"] == target)).to_numpy()
+    if spec.rows:
+        use = use[keep]
+    use = use[use["sector"].ne("all") | use["gender"].notna()].copy()
+    use["gender"] = use["gender"].fillna("all")
+    use["cell"] = use["group"]
+    excluded = pd.DataFrame(columns=["respondent_id", "target", "scale", "item", "reason"])
+    return ModelData(frame=use.reset_index(drop=True), excluded=excluded,
+                     data_source=data_source)

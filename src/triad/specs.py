@@ -1,0 +1,214 @@
+"""Declarative model specs (``models/*.toml``): load, validate, hash.
+
+A spec is data, not code: its formula may use only the variables in
+:data:`FORMULA_VARIABLES` and the operators of Wilkinson/lme4 syntax, so a
+spec file cannot run arbitrary Python through a formula transform.  Every
+error names the file and the key.
+
+Keys
+----
+name : str (must equal the file's stem)
+description : str
+data : "respondent" | "summary"
+level : "scale" | "item" (respondent models)
+scales : list of scale ids
+rows : list of ``rater>target`` pairs (who rates whom) that enter the model
+family : "gaussian" | "t" | "cumulative_logit" | "cumulative_probit" | "summary_normal"
+formula : Bambi formula for the mean (or the latent scale of ordinal families)
+sigma_formula : optional Bambi formula for the residual SD (distributional model)
+contrasts : list of named contrasts (:mod:`triad.contrasts`)
+priors : table of term -> {dist, <parameters>, why}
+noncentered : bool, default true -- group-specific effects non-centred (Bambi's default);
+    false suits few groups with many rows each
+sampler : {draws, tune, chains, target_accept, seed}
+quick : optional {draws, tune} for smoke runs
+"""
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from triad.paths import repo_root
+
+__all__ = ["FORMULA_VARIABLES", "ModelSpec", "SpecError", "load_spec", "load_specs"]
+
+FORMULA_VARIABLES = frozenset({
+    "score", "value", "cell", "role", "rater", "target", "sector", "gender", "age_z",
+    "respondent", "professional", "scale", "item", "scale_cell", "n", "mean", "sd",
+})
+FAMILIES = ("gaussian", "t", "cumulative_logit", "cumulative_probit", "summary_normal")
+_KEYS = {"name", "description", "data", "level", "scales", "rows", "family", "formula",
+         "sigma_formula", "contrasts", "priors", "sampler", "quick", "noncentered"}
+_SAMPLER_KEYS = {"draws": int, "tune": int, "chains": int, "target_accept": float, "seed": int}
+_DISTS = {"Normal", "HalfNormal", "StudentT", "Exponential", "HalfStudentT", "Gamma", "LogNormal"}
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\d+(?:\.\d+)?)|(\|\||[~+\-*:|()/]))")
+
+
+class SpecError(ValueError):
+    """A model spec that cannot be used; names the file and the key."""
+
+    exit_code = 2
+
+    def __init__(self, file: str | Path, key: str, message: str) -> None:
+        self.file, self.key = str(file), key
+        super().__init__(f"{file}: key '{key}': {message}")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A validated model spec."""
+
+    path: Path
+    name: str
+    description: str
+    data: str
+    family: str
+    formula: str
+    scales: tuple
+    contrasts: tuple
+    priors: dict
+    sampler: dict
+    level: str = "scale"
+    rows: tuple = ()
+    sigma_formula: str | None = None
+    quick: dict = field(default_factory=dict)
+    noncentered: bool = True
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the spec file's bytes (part of every fit's cache key)."""
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    @property
+    def ordinal(self) -> bool:
+        """Whether the family is a cumulative (ordinal) model."""
+        return self.family.startswith("cumulative")
+
+
+def _check_formula(path: Path, key: str, formula: str, response: set) -> None:
+    pos = 0
+    text = formula.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise SpecError(path, key, f"unexpected character {text[pos]!r} in formula "
+                                       f"{formula!r} (only variables, numbers and + - * : | ( ) ~"
+                                       " are allowed)")
+        name = m.group(1)
+        if name is not None and name not in FORMULA_VARIABLES | response:
+            nxt = text[m.end():].lstrip()
+            if nxt.startswith("("):
+                raise SpecError(path, key, f"function calls are not allowed in formulas "
+                                           f"({name}(...)); variables: "
+                                           f"{', '.join(sorted(FORMULA_VARIABLES))}")
+            raise SpecError(path, key, f"unknown variable {name!r}; allowed: "
+                                       f"{', '.join(sorted(FORMULA_VARIABLES))}")
+        pos = m.end()
+    if "~" not in formula:
+        raise SpecError(path, key, "a formula needs '~'")
+
+
+def _check_prior(path: Path, key: str, prior: object, top: bool = True) -> dict:
+    if not isinstance(prior, dict):
+        raise SpecError(path, key, "a prior is a table with 'dist' and its parameters")
+    if prior.get("dist") not in _DISTS:
+        raise SpecError(path, f"{key}.dist", f"unknown distribution {prior.get('dist')!r}; "
+                                             f"allowed: {', '.join(sorted(_DISTS))}")
+    if top and not str(prior.get("why", "")).strip():
+        raise SpecError(path, f"{key}.why", "every prior needs a one-line justification")
+    for pname, value in prior.items():
+        if pname in ("dist", "why"):
+            continue
+        if isinstance(value, dict):
+            _check_prior(path, f"{key}.{pname}", value, top=False)
+        elif isinstance(value, list):
+            if not value or not all(isinstance(v, int | float) and not isinstance(v, bool)
+                                    for v in value):
+                raise SpecError(path, f"{key}.{pname}", "a list of numbers expected")
+        elif not isinstance(value, int | float) or isinstance(value, bool):
+            raise SpecError(path, f"{key}.{pname}", f"must be a number, got {value!r}")
+    return prior
+
+
+def load_spec(path: str | Path) -> ModelSpec:
+    """Load and validate one spec file.
+
+    Raises
+    ------
+    SpecError
+        Naming the file and key of the first problem.
+    """
+    from triad.contrasts import known_contrast  # the catalogue lives with the contrasts
+
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(path, "-", f"cannot read the file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(path, "-", f"not valid TOML ({exc})") from None
+    unknown = sorted(set(raw) - _KEYS)
+    if unknown:
+        raise SpecError(path, unknown[0], f"unknown key; allowed: {', '.join(sorted(_KEYS))}")
+    for key in ("name", "description", "data", "family", "formula", "scales", "contrasts",
+                "priors", "sampler"):
+        if key not in raw:
+            raise SpecError(path, key, "missing")
+    if raw["name"] != path.stem:
+        raise SpecError(path, "name", f"must equal the file name {path.stem!r}")
+    if raw["data"] not in ("respondent", "summary"):
+        raise SpecError(path, "data", "must be 'respondent' or 'summary'")
+    if raw["family"] not in FAMILIES:
+        raise SpecError(path, "family", f"must be one of {', '.join(FAMILIES)}")
+    level = raw.get("level", "scale")
+    if level not in ("scale", "item"):
+        raise SpecError(path, "level", "must be 'scale' or 'item'")
+    from triad.codebook import load_codebook
+
+    scales = raw["scales"]
+    known_scales = set(load_codebook().scales)
+    if not isinstance(scales, list) or not scales or not set(scales) <= known_scales:
+        raise SpecError(path, "scales", f"a non-empty list of {sorted(known_scales)}")
+    rows = raw.get("rows", [])
+    if raw["data"] == "respondent":
+        if not rows:
+            raise SpecError(path, "rows", "respondent models list the rater>target pairs used")
+        for r in rows:
+            if not re.fullmatch(r"[a-z_]+>[a-z_]+", str(r)):
+                raise SpecError(path, "rows", f"{r!r} is not of the form rater>target")
+    response = {"score"} if raw["data"] == "respondent" else {"mean"}
+    _check_formula(path, "formula", raw["formula"], response | {"value"})
+    if "sigma_formula" in raw:
+        _check_formula(path, "sigma_formula", raw["sigma_formula"], {"sigma", "nu"})
+    for c in raw["contrasts"]:
+        if not known_contrast(c):
+            raise SpecError(path, "contrasts", f"unknown contrast {c!r}")
+    priors = {k: _check_prior(path, f"priors.{k}", v) for k, v in raw["priors"].items()}
+    sampler = dict(raw["sampler"])
+    for k, v in sampler.items():
+        if k not in _SAMPLER_KEYS:
+            raise SpecError(path, f"sampler.{k}", f"unknown; allowed: {', '.join(_SAMPLER_KEYS)}")
+        if not isinstance(v, _SAMPLER_KEYS[k]) or isinstance(v, bool):
+            raise SpecError(path, f"sampler.{k}", f"must be {_SAMPLER_KEYS[k].__name__}")
+    for k in ("draws", "tune", "chains", "seed"):
+        if k not in sampler:
+            raise SpecError(path, f"sampler.{k}", "missing")
+    quick = dict(raw.get("quick", {}))
+    noncentered = raw.get("noncentered", True)
+    if not isinstance(noncentered, bool):
+        raise SpecError(path, "noncentered", "must be true or false")
+    return ModelSpec(
+        path=path, name=raw["name"], description=raw["description"], data=raw["data"],
+        family=raw["family"], formula=raw["formula"], scales=tuple(scales),
+        contrasts=tuple(raw["contrasts"]), priors=priors, sampler=sampler, level=level,
+        rows=tuple(rows), sigma_formula=raw.get("sigma_formula"), quick=quick,
+        noncentered=noncentered,
+    )
+
+
+def load_specs(folder: str | Path | None = None, pattern: str = "*.toml") -> list[ModelSpec]:
+    """Load every spec in ``models/`` (or ``folder``) matching ``pattern``, sorted by name."""
+    folder = Path(folder) if folder is not None else repo_root() / "models"
+    return [load_spec(p) for p in sorted(folder.glob(pattern))]
