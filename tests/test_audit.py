@@ -103,8 +103,10 @@ def test_audit_of_the_report_finds_its_inconsistencies():
     # Table 12 text quotes the Lukt means for Belangrijk
     assert ("text vs table", "belangrijk", "C32: professional>self@all#male") in found
     assert ("text vs text: verdict", "alliantie", "C16 vs C49d") in found
+    # Table 7: Alliantie 3.98 but (4.20 + 3.84 + 3.81) / 3 = 3.95 for ambulatory parents
+    assert ("composite mean", "alliantie", "parent>professional@ambulatory_daycare") in found
     assert (audit["severity"] == "impossible").sum() == 0
-    assert len(bad) == 19
+    assert len(bad) == 21
 
 
 def test_audit_of_consistent_tables_finds_nothing_inconsistent():

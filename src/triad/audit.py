@@ -532,6 +532,37 @@ def _check_text(design: StudyDesign) -> list[dict]:
     return rows
 
 
+def _check_composites(design: StudyDesign) -> list[dict]:
+    """Check that a composite scale's mean is the item-weighted mean of its parts' means.
+
+    With complete answers, Alliantie (12 items) = (Band + Doel + Taak) / 3 per respondent,
+    so the same holds for every cell mean.  Missing items would loosen this, so a clash is
+    reported as ``inconsistent`` only outside the rounding intervals.
+    """
+    rows = []
+    cells = design.cells
+    for comp in design.cb.scales.values():
+        if not comp.composite_of:
+            continue
+        weights = np.array([design.cb.scales[p].n_items for p in comp.composite_of], float)
+        weights /= weights.sum()
+        for (table, group), part in cells.groupby(["table", "group"]):
+            by_scale = part.set_index("scale")
+            if comp.id not in by_scale.index or not set(comp.composite_of) <= set(by_scale.index):
+                continue
+            means = np.array([by_scale.loc[p, "mean"] for p in comp.composite_of], float)
+            est = float(weights @ means)
+            printed = float(by_scale.loc[comp.id, "mean"])
+            sev = _severity(printed, est, est - HALF, est + HALF, HALF)
+            parts = " + ".join(f"{p} {by_scale.loc[p, 'mean']:.2f}" for p in comp.composite_of)
+            rows.append(_row(
+                "composite mean", str(table), comp.id, group, printed, round(est, 4), sev,
+                f"Table {table}, {group}: {comp.id} is the mean of its "
+                f"{int(comp.n_items)} items, so with complete answers its mean is the "
+                f"item-weighted mean of {parts} = {est:.4f}; printed {printed:.2f}"))
+    return rows
+
+
 def _check_restatements() -> list[dict]:
     """Section 5 restates section 4: the two must not disagree on significance."""
     rows = []
@@ -569,7 +600,8 @@ def audit_published(cells: pd.DataFrame | None = None) -> pd.DataFrame:
     cells = load_cells() if cells is None else cells
     design = StudyDesign(cells, load_codebook())
     rows = (_check_cells(design) + _check_n(design) + _check_duplicates(design)
-            + _check_recomposition(design) + _check_text(design) + _check_restatements())
+            + _check_recomposition(design) + _check_composites(design) + _check_text(design)
+            + _check_restatements())
     out = pd.DataFrame(rows, columns=AUDIT_COLUMNS)
     order = {s: i for i, s in enumerate(SEVERITIES)}
     out = out.sort_values("severity", key=lambda s: s.map(order), kind="stable")

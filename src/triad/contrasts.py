@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["CONTRAST_COLUMNS", "FAMILIES", "Selector", "compute_contrasts", "known_contrast",
-           "contrast_pairs"]
+           "contrast_pairs", "claim_contrasts", "CLAIM_CONTRAST_COLUMNS"]
 
 CONTRAST_COLUMNS = ["contrast", "scale", "sector", "estimate", "ci_low", "ci_high", "ci_prob",
                     "p_direction", "p_rope", "rope", "bf10", "model", "data_source"]
@@ -197,6 +197,58 @@ def compute_contrasts(
                     "bf10": bf10, "model": model, "data_source": data_source,
                 })
     return pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
+
+
+CLAIM_CONTRAST_COLUMNS = ["claim_id", "scale", "group_a", "group_b", "estimate", "ci_low",
+                          "ci_high", "p_direction", "p_rope", "bf10", "model", "data_source"]
+
+
+def _selector(group: str, scale: str) -> Selector:
+    from triad.published import parse_group_key
+
+    g = parse_group_key(group)
+    return Selector(g["role"], g["target"] or "", scale, g["sector"], g["gender"])
+
+
+def claim_contrasts(
+    draws: np.ndarray, units: pd.DataFrame, claims: pd.DataFrame, *, model: str,
+    data_source: str, prior_draws: np.ndarray | None = None, ci_prob: float = 0.95,
+    rope: float = 0.1,
+) -> pd.DataFrame:
+    """Bayesian contrast for every pair a claim compares (first group vs each other).
+
+    Only claims whose scale and groups the model's units cover are computed; groups
+    are the claims registry's group keys (e.g. ``youth>professional@residential``).
+    """
+    from triad.published import claim_groups
+
+    weights = units["weight"].to_numpy(dtype=float)
+    rows = []
+    for _, claim in claims.iterrows():
+        if claim["kind"] != "difference" or claim["scale"] not in set(units["scale"]):
+            continue
+        groups = [g for g, _ in claim_groups(claim)]
+        first = _selector(groups[0], claim["scale"]).mask(units)
+        if not first.any():
+            continue
+        for other in groups[1:]:
+            mask = _selector(other, claim["scale"]).mask(units)
+            if not mask.any():
+                continue
+            diff = _group_mean(draws, weights, first) - _group_mean(draws, weights, mask)
+            low, high = az.hdi(diff, hdi_prob=ci_prob)
+            side = np.sign(np.median(diff)) or 1.0
+            bf10 = np.nan
+            if prior_draws is not None:
+                bf10 = _savage_dickey(diff, _group_mean(prior_draws, weights, first)
+                                      - _group_mean(prior_draws, weights, mask))
+            rows.append({"claim_id": claim["claim_id"], "scale": claim["scale"],
+                         "group_a": groups[0], "group_b": other, "estimate": float(diff.mean()),
+                         "ci_low": float(low), "ci_high": float(high),
+                         "p_direction": float(np.mean(np.sign(diff) == side)),
+                         "p_rope": float(np.mean(np.abs(diff) <= rope)), "bf10": bf10,
+                         "model": model, "data_source": data_source})
+    return pd.DataFrame(rows, columns=CLAIM_CONTRAST_COLUMNS)
 
 
 def _savage_dickey(posterior: np.ndarray, prior: np.ndarray) -> float:

@@ -23,8 +23,9 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from triad.contrasts import compute_contrasts
+from triad.contrasts import claim_contrasts, compute_contrasts
 from triad.modeldata import ModelData, model_frame, summary_frame
+from triad.published import load_claims
 from triad.readers import RespondentData, read_respondents
 from triad.specs import ModelSpec
 
@@ -48,6 +49,7 @@ class FitResult:
     record: dict
     path: Path | None
     cached: bool = False
+    claims: pd.DataFrame | None = None
 
     @property
     def passed(self) -> bool:
@@ -74,9 +76,13 @@ def _sampler_args(spec: ModelSpec, quick: bool) -> dict:
 
 
 def fit_key(spec: ModelSpec, data_hash: str, backend: str, args: dict) -> str:
-    """Cache key: hash of spec file, data, backend, sampler arguments and triad version."""
+    """Cache key: hash of spec file, data, backend, sampler arguments, claims, triad version."""
+    from triad.paths import data_dir
+
+    claims = hashlib.sha256((data_dir() / "published" / "claims.csv").read_bytes()).hexdigest()
     payload = json.dumps({"spec": spec.sha256, "data": data_hash, "backend": backend,
-                          "args": args, "triad": _versions()["triad"]}, sort_keys=True)
+                          "args": args, "triad": _versions()["triad"], "claims": claims},
+                         sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -221,7 +227,7 @@ def _summary_model(frame: pd.DataFrame, spec: ModelSpec):
     return model
 
 
-def _sample_pymc(model, args: dict, backend: str) -> az.InferenceData:
+def _sample_pymc(model, args: dict, backend: str, cores: int | None = None) -> az.InferenceData:
     import pymc as pm
 
     # Per-observation deterministics (Bambi's mu, p) would make a fit file hundreds of MB;
@@ -233,7 +239,7 @@ def _sample_pymc(model, args: dict, backend: str) -> az.InferenceData:
               "random_seed": args["seed"], "progressbar": False, "var_names": keep,
               "target_accept": args["target_accept"], "compute_convergence_checks": False}
     if backend == "pymc":
-        kwargs["cores"] = min(args["chains"], os.cpu_count() or 1)
+        kwargs["cores"] = cores or min(args["chains"], os.cpu_count() or 1)
     else:
         kwargs["nuts_sampler"] = backend
     with model:
@@ -260,6 +266,7 @@ def fit(
     use_cache: bool = True,
     rope: float = 0.1,
     ci_prob: float = 0.95,
+    cores: int | None = None,
 ) -> FitResult:
     """Fit one model spec.
 
@@ -279,6 +286,8 @@ def fit(
         Read a stored fit with the same key instead of sampling.
     rope, ci_prob : float
         Contrast settings.
+    cores : int, optional
+        Processes for the chains (pymc backend); default one per chain up to the CPUs.
 
     Returns
     -------
@@ -309,6 +318,7 @@ def fit(
         md = summary_frame(spec, cells, data_source=source if cells is not None or
                            data is not None else "published")
     args = _sampler_args(spec, quick)
+    n_cores = cores
     key = fit_key(spec, _data_hash(resp, md), backend, args)
     folder = Path(out) / "fits" / spec.name / key if out is not None else None
     if folder is not None and use_cache and (folder / "fit.json").is_file():
@@ -323,7 +333,7 @@ def fit(
 
             model = _bambi_model(spec, md.frame)
             model.build()
-            idata = _sample_pymc(model.backend.model, args, backend)
+            idata = _sample_pymc(model.backend.model, args, backend, n_cores)
             with model.backend.model:
                 prior = pm.sample_prior_predictive(draws=PRIOR_DRAWS, random_seed=args["seed"])
             idata.extend(prior)
@@ -336,7 +346,7 @@ def fit(
             import pymc as pm
 
             model = _summary_model(md.frame, spec)
-            idata = _sample_pymc(model, args, backend)
+            idata = _sample_pymc(model, args, backend, n_cores)
             with model:
                 prior = pm.sample_prior_predictive(draws=PRIOR_DRAWS, random_seed=args["seed"])
             idata.extend(prior)
@@ -349,6 +359,10 @@ def fit(
                                   data_source=md.data_source, prior_draws=prior_draws,
                                   rope=rope, ci_prob=ci_prob)
     contrasts["gates_passed"] = diag["gates_passed"]
+    claims = claim_contrasts(draws, units, load_claims(), model=spec.name,
+                             data_source=md.data_source, prior_draws=prior_draws, rope=rope,
+                             ci_prob=ci_prob)
+    claims["gates_passed"] = diag["gates_passed"]
     record = {
         "model": spec.name, "key": key, "spec_sha256": spec.sha256,
         "data_source": md.data_source, "data_sha256": _data_hash(resp, md),
@@ -356,7 +370,7 @@ def fit(
         "backend": backend, "sampler": args, "quick": quick, "seed": args["seed"],
         "versions": _versions(), "diagnostics": diag, "gates": GATES,
     }
-    result = FitResult(spec, idata, diag, contrasts, record, folder)
+    result = FitResult(spec, idata, diag, contrasts, record, folder, claims=claims)
     if folder is not None:
         _store(result, md)
     return result
@@ -372,6 +386,7 @@ def _store(result: FitResult, md: ModelData) -> None:
             if g in idata.groups()]
     az.InferenceData(**{g: idata[g] for g in keep}).to_netcdf(str(tmp / "fit.nc"))
     result.contrasts.to_csv(tmp / "contrasts.csv", index=False)
+    result.claims.to_csv(tmp / "claims.csv", index=False)
     md.excluded.to_csv(tmp / "excluded.csv", index=False)
     (tmp / "fit.json").write_text(json.dumps(result.record, indent=2, default=float) + "\n")
     shutil.rmtree(folder, ignore_errors=True)
@@ -383,4 +398,6 @@ def _load(spec: ModelSpec, folder: Path) -> FitResult:
     record = json.loads((folder / "fit.json").read_text())
     idata = az.from_netcdf(str(folder / "fit.nc"))
     contrasts = pd.read_csv(folder / "contrasts.csv")
-    return FitResult(spec, idata, record["diagnostics"], contrasts, record, folder, cached=True)
+    claims = pd.read_csv(folder / "claims.csv")
+    return FitResult(spec, idata, record["diagnostics"], contrasts, record, folder, cached=True,
+                     claims=claims)

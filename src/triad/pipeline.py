@@ -1,10 +1,11 @@
 """The main job (``scripts/fit_all.py``): every step that exists, on one data set.
 
-Steps now: audit and claim replication of the published tables; then, for a
-respondent file (default: the embedded synthetic data set when present),
-validation, scale scores summarised per published cell, and reliability.
-Outputs go to ``OUT/results/tables/`` (git-ignored) with a run record beside them.
-Respondent-level rows are never written there.
+Steps: audit and claim replication of the published tables; for a respondent file
+(default: the embedded synthetic data set) validation, scale scores summarised per
+published cell and reliability; then every model spec in ``models/`` is fitted
+(cached), and the contrasts, diagnostics and a claim-by-claim comparison are
+written.  Outputs go to ``OUT/results/`` (git-ignored) with a run record.
+Respondent-level rows are never written to ``results/tables``.
 """
 
 import hashlib
@@ -60,7 +61,9 @@ def _write_text(text: str, path: Path) -> None:
     tmp.replace(path)
 
 
-def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool = False) -> dict:
+def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool = False,
+            quick: bool = False, models: str = "*.toml", backend: str = "pymc",
+            jobs: int = 1, fit_models: bool = True) -> dict:
     """Run every available step and write the tables.
 
     Parameters
@@ -70,7 +73,18 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
     out : Path, optional
         Root of the output tree; default the repository root (``results/`` there).
     strict : bool
-        Refuse answer-level problems in the respondent file.
+        Refuse answer-level problems in the respondent file; the record's
+        ``gates_failed`` lists models whose sampler gates failed (the script exits 1).
+    quick : bool
+        Few draws per model (outputs say ``quick``).
+    models : str
+        Glob of spec files in ``models/``.
+    backend : str
+        Sampler backend for every model.
+    jobs : int
+        Models fitted in parallel processes.
+    fit_models : bool
+        False skips the Bayesian models (audit, replication and data steps only).
 
     Returns
     -------
@@ -112,6 +126,7 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
                   "significance verdict: " + ", ".join(f"{k} {v}" for k, v in verdicts.items()))
 
     data = Path(data) if data is not None else default_data()
+    loaded = None
     if data is None:
         console.print("no respondent file given and no embedded synthetic data set found: "
                       "respondent-level steps skipped")
@@ -136,6 +151,75 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
         console.print(f"[bold]data[/] {data}{label}: {loaded.counts['respondents']} "
                       f"respondents, {loaded.counts['quarantined']} answers quarantined; "
                       "cell summaries and reliability written")
-    _write_text(json.dumps(record, indent=2) + "\n", out / "results" / "run.json")
+    if fit_models:
+        record["steps"]["models"] = _fit_models(
+            data if data is not None else None, out / "results", tables, replication,
+            quick=quick, pattern=models, backend=backend, jobs=jobs)
+    _write_text(json.dumps(record, indent=2, default=str) + "\n", out / "results" / "run.json")
     console.print(f"tables in {tables}")
     return record
+
+
+def _fit_one(spec_path: str, data: str | None, results: str, quick: bool, backend: str,
+             cores: int | None) -> dict:
+    """Fit one spec (in a worker process or inline) and return what the tables need."""
+    from triad.fitting import fit
+    from triad.specs import load_spec
+
+    spec = load_spec(spec_path)
+    start = time.perf_counter()
+    result = fit(spec, data if spec.data == "respondent" else None, quick=quick,
+                 backend=backend, out=results, cores=cores)
+    d = dict(result.diagnostics)
+    d.update(model=spec.name, family=spec.family, data_source=result.record["data_source"],
+             backend=backend, quick=quick, cached=result.cached,
+             wall_seconds=round(time.perf_counter() - start, 2),
+             fit_folder=str(result.path))
+    return {"diagnostics": d, "contrasts": result.contrasts, "claims": result.claims}
+
+
+def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.DataFrame, *,
+                quick: bool, pattern: str, backend: str, jobs: int) -> dict:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from triad.claims import claims_markdown, claims_table
+    from triad.specs import load_specs
+
+    specs = load_specs(pattern=pattern)
+    args = [(str(s.path), str(data) if data else None, str(results), quick, backend,
+             1 if jobs > 1 else None) for s in specs]
+    start = time.perf_counter()
+    outputs = []
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_fit_one, *a) for a in args]
+            for spec, fut in zip(specs, futures, strict=True):
+                outputs.append(fut.result())
+                _report(outputs[-1]["diagnostics"], spec.name)
+    else:
+        for spec, a in zip(specs, args, strict=True):
+            console.print(f"fitting {spec.name} ...", end=" ")
+            outputs.append(_fit_one(*a))
+            _report(outputs[-1]["diagnostics"], spec.name)
+    diag = pd.DataFrame([o["diagnostics"] for o in outputs])
+    contrasts = pd.concat([o["contrasts"] for o in outputs], ignore_index=True)
+    contrasts["quick"] = quick
+    _write(diag, tables / "diagnostics.csv")
+    _write(contrasts, tables / "contrasts.csv")
+    claim_rows = pd.concat([o["claims"] for o in outputs], ignore_index=True)
+    claims = claims_table(replication, claim_rows, diag, quick=quick)
+    _write(claims, tables / "claims.csv")
+    _write_text(claims_markdown(claims) + "\n", tables / "claims.md")
+    failed = diag.loc[~diag["gates_passed"].astype(bool), "model"].tolist()
+    if failed:
+        console.print(f"[bold red]GATES FAILED[/] for {', '.join(failed)}: their contrasts are "
+                      "flagged and are not findings (see diagnostics.csv)")
+    return {"seconds": round(time.perf_counter() - start, 2), "models": len(specs),
+            "gates_failed": failed, "quick": quick}
+
+
+def _report(d: dict, name: str) -> None:
+    status = "ok" if d["gates_passed"] else f"[bold red]GATES FAILED[/] ({d['gates_failed']})"
+    console.print(f"{name}: {d['wall_seconds']:.1f} s{' (cached)' if d['cached'] else ''}, "
+                  f"R-hat {d['r_hat_max']:.3f}, ESS {d['ess_bulk_min']:.0f}/"
+                  f"{d['ess_tail_min']:.0f}, divergences {d['divergences']}: {status}")
