@@ -6,7 +6,9 @@ from typing import Annotated
 import typer
 
 from triad.errors import TriadInputError
+from triad.fitting import BACKENDS, DEFAULT_BACKEND
 from triad.pipeline import run_all
+from triad.specs import SpecError
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -15,14 +17,25 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 def main(
     data: Annotated[Path | None, typer.Option(help="Respondent file (.csv/.sav/.parquet)")] = None,
     out: Annotated[Path | None, typer.Option(help="Output root (default: repository)")] = None,
-    strict: Annotated[bool, typer.Option(help="Refuse answer-level problems")] = False,
+    models: Annotated[str, typer.Option(help="Glob of specs in models/")] = "*.toml",
+    backend: Annotated[str, typer.Option(help=f"One of {', '.join(BACKENDS)}")] = DEFAULT_BACKEND,
+    quick: Annotated[bool, typer.Option(help="Few draws: a smoke run, labelled quick")] = False,
+    jobs: Annotated[int, typer.Option(help="Models fitted in parallel processes")] = 1,
+    strict: Annotated[bool, typer.Option(help="Exit 1 if a sampler gate fails; refuse "
+                                              "answer-level problems")] = False,
 ) -> None:
-    """Audit, replicate and (with respondent data) summarise the study."""
+    """Audit, replicate, fit every model and compare claim by claim."""
+    if backend not in BACKENDS:
+        typer.echo(f"triad: --backend must be one of {', '.join(BACKENDS)}", err=True)
+        raise typer.Exit(2)
     try:
-        run_all(data, out, strict=strict)
-    except TriadInputError as exc:
+        record = run_all(data, out, strict=strict, quick=quick, models=models, backend=backend,
+                         jobs=jobs)
+    except (TriadInputError, SpecError) as exc:
         typer.echo(f"triad: refused {exc}", err=True)
         raise typer.Exit(2) from None
+    if strict and record["steps"].get("models", {}).get("gates_failed"):
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -177,7 +177,7 @@ def fit_model(
     data: Annotated[Path | None, typer.Option(help="Respondent file (default: synthetic)")] = None,
     out: Annotated[Path, typer.Option(help="Results folder (fits are cached there)")] = Path(
         "results"),
-    backend: Annotated[str, typer.Option(help="pymc, nutpie or numpyro")] = "pymc",
+    backend: Annotated[str, typer.Option(help="numpyro (default), pymc or nutpie")] = "numpyro",
     quick: Annotated[bool, typer.Option(help="Few draws: a smoke run")] = False,
     strict: Annotated[bool, typer.Option(help="Exit 1 when a sampler gate fails")] = False,
     rope: Annotated[float, typer.Option(help="ROPE half-width (scale points)")] = 0.1,

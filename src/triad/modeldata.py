@@ -52,6 +52,12 @@ def _derive(frame: pd.DataFrame) -> pd.DataFrame:
     frame["scale_cell"] = frame["scale"] + ":" + frame["cell"]
     frame["professional"] = frame["rater"].eq("professional").astype(float)
     frame["gender"] = frame["gender"].fillna("unknown").astype(str)
+    # Fixed means per rater>target group (and gender): cells are partially pooled around
+    # their own group, never across youths and professionals, so a gap between rater
+    # groups is not shrunk towards zero by exchangeability it does not have.
+    frame["group"] = frame["rater"] + ">" + frame["target"]
+    frame["group_gender"] = frame["group"] + ":" + frame["gender"]
+    frame["scale_gender"] = frame["scale"] + ":" + frame["gender"]
     frame["respondent"] = frame["respondent_id"].astype(str)
     # Age is standardised within role: youths' and professionals' ages live on different
     # scales, and the report's age relations are within-role correlations.

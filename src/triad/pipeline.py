@@ -20,6 +20,7 @@ from rich.console import Console
 
 from triad.audit import SEVERITIES, audit_markdown, audit_published
 from triad.cells import cells_from_scores
+from triad.fitting import DEFAULT_BACKEND
 from triad.paths import data_dir, repo_root
 from triad.readers import read_respondents
 from triad.reliability import reliability_table
@@ -62,7 +63,7 @@ def _write_text(text: str, path: Path) -> None:
 
 
 def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool = False,
-            quick: bool = False, models: str = "*.toml", backend: str = "pymc",
+            quick: bool = False, models: str = "*.toml", backend: str = DEFAULT_BACKEND,
             jobs: int = 1, fit_models: bool = True) -> dict:
     """Run every available step and write the tables.
 

@@ -37,6 +37,7 @@ __all__ = ["FORMULA_VARIABLES", "ModelSpec", "SpecError", "load_spec", "load_spe
 FORMULA_VARIABLES = frozenset({
     "score", "value", "cell", "role", "rater", "target", "sector", "gender", "age_z",
     "respondent", "professional", "scale", "item", "scale_cell", "n", "mean", "sd",
+    "group", "group_gender", "scale_gender",
 })
 FAMILIES = ("gaussian", "t", "cumulative_logit", "cumulative_probit", "summary_normal")
 _KEYS = {"name", "description", "data", "level", "scales", "rows", "family", "formula",
