@@ -36,8 +36,8 @@ def test_every_shipped_spec_loads():
         ('+ age_z:rater"', '+ exp(age_z)"', "formula", "function calls are not allowed"),
         ('+ age_z:rater"', '+ age_z:rater + __import__"', "formula", "unknown variable"),
         ('formula = "score', 'formula = "score;', "formula", "unexpected character"),
-        ('why = "centre', 'whyy = "centre', "priors.Intercept.why", "justification"),
-        ('dist = "Normal"\nmu = 3.5', 'dist = "Normall"\nmu = 3.5', "priors.Intercept.dist",
+        ('why = "mean per', 'whyy = "mean per', "priors.group_gender.why", "justification"),
+        ('dist = "Normal"\nmu = 3.5', 'dist = "Normall"\nmu = 3.5', "priors.group_gender.dist",
          "unknown distribution"),
         ("draws = 1000", 'draws = "many"', "sampler.draws", "must be int"),
         ('"sector_differences"', '"sector_diffs"', "contrasts", "unknown contrast"),
@@ -54,8 +54,8 @@ def test_bad_spec_names_file_and_key(tmp_path, old, new, key, phrase):
 
 
 def test_missing_why_and_bad_toml(tmp_path):
-    path = _write(tmp_path, GOOD.replace('why = "centre of the', 'why = ""  # centre of the', 1))
-    with pytest.raises(SpecError, match="priors.Intercept.why"):
+    path = _write(tmp_path, GOOD.replace('why = "mean per', 'why = ""  # mean per', 1))
+    with pytest.raises(SpecError, match="priors.group_gender.why"):
         load_spec(path)
     path = _write(tmp_path, GOOD + "\n[[[broken")
     with pytest.raises(SpecError, match="not valid TOML"):

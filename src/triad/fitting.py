@@ -11,6 +11,7 @@ leaves a folder that a later run would read.
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -335,6 +336,39 @@ def fit(
         return _load(spec, folder)
 
     start = time.perf_counter()
+    pymc_log = logging.getLogger("pymc")
+    level = pymc_log.level
+    pymc_log.setLevel(logging.ERROR)
+    try:
+        idata, draws, prior_draws, units = _sample_all(spec, md, args, backend, n_cores)
+    finally:
+        pymc_log.setLevel(level)
+    seconds = time.perf_counter() - start
+    diag = diagnostics(idata, seconds)
+    contrasts = compute_contrasts(draws, units, spec.contrasts, model=spec.name,
+                                  data_source=md.data_source, prior_draws=prior_draws,
+                                  rope=rope, ci_prob=ci_prob)
+    contrasts["gates_passed"] = diag["gates_passed"]
+    claims = claim_contrasts(draws, units, load_claims(), model=spec.name,
+                             data_source=md.data_source, prior_draws=prior_draws, rope=rope,
+                             ci_prob=ci_prob)
+    claims["gates_passed"] = diag["gates_passed"]
+    record = {
+        "model": spec.name, "key": key, "spec_sha256": spec.sha256,
+        "data_source": md.data_source, "data_sha256": _data_hash(resp, md),
+        "rows": int(len(md.frame)), "excluded_rows": int(len(md.excluded)),
+        "backend": backend, "sampler": args, "quick": quick, "seed": args["seed"],
+        "versions": _versions(), "diagnostics": diag, "gates": GATES,
+    }
+    result = FitResult(spec, idata, diag, contrasts, record, folder, claims=claims)
+    if folder is not None:
+        _store(result, md)
+    return result
+
+
+def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
+                n_cores: int | None) -> tuple:
+    """Sample posterior and prior; return idata, unit draws, prior unit draws, units."""
     with warnings.catch_warnings():
         # Sampler chatter (BLAS advice, "run 4 chains") is replaced by our own gate report.
         warnings.simplefilter("ignore")
@@ -363,27 +397,7 @@ def fit(
             draws = idata.posterior["mu"].stack(s=("chain", "draw")).transpose("s", ...).values
             prior_draws = prior.prior["mu"].stack(s=("chain", "draw")).transpose("s", ...).values
             units = md.frame.assign(weight=md.frame["n"].astype(float))
-    seconds = time.perf_counter() - start
-    diag = diagnostics(idata, seconds)
-    contrasts = compute_contrasts(draws, units, spec.contrasts, model=spec.name,
-                                  data_source=md.data_source, prior_draws=prior_draws,
-                                  rope=rope, ci_prob=ci_prob)
-    contrasts["gates_passed"] = diag["gates_passed"]
-    claims = claim_contrasts(draws, units, load_claims(), model=spec.name,
-                             data_source=md.data_source, prior_draws=prior_draws, rope=rope,
-                             ci_prob=ci_prob)
-    claims["gates_passed"] = diag["gates_passed"]
-    record = {
-        "model": spec.name, "key": key, "spec_sha256": spec.sha256,
-        "data_source": md.data_source, "data_sha256": _data_hash(resp, md),
-        "rows": int(len(md.frame)), "excluded_rows": int(len(md.excluded)),
-        "backend": backend, "sampler": args, "quick": quick, "seed": args["seed"],
-        "versions": _versions(), "diagnostics": diag, "gates": GATES,
-    }
-    result = FitResult(spec, idata, diag, contrasts, record, folder, claims=claims)
-    if folder is not None:
-        _store(result, md)
-    return result
+    return idata, draws, prior_draws, units
 
 
 def _store(result: FitResult, md: ModelData) -> None:

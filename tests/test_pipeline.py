@@ -1,0 +1,50 @@
+"""The main job end to end (one small model) and the claims comparison logic."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from triad.claims import _agreement, bayes_verdict
+from triad.pipeline import run_all
+
+
+def test_bayes_verdict_and_agreement():
+    assert bayes_verdict(0.1, 0.5, 0.0) == "difference"
+    assert bayes_verdict(-0.05, 0.05, 0.97) == "equivalent"
+    assert bayes_verdict(-0.1, 0.3, 0.4) == "uncertain"
+    assert _agreement("significant", "first_lower", "yes", "difference", -0.3, True).startswith(
+        "agree")
+    assert _agreement("significant", "first_higher", "yes", "difference", -0.3,
+                      True) == "differ: the Bayesian difference runs the other way"
+    assert _agreement("significant", "first_lower", "no", "uncertain", -0.1, True) == (
+        "differ: the Bayesian interval includes 0; the summary-statistic test does not "
+        "replicate either")
+    assert _agreement("significant", "first_lower", "yes", "difference", -0.3,
+                      False) == "no Bayesian finding: sampler gates failed"
+
+
+@pytest.mark.sampling
+@pytest.mark.slow
+def test_run_all_quick_writes_every_table(tmp_path):
+    record = run_all(out=tmp_path, quick=True, models="summary_cells.toml")
+    tables = tmp_path / "results" / "tables"
+    expected = {"audit.csv", "audit.md", "replication.csv", "replication.md", "cells.csv",
+                "reliability.csv", "contrasts.csv", "diagnostics.csv", "claims.csv",
+                "claims.md"}
+    assert expected <= {p.name for p in tables.iterdir()}
+    assert not list(tables.glob("*.tmp"))
+    claims = pd.read_csv(tables / "claims.csv")
+    # one row per difference claim and compared pair, plus the correlation claims
+    assert len(claims) == 83 and claims["quick"].all()
+    reliability = pd.read_csv(tables / "reliability.csv")
+    assert set(reliability["data_source"]) == {"synthetic"}
+    assert "SYNTHETIC" in (tables / "claims.md").read_text() or set(
+        claims["data_source"]) == {"published"}
+    run = json.loads((tmp_path / "results" / "run.json").read_text())
+    assert run["data"]["source"] == "synthetic" and run["steps"]["models"]["quick"]
+    assert record["steps"]["audit"]["inconsistent"] == 21
+    # cached re-run: the model is read back, not refitted
+    again = run_all(out=tmp_path, quick=True, models="summary_cells.toml")
+    diag = pd.read_csv(tables / "diagnostics.csv")
+    assert diag["cached"].all() and again["steps"]["models"]["seconds"] < 10
