@@ -28,6 +28,23 @@ def _members(scores: pd.DataFrame, group: str, scale: str) -> pd.Series:
     return scores.loc[mask, "score"].dropna()
 
 
+def _members_frame(scores: pd.DataFrame, group: str, variable: str) -> pd.Series:
+    """One value per respondent of a group: a scale score or ``age``, indexed by id."""
+    g = parse_group_key(group)
+    roles = PROFESSIONAL_ROLES if g["role"] == "professional" else (g["role"],)
+    mask = scores["role"].isin(roles)
+    if g["sector"] != "all":
+        mask &= scores["sector"] == g["sector"]
+    part = scores[mask]
+    if variable == "age":
+        part = part.drop_duplicates("respondent_id")
+        return part.set_index("respondent_id")["age"].rename(variable)
+    part = part[part["scale"] == variable]
+    if g["target"]:
+        part = part[part["target"] == g["target"]]
+    return part.set_index("respondent_id")["score"].rename(variable)
+
+
 def cells_from_scores(
     scores: pd.DataFrame, template: pd.DataFrame | None = None, *, decimals: int | None = 2
 ) -> pd.DataFrame:

@@ -17,7 +17,8 @@ __all__ = ["CLAIMS_COLUMNS", "claims_table", "claims_markdown", "bayes_verdict"]
 
 CLAIMS_COLUMNS = [
     "claim_id", "scale", "group_a", "group_b", "paper_values", "paper_verdict", "direction",
-    "summary_test", "summary_p", "summary_replicates", "bayes_model", "bayes_estimate",
+    "summary_test", "summary_p", "summary_replicates", "data_test_p", "data_replicates",
+    "bayes_model", "bayes_estimate",
     "bayes_ci_low", "bayes_ci_high", "p_direction", "p_rope", "bayes_verdict", "gates_passed",
     "summary_model_estimate", "summary_model_ci_low", "summary_model_ci_high", "agreement",
     "data_source", "quick",
@@ -79,8 +80,17 @@ def _agreement(paper: str, direction: str, summary_rep: str, bayes: str, est: fl
     return base
 
 
+def _pick(table: pd.DataFrame | None, claim_id: str, group_b: str | None):
+    if table is None:
+        return None
+    rows = table[(table["claim_id"] == claim_id) & table["test"].isin(PRIMARY_TEST)]
+    if group_b is not None:
+        rows = rows[rows["groups"].str.contains(group_b, regex=False)]
+    return rows.iloc[0] if len(rows) else None
+
+
 def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.DataFrame,
-                 *, quick: bool = False) -> pd.DataFrame:
+                 *, quick: bool = False, data_tests: pd.DataFrame | None = None) -> pd.DataFrame:
     """Build the claim-by-claim comparison table.
 
     Parameters
@@ -94,6 +104,8 @@ def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.D
         One row per model with ``model, family, data_source, gates_passed``.
     quick : bool
         Whether the fits were quick smoke runs.
+    data_tests : DataFrame, optional
+        The same tests on the respondent data (``replicate_claims(cells=...)``).
 
     Returns
     -------
@@ -110,11 +122,8 @@ def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.D
         others = pairs[1:] if claim["kind"] == "difference" else [(None, None)]
         for group_b, quoted_b in others:
             group_a, quoted_a = pairs[0]
-            rep = replication[(replication["claim_id"] == claim["claim_id"])
-                              & replication["test"].isin(PRIMARY_TEST)]
-            if group_b is not None:
-                rep = rep[rep["groups"].str.contains(group_b, regex=False)]
-            rep_row = rep.iloc[0] if len(rep) else None
+            rep_row = _pick(replication, claim["claim_id"], group_b)
+            data_row = _pick(data_tests, claim["claim_id"], group_b)
             bayes = claim_rows[(claim_rows["claim_id"] == claim["claim_id"])
                                & (claim_rows["group_b"] == group_b)]
             main = bayes[bayes["model"] == primary.get(claim["scale"])]
@@ -133,6 +142,8 @@ def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.D
                 "summary_test": rep_row["test"] if rep_row is not None else "",
                 "summary_p": rep_row["p"] if rep_row is not None else np.nan,
                 "summary_replicates": summary_rep,
+                "data_test_p": data_row["p"] if data_row is not None else np.nan,
+                "data_replicates": data_row["replicates"] if data_row is not None else "",
                 "bayes_model": b["model"] if b is not None else "",
                 "bayes_estimate": b["estimate"] if b is not None else np.nan,
                 "bayes_ci_low": b["ci_low"] if b is not None else np.nan,
@@ -164,11 +175,14 @@ def claims_markdown(claims: pd.DataFrame) -> str:
                   "study.**", ""]
     if claims["quick"].any():
         lines += ["**Quick run: few draws; intervals are rough.**", ""]
-    lines += ["| claim | scale | groups | paper | summary p | Bayes estimate [95% HDI] | "
-              "agreement |", "|---|---|---|---|---|---|---|"]
+    lines += ["| claim | scale | groups | paper | p (tables) | p (data) | "
+              "Bayes estimate [95% HDI] | agreement |", "|---|---|---|---|---|---|---|---|"]
+
+    def fmt(x: float) -> str:
+        return "" if pd.isna(x) else (f"{x:.3f}" if x >= .001 else "<.001")
+
     for _, r in claims.iterrows():
-        p = "" if pd.isna(r["summary_p"]) else (f"{r['summary_p']:.3f}" if r["summary_p"] >= .001
-                                                 else "<.001")
+        p = f"{fmt(r['summary_p'])} | {fmt(r['data_test_p'])}"
         est = "" if pd.isna(r["bayes_estimate"]) else (
             f"{r['bayes_estimate']:+.2f} [{r['bayes_ci_low']:+.2f}, {r['bayes_ci_high']:+.2f}]"
             + ("" if r["gates_passed"] else " NOT A FINDING (gates)"))

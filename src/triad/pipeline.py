@@ -127,7 +127,7 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
                   "significance verdict: " + ", ".join(f"{k} {v}" for k, v in verdicts.items()))
 
     data = Path(data) if data is not None else default_data()
-    loaded = None
+    loaded = data_tests = None
     if data is None:
         console.print("no respondent file given and no embedded synthetic data set found: "
                       "respondent-level steps skipped")
@@ -143,6 +143,9 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
         cells = cells_from_scores(scores, decimals=None)
         cells.insert(0, "data_source", loaded.data_source)
         _write(cells, tables / "cells.csv")
+        data_tests = replicate_claims(cells, data_source=loaded.data_source, scores=scores)
+        data_tests.insert(0, "data_source", loaded.data_source)
+        _write(data_tests, tables / "anova.csv")
         rel = reliability_table(loaded.wide)
         rel.insert(0, "data_source", loaded.data_source)
         _write(rel, tables / "reliability.csv")
@@ -155,7 +158,7 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
     if fit_models:
         record["steps"]["models"] = _fit_models(
             data if data is not None else None, out / "results", tables, replication,
-            quick=quick, pattern=models, backend=backend, jobs=jobs)
+            quick=quick, pattern=models, backend=backend, jobs=jobs, data_tests=data_tests)
     _write_text(json.dumps(record, indent=2, default=str) + "\n", out / "results" / "run.json")
     console.print(f"tables in {tables}")
     return record
@@ -180,7 +183,8 @@ def _fit_one(spec_path: str, data: str | None, results: str, quick: bool, backen
 
 
 def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.DataFrame, *,
-                quick: bool, pattern: str, backend: str, jobs: int) -> dict:
+                quick: bool, pattern: str, backend: str, jobs: int,
+                data_tests: pd.DataFrame | None = None) -> dict:
     from concurrent.futures import ProcessPoolExecutor
 
     from triad.claims import claims_markdown, claims_table
@@ -208,7 +212,7 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
     _write(diag, tables / "diagnostics.csv")
     _write(contrasts, tables / "contrasts.csv")
     claim_rows = pd.concat([o["claims"] for o in outputs], ignore_index=True)
-    claims = claims_table(replication, claim_rows, diag, quick=quick)
+    claims = claims_table(replication, claim_rows, diag, quick=quick, data_tests=data_tests)
     _write(claims, tables / "claims.csv")
     _write_text(claims_markdown(claims) + "\n", tables / "claims.md")
     failed = diag.loc[~diag["gates_passed"].astype(bool), "model"].tolist()

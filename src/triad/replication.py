@@ -242,8 +242,46 @@ def _correlation_rows(claim: pd.Series, design: StudyDesign) -> list[dict]:
                  note=f"n = {n} (Table 1) assumed; the report gives no n for the correlation")]
 
 
-def replicate_claims() -> pd.DataFrame:
+def _data_correlation_rows(claim: pd.Series, scores: pd.DataFrame, source: str) -> list[dict]:
+    from scipy import stats
+
+    from triad.cells import _members_frame
+
+    corr = load_correlations()
+    group = claim_groups(claim)[0][0]
+    match = corr[corr["group"] == group]
+    match = match[(match["variable_y"] == claim["scale"]) | (match["variable_x"] == claim["scale"])]
+    if match.empty:
+        return [_row(claim, groups=group, test="pearson r", replicates="n/a")]
+    c = match.iloc[0]
+    x = _members_frame(scores, group, c["variable_x"])
+    y = _members_frame(scores, group, c["variable_y"])
+    both = pd.concat([x.rename("x"), y.rename("y")], axis=1, join="inner").dropna()
+    res = stats.pearsonr(both.iloc[:, 0], both.iloc[:, 1])
+    low, high = res.confidence_interval()
+    ok = (res.statistic > 0) == (c["direction"] == "positive")
+    return [_row(claim, groups=f"{c['variable_x']} ~ {c['variable_y']} in {group}",
+                 test="pearson r", statistic=float(res.statistic), df2=len(both) - 2,
+                 p=float(res.pvalue), effect=float(res.statistic), effect_name="r",
+                 effect_ci_low=float(low), effect_ci_high=float(high),
+                 replicates=_verdict(claim["verdict"], float(res.pvalue), ok),
+                 source=f"{source}: respondent data", note=f"n = {len(both)}")]
+
+
+def replicate_claims(cells: pd.DataFrame | None = None, *, data_source: str = "published",
+                     scores: pd.DataFrame | None = None) -> pd.DataFrame:
     """Run the replication for every claim of the registry.
+
+    Parameters
+    ----------
+    cells : DataFrame, optional
+        Cells in the published layout; default the report's tables.  Cells summarised
+        from a respondent file (:func:`triad.cells.cells_from_scores`, unrounded) give the
+        same tests on that file's data: one-way ANOVA, Tukey and t from n/M/SD are exact.
+    data_source : str
+        Written to ``source`` (e.g. ``synthetic``).
+    scores : DataFrame, optional
+        Scale scores of the same file, for the correlation claims.
 
     Returns
     -------
@@ -251,11 +289,17 @@ def replicate_claims() -> pd.DataFrame:
         Columns :data:`REPLICATION_COLUMNS`; one row per (claim, test, pair).
         Claims without a test (ranges, descriptions) get one row with test ``none``.
     """
-    design = StudyDesign(load_cells(), load_codebook())
+    design = StudyDesign(load_cells() if cells is None else cells, load_codebook())
     rows = []
     for _, claim in load_claims().iterrows():
         if claim["kind"] == "difference":
-            rows += _difference_rows(claim, design)
+            new = _difference_rows(claim, design)
+            if cells is not None:
+                for r in new:
+                    r["source"] = f"{data_source}: respondent data"
+            rows += new
+        elif claim["kind"] == "correlation" and scores is not None:
+            rows += _data_correlation_rows(claim, scores, data_source)
         elif claim["kind"] == "correlation":
             rows += _correlation_rows(claim, design)
         else:
