@@ -23,14 +23,18 @@ def main(
     jobs: Annotated[int, typer.Option(help="Models fitted in parallel processes")] = 1,
     strict: Annotated[bool, typer.Option(help="Exit 1 if a sampler gate fails; refuse "
                                               "answer-level problems")] = False,
+    lang: Annotated[str, typer.Option(help="Figure and report language: en or nl")] = "en",
 ) -> None:
     """Audit, replicate, fit every model and compare claim by claim."""
     if backend not in BACKENDS:
         typer.echo(f"triad: --backend must be one of {', '.join(BACKENDS)}", err=True)
         raise typer.Exit(2)
+    if lang not in ("en", "nl"):
+        typer.echo("triad: --lang must be en or nl", err=True)
+        raise typer.Exit(2)
     try:
         record = run_all(data, out, strict=strict, quick=quick, models=models, backend=backend,
-                         jobs=jobs)
+                         jobs=jobs, lang=lang)
     except (TriadInputError, SpecError) as exc:
         typer.echo(f"triad: refused {exc}", err=True)
         raise typer.Exit(2) from None

@@ -1,6 +1,9 @@
 """The main job end to end (one small model) and the claims comparison logic."""
 
 import json
+import re
+import shutil
+import subprocess
 
 import pandas as pd
 import pytest
@@ -24,10 +27,16 @@ def test_bayes_verdict_and_agreement():
                       False) == "no Bayesian finding: sampler gates failed"
 
 
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    return out, run_all(out=out, quick=True, models="summary_cells.toml")
+
+
 @pytest.mark.sampling
 @pytest.mark.slow
-def test_run_all_quick_writes_every_table(tmp_path):
-    record = run_all(out=tmp_path, quick=True, models="summary_cells.toml")
+def test_run_all_quick_writes_every_table(quick_run):
+    tmp_path, record = quick_run
     tables = tmp_path / "results" / "tables"
     expected = {"audit.csv", "audit.md", "replication.csv", "replication.md", "cells.csv",
                 "reliability.csv", "contrasts.csv", "diagnostics.csv", "claims.csv",
@@ -48,3 +57,29 @@ def test_run_all_quick_writes_every_table(tmp_path):
     again = run_all(out=tmp_path, quick=True, models="summary_cells.toml")
     diag = pd.read_csv(tables / "diagnostics.csv")
     assert diag["cached"].all() and again["steps"]["models"]["seconds"] < 10
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.sampling
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is installed by .ci/run")
+def test_report_renders_with_its_figures_in_headless_chromium(quick_run, tmp_path):
+    out, record = quick_run
+    report = out / "results" / "report.html"
+    text = report.read_text()
+    assert "SYNTHETIC DATA" in text and "<img" in text and "src=\"http" not in text
+    n_figures = record["steps"]["figures_report"]["figures"]
+    assert n_figures >= 2  # Belangrijk-Lukt (summary model) and reliability in this small run
+    assert len(list((out / "figures").glob("*.svg"))) == n_figures
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000",
+         "--dump-dom", report.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False)
+    # the report's own script writes how many embedded figures decoded into the title
+    title = re.search(r"<title>([^<]*)</title>", proc.stdout)
+    assert title, proc.stderr[-2000:]
+    assert f"[figures {n_figures}/{n_figures}]" in title.group(1)

@@ -40,6 +40,10 @@ GATES = {"r_hat_max": 1.01, "ess_bulk_min": 400, "ess_tail_min": 400, "divergenc
 _VERSIONED = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pandas", "nutpie",
               "numpyro", "jax")
 PRIOR_DRAWS = 1000
+# Bumped whenever a stored fit gains or changes a file: older folders are refitted.
+FIT_FORMAT = 2
+FIT_FILES = ("fit.json", "fit.nc", "contrasts.csv", "claims.csv", "cell_means.csv", "ppc.csv",
+             "excluded.csv")
 
 
 @dataclass
@@ -54,6 +58,8 @@ class FitResult:
     path: Path | None
     cached: bool = False
     claims: pd.DataFrame | None = None
+    cell_means: pd.DataFrame | None = None
+    ppc: pd.DataFrame | None = None
 
     @property
     def passed(self) -> bool:
@@ -332,7 +338,7 @@ def fit(
     n_cores = cores
     key = fit_key(spec, _data_hash(resp, md), backend, args)
     folder = Path(out) / "fits" / spec.name / key if out is not None else None
-    if folder is not None and use_cache and (folder / "fit.json").is_file():
+    if folder is not None and use_cache and _valid_cache(folder):
         return _load(spec, folder)
 
     start = time.perf_counter()
@@ -353,14 +359,18 @@ def fit(
                              data_source=md.data_source, prior_draws=prior_draws, rope=rope,
                              ci_prob=ci_prob)
     claims["gates_passed"] = diag["gates_passed"]
+    cell_means = _cell_means(draws, units, spec.name, md.data_source, ci_prob)
+    cell_means["gates_passed"] = diag["gates_passed"]
+    ppc = _ppc_summary(idata, md.frame, spec) if spec.data == "respondent" else pd.DataFrame()
     record = {
         "model": spec.name, "key": key, "spec_sha256": spec.sha256,
         "data_source": md.data_source, "data_sha256": _data_hash(resp, md),
         "rows": int(len(md.frame)), "excluded_rows": int(len(md.excluded)),
         "backend": backend, "sampler": args, "quick": quick, "seed": args["seed"],
-        "versions": _versions(), "diagnostics": diag, "gates": GATES,
+        "versions": _versions(), "diagnostics": diag, "gates": GATES, "format": FIT_FORMAT,
     }
-    result = FitResult(spec, idata, diag, contrasts, record, folder, claims=claims)
+    result = FitResult(spec, idata, diag, contrasts, record, folder, claims=claims,
+                       cell_means=cell_means, ppc=ppc)
     if folder is not None:
         _store(result, md)
     return result
@@ -400,6 +410,60 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
     return idata, draws, prior_draws, units
 
 
+def _cell_means(draws: np.ndarray, units: pd.DataFrame, model: str, source: str,
+                ci_prob: float) -> pd.DataFrame:
+    """Posterior mean and HDI of every role x target x sector (x gender cell) group mean."""
+    keys = ["scale", "role", "target", "sector"] + (["gender"] if "partition" in units else [])
+    weights = units["weight"].to_numpy(dtype=float)
+    rows = []
+    for key, part in units.groupby(keys, sort=True):
+        idx = part.index.to_numpy()
+        m = draws[:, idx] @ weights[idx] / weights[idx].sum()
+        low, high = az.hdi(m, hdi_prob=ci_prob)
+        row = dict(zip(keys, key, strict=True))
+        row.update(mean=float(m.mean()), ci_low=float(low), ci_high=float(high),
+                   n=int(len(idx)) if "partition" not in units else int(weights[idx].sum()),
+                   model=model, data_source=source)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _ppc_summary(idata: az.InferenceData, frame: pd.DataFrame, spec: ModelSpec,
+                 n_draws: int = 200) -> pd.DataFrame:
+    """Observed vs posterior-predictive distribution of the response, per rater group.
+
+    Scale scores are binned in steps of 0.5; ordinal answers by category.  Replicates
+    are drawn from the stored posterior (first ``n_draws`` draws), so the check is cheap.
+    """
+    import bambi as bmb  # noqa: F401  (the model is rebuilt below)
+
+    model = _bambi_model(spec, frame)
+    post = idata.posterior.isel(draw=slice(0, max(1, n_draws // idata.posterior.sizes["chain"])))
+    sub = az.InferenceData(posterior=post)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pred = model.predict(sub, kind="response", inplace=False)
+    name = "value" if spec.ordinal else "score"
+    rep = pred.posterior_predictive[name].stack(s=("chain", "draw")).transpose("s", ...).values
+    obs = (frame["value"].astype(int) if spec.ordinal else frame["score"]).to_numpy(float)
+    if spec.ordinal:
+        rep = rep + 1 if rep.min() == 0 else rep  # Bambi codes categories from 0
+        edges = np.arange(0.5, 6.0, 1.0)
+    else:
+        edges = np.arange(0.75, 5.76, 0.5)
+    rows = []
+    for rater in sorted(frame["rater"].unique()):
+        mask = (frame["rater"] == rater).to_numpy()
+        o = np.histogram(obs[mask], edges)[0] / mask.sum()
+        r = np.stack([np.histogram(x[mask], edges)[0] / mask.sum() for x in rep])
+        for i in range(len(edges) - 1):
+            rows.append({"model": spec.name, "rater": rater, "bin": (edges[i] + edges[i + 1]) / 2,
+                         "observed": o[i], "replicated": r[:, i].mean(),
+                         "replicated_low": np.quantile(r[:, i], 0.05),
+                         "replicated_high": np.quantile(r[:, i], 0.95)})
+    return pd.DataFrame(rows)
+
+
 def _store(result: FitResult, md: ModelData) -> None:
     folder = result.path
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
@@ -411,6 +475,8 @@ def _store(result: FitResult, md: ModelData) -> None:
     az.InferenceData(**{g: idata[g] for g in keep}).to_netcdf(str(tmp / "fit.nc"))
     result.contrasts.to_csv(tmp / "contrasts.csv", index=False)
     result.claims.to_csv(tmp / "claims.csv", index=False)
+    result.cell_means.to_csv(tmp / "cell_means.csv", index=False)
+    result.ppc.to_csv(tmp / "ppc.csv", index=False)
     md.excluded.to_csv(tmp / "excluded.csv", index=False)
     (tmp / "fit.json").write_text(json.dumps(result.record, indent=2, default=float) + "\n")
     shutil.rmtree(folder, ignore_errors=True)
@@ -418,10 +484,25 @@ def _store(result: FitResult, md: ModelData) -> None:
     tmp.rename(folder)
 
 
+def _valid_cache(folder: Path) -> bool:
+    """Tell whether a stored fit is complete and of the current format (else refit)."""
+    if not all((folder / name).is_file() for name in FIT_FILES):
+        return False
+    try:
+        return json.loads((folder / "fit.json").read_text()).get("format") == FIT_FORMAT
+    except (json.JSONDecodeError, OSError):
+        return False
+
+
 def _load(spec: ModelSpec, folder: Path) -> FitResult:
     record = json.loads((folder / "fit.json").read_text())
     idata = az.from_netcdf(str(folder / "fit.nc"))
     contrasts = pd.read_csv(folder / "contrasts.csv")
     claims = pd.read_csv(folder / "claims.csv")
+    cell_means = pd.read_csv(folder / "cell_means.csv")
+    try:
+        ppc = pd.read_csv(folder / "ppc.csv")
+    except pd.errors.EmptyDataError:  # summary models have no respondent-level predictions
+        ppc = pd.DataFrame()
     return FitResult(spec, idata, record["diagnostics"], contrasts, record, folder, cached=True,
-                     claims=claims)
+                     claims=claims, cell_means=cell_means, ppc=ppc)

@@ -64,7 +64,7 @@ def _write_text(text: str, path: Path) -> None:
 
 def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool = False,
             quick: bool = False, models: str = "*.toml", backend: str = DEFAULT_BACKEND,
-            jobs: int = 1, fit_models: bool = True) -> dict:
+            jobs: int = 1, fit_models: bool = True, lang: str = "en") -> dict:
     """Run every available step and write the tables.
 
     Parameters
@@ -86,6 +86,8 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
         Models fitted in parallel processes.
     fit_models : bool
         False skips the Bayesian models (audit, replication and data steps only).
+    lang : {"en", "nl"}
+        Language of figure labels and report headings.
 
     Returns
     -------
@@ -160,7 +162,17 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
             data if data is not None else None, out / "results", tables, replication,
             quick=quick, pattern=models, backend=backend, jobs=jobs, data_tests=data_tests)
     _write_text(json.dumps(record, indent=2, default=str) + "\n", out / "results" / "run.json")
-    console.print(f"tables in {tables}")
+    start = time.perf_counter()
+    from triad.figures import all_figures
+    from triad.report import write_report
+
+    figures = all_figures(tables, out / "figures", lang)
+    report = write_report(out / "results", figures, out / "results" / "report.html", lang)
+    record["steps"]["figures_report"] = {"seconds": round(time.perf_counter() - start, 2),
+                                         "figures": len(figures)}
+    _write_text(json.dumps(record, indent=2, default=str) + "\n", out / "results" / "run.json")
+    console.print(f"tables in {tables}; {len(figures)} figures in {out / 'figures'}; "
+                  f"report {report}")
     return record
 
 
@@ -179,7 +191,8 @@ def _fit_one(spec_path: str, data: str | None, results: str, quick: bool, backen
              backend=backend, quick=quick, cached=result.cached,
              wall_seconds=round(time.perf_counter() - start, 2),
              fit_folder=str(result.path))
-    return {"diagnostics": d, "contrasts": result.contrasts, "claims": result.claims}
+    return {"diagnostics": d, "contrasts": result.contrasts, "claims": result.claims,
+            "cell_means": result.cell_means, "ppc": result.ppc}
 
 
 def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.DataFrame, *,
@@ -211,6 +224,9 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
     contrasts["quick"] = quick
     _write(diag, tables / "diagnostics.csv")
     _write(contrasts, tables / "contrasts.csv")
+    _write(pd.concat([o["cell_means"] for o in outputs], ignore_index=True),
+           tables / "posterior_cell_means.csv")
+    _write(pd.concat([o["ppc"] for o in outputs], ignore_index=True), tables / "ppc.csv")
     claim_rows = pd.concat([o["claims"] for o in outputs], ignore_index=True)
     claims = claims_table(replication, claim_rows, diag, quick=quick, data_tests=data_tests)
     _write(claims, tables / "claims.csv")

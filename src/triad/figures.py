@@ -1,0 +1,271 @@
+"""Paper figures: PNG (300 dpi), PDF and SVG, colour-blind-safe, Dutch or English labels.
+
+Every function takes tidy tables (the ones ``scripts/fit_all.py`` writes), draws one
+figure, saves it in the three formats under ``out`` and returns the PNG path.  A
+footnote names the data source, and says in so many words when it is synthetic.
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: figures are files, never windows
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from triad.audit import StudyDesign  # noqa: E402
+from triad.codebook import load_codebook  # noqa: E402
+from triad.published import load_cells  # noqa: E402
+from triad.summary_tests import ttest_from_summary  # noqa: E402
+
+__all__ = ["OKABE_ITO", "LABELS", "save", "forest_claims", "heatmap_cell_means", "ppc_plot",
+           "belangrijk_lukt_plot", "reliability_plot", "all_figures"]
+
+# Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
+OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+             "#000000"]
+SECTORS = ("special_education", "ambulatory_daycare", "residential")
+LABELS = {
+    "en": {"special_education": "Special education", "ambulatory_daycare": "Ambulatory/day care",
+           "residential": "Residential", "bayes": "Bayesian 95% HDI",
+           "freq": "Welch t 95% CI (published tables)", "difference": "Difference (scale points)",
+           "synthetic": "Bayesian intervals from SYNTHETIC data reconstructed from the "
+                        "published tables - not findings about the study.",
+           "data": "Data: {source}.", "observed": "observed", "replicated": "replicated (90%)",
+           "share": "Share of answers", "score": "Scale score", "alpha": "Cronbach's alpha",
+           "reported": "reported range", "gap": "Belangrijk - Lukt", "published": "published",
+           "posterior": "posterior mean (published in brackets)",
+           "youth>professional": "Youths about professionals",
+           "parent>professional": "Parents about professionals",
+           "professional>youth": "Professionals about youths",
+           "professional>parent": "Professionals about parents",
+           "professional>self": "Professionals' own competences"},
+    "nl": {"special_education": "SO/VSO", "ambulatory_daycare": "Ambulant/Dagopvang",
+           "residential": "Residentieel", "bayes": "Bayesiaans 95%-HDI",
+           "freq": "Welch-t 95%-BI (gepubliceerde tabellen)",
+           "difference": "Verschil (schaalpunten)",
+           "synthetic": "Bayesiaanse intervallen uit SYNTHETISCHE data, gereconstrueerd uit de "
+                        "gepubliceerde tabellen - geen bevindingen over het onderzoek.",
+           "data": "Data: {source}.", "observed": "geobserveerd",
+           "replicated": "gerepliceerd (90%)", "share": "Aandeel antwoorden",
+           "score": "Schaalscore", "alpha": "Cronbachs alfa", "reported": "gerapporteerd bereik",
+           "gap": "Belangrijk - Lukt", "published": "gepubliceerd",
+           "posterior": "posterieur gemiddelde (gepubliceerd tussen haakjes)",
+           "youth>professional": "Jeugdigen over hulpverleners",
+           "parent>professional": "Ouders over hulpverleners",
+           "professional>youth": "Professionals over jeugdigen",
+           "professional>parent": "Professionals over ouders",
+           "professional>self": "Eigen competenties professionals"},
+}
+
+
+def _t(lang: str, key: str) -> str:
+    return LABELS[lang].get(key, key)
+
+
+def save(fig, out: Path, name: str) -> Path:
+    """Save a figure as PNG (300 dpi), PDF and SVG; return the PNG path."""
+    out.mkdir(parents=True, exist_ok=True)
+    for ext in ("png", "pdf", "svg"):
+        tmp = out / f".{name}.tmp.{ext}"
+        fig.savefig(tmp, dpi=300 if ext == "png" else None, bbox_inches="tight",
+                    metadata={"Date": None} if ext == "svg" else None)
+        tmp.replace(out / f"{name}.{ext}")
+    plt.close(fig)
+    return out / f"{name}.png"
+
+
+def _footnote(fig, source: str, lang: str) -> None:
+    text = _t(lang, "synthetic") if source == "synthetic" else _t(lang, "data").format(
+        source=source)
+    fig.text(0.01, -0.02, text, ha="left", va="top", fontsize=7,
+             color="#D55E00" if source == "synthetic" else "black",
+             fontweight="bold" if source == "synthetic" else "normal")
+
+
+def forest_claims(claims: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
+    """Bayesian HDI beside the frequentist (Welch) CI for every tested claim pair."""
+    tested = claims[claims["paper_verdict"].isin(["significant", "implied_significant",
+                                                  "not_significant"])
+                    & claims["bayes_estimate"].notna()].drop_duplicates(
+        ["scale", "group_a", "group_b"])
+    if tested.empty:
+        return None
+    design = StudyDesign(load_cells(), load_codebook())
+    rows = []
+    for _, r in tested.iterrows():
+        a, b = design.best(r["group_a"], r["scale"]), design.best(r["group_b"], r["scale"])
+        na, nb = design.population(r["group_a"]) or a["n"], design.population(r["group_b"]) or b[
+            "n"]
+        t = ttest_from_summary(na, a["mean"], a["sd"], nb, b["mean"], b["sd"],
+                               equal_var=False).iloc[0]
+        rows.append((f"{r['claim_id']} {r['scale']}: {_short(r['group_a'])} - "
+                     f"{_short(r['group_b'])}", r["bayes_estimate"], r["bayes_ci_low"],
+                     r["bayes_ci_high"], t["diff"], t["ci_low"], t["ci_high"],
+                     bool(r["gates_passed"])))
+    y = np.arange(len(rows))[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.28 * len(rows) + 1.2))
+    for yi, (_, be, bl, bh, fe, fl, fh, ok) in zip(y, rows, strict=True):
+        ax.plot([fl, fh], [yi - 0.15] * 2, color=OKABE_ITO[0], lw=2)
+        ax.plot(fe, yi - 0.15, "o", color=OKABE_ITO[0], ms=3)
+        ax.plot([bl, bh], [yi + 0.15] * 2, color=OKABE_ITO[4], lw=2, alpha=1 if ok else 0.3)
+        ax.plot(be, yi + 0.15, "s", color=OKABE_ITO[4], ms=3, alpha=1 if ok else 0.3)
+    ax.axvline(0, color="grey", lw=0.8)
+    ax.set_yticks(y, [r[0] for r in rows], fontsize=6)
+    ax.set_xlabel(_t(lang, "difference"))
+    ax.plot([], [], "s-", color=OKABE_ITO[4], label=_t(lang, "bayes"))
+    ax.plot([], [], "o-", color=OKABE_ITO[0], label=_t(lang, "freq"))
+    ax.legend(fontsize=7, loc="lower right")
+    _footnote(fig, str(tested["data_source"].iloc[0]), lang)
+    return save(fig, out, "forest_claims")
+
+
+def _short(group: str) -> str:
+    role, rest = group.split(">", 1)
+    sector = rest.split("@")[1].split("#")[0]
+    gender = group.split("#")[1] if "#" in group else ""
+    abbrev = {"youth": "Y", "parent": "P", "social_worker": "SW", "teacher": "T",
+              "professional": "Pro"}
+    sec = {"special_education": "SO", "ambulatory_daycare": "Amb", "residential": "Res",
+           "all": "all"}[sector]
+    return f"{abbrev.get(role, role)}@{sec}{('#' + gender) if gender else ''}"
+
+
+def heatmap_cell_means(cell_means: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
+    """Sector x rater-group heat map of posterior cell means per scale, published annotated."""
+    post = cell_means[(cell_means["data_source"] != "published")
+                      & cell_means["model"].str.startswith("metric_")
+                      & ~cell_means["model"].str.endswith("_t")]
+    if post.empty:
+        return None
+    pub = load_cells()
+    scales = [s for s in ("band", "doel", "taak", "alliantie", "inspraak", "opvoed",
+                          "belangrijk", "lukt") if s in set(post["scale"])]
+    groups = ["youth>professional", "parent>professional", "professional>youth",
+              "professional>parent", "professional>self"]
+    fig, axes = plt.subplots(2, 4, figsize=(13, 6), constrained_layout=True)
+    for ax, scale in zip(axes.ravel(), scales, strict=False):
+        grid = np.full((len(groups), len(SECTORS)), np.nan)
+        text = [["" for _ in SECTORS] for _ in groups]
+        part = post[post["scale"] == scale]
+        for _, r in part.iterrows():
+            rater = "professional" if r["role"] in ("social_worker", "teacher") else r["role"]
+            g = f"{rater}>{r['target']}"
+            if g not in groups:
+                continue
+            i, j = groups.index(g), SECTORS.index(r["sector"])
+            grid[i, j] = r["mean"]
+            cell = pub[(pub["scale"] == scale) & (pub["role"] == r["role"])
+                       & (pub["target"] == r["target"]) & (pub["sector"] == r["sector"])
+                       & pub["table"].between(5, 9)]
+            published = f"\n({cell['mean'].iloc[0]:.2f})" if len(cell) else ""
+            text[i][j] = f"{r['mean']:.2f}{published}"
+        im = ax.imshow(grid, cmap="cividis", vmin=2.8, vmax=4.7, aspect="auto")
+        for i in range(len(groups)):
+            for j in range(len(SECTORS)):
+                if text[i][j]:
+                    ax.text(j, i, text[i][j], ha="center", va="center", fontsize=6,
+                            color="white" if grid[i, j] < 3.8 else "black")
+        ax.set_title(scale, fontsize=9)
+        ax.set_xticks(range(len(SECTORS)), [_t(lang, s) for s in SECTORS], fontsize=6,
+                      rotation=20)
+        ax.set_yticks(range(len(groups)), [_t(lang, g) for g in groups], fontsize=6)
+    for ax in axes.ravel()[len(scales):]:
+        ax.axis("off")
+    fig.colorbar(im, ax=axes, shrink=0.6, label=_t(lang, "posterior"))
+    _footnote(fig, str(post["data_source"].iloc[0]), lang)
+    return save(fig, out, "heatmap_cell_means")
+
+
+def ppc_plot(ppc: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
+    """Posterior predictive check per model and rater group: observed vs replicated shares."""
+    if ppc.empty:
+        return None
+    panels = ppc.groupby(["model", "rater"], sort=True)
+    n = len(panels)
+    cols = 4
+    fig, axes = plt.subplots(int(np.ceil(n / cols)), cols, figsize=(12, 2.2 * np.ceil(n / cols)),
+                             constrained_layout=True, squeeze=False)
+    for ax, ((model, rater), part) in zip(axes.ravel(), panels, strict=False):
+        width = 0.4 if model.startswith("ordinal") else 0.2
+        ax.bar(part["bin"], part["observed"], width=width, color=OKABE_ITO[1],
+               label=_t(lang, "observed"))
+        # the mean share can fall outside a skewed 90% band (mostly-zero bins): clip at 0
+        ax.errorbar(part["bin"], part["replicated"],
+                    yerr=[(part["replicated"] - part["replicated_low"]).clip(lower=0),
+                          (part["replicated_high"] - part["replicated"]).clip(lower=0)],
+                    fmt="o", ms=2, color=OKABE_ITO[5], label=_t(lang, "replicated"))
+        ax.set_title(f"{model}: {rater}", fontsize=7)
+        ax.tick_params(labelsize=6)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=6)
+    fig.supylabel(_t(lang, "share"), fontsize=8)
+    return save(fig, out, "ppc")
+
+
+def belangrijk_lukt_plot(contrasts: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
+    """Paired Belangrijk - Lukt gap per sector: respondent model, summary model, published."""
+    part = contrasts[contrasts["contrast"] == "belangrijk_minus_lukt"]
+    if part.empty:
+        return None
+    pub = load_cells(5).set_index(["sector", "scale"])["mean"]
+    fig, ax = plt.subplots(figsize=(6, 3))
+    order = ["all", *SECTORS]
+    for k, (model, rows) in enumerate(part.groupby("model", sort=True)):
+        rows = rows.set_index("sector").reindex(order)
+        x = np.arange(len(order)) + (k - 0.5) * 0.2
+        ax.errorbar(x, rows["estimate"], yerr=[(rows["estimate"] - rows["ci_low"]).clip(lower=0),
+                                               (rows["ci_high"] - rows["estimate"]).clip(lower=0)],
+                    fmt="s", color=OKABE_ITO[4 + k],
+                    label=f"{model} ({rows['data_source'].iloc[0]})")
+    published = [pub[(s, "belangrijk")] - pub[(s, "lukt")] for s in order]
+    ax.plot(np.arange(len(order)) + 0.3, published, "D", color=OKABE_ITO[0],
+            label=_t(lang, "published"))
+    ax.set_xticks(range(len(order)), ["all" if s == "all" else _t(lang, s) for s in order],
+                  fontsize=7)
+    ax.set_ylabel(_t(lang, "gap"))
+    ax.legend(fontsize=6)
+    _footnote(fig, str(part["data_source"].iloc[0]), lang)
+    return save(fig, out, "belangrijk_lukt")
+
+
+def reliability_plot(reliability: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
+    """Cronbach's alpha with 95% CI per scale and group, the report's range shaded."""
+    part = reliability[reliability["sector"] == "all"].dropna(subset=["alpha"])
+    if part.empty:
+        return None
+    part = part.reset_index(drop=True)
+    y = np.arange(len(part))[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.2 * len(part) + 1))
+    for yi, (_, r) in zip(y, part.iterrows(), strict=True):
+        if not np.isnan(r["reported_low"]):
+            ax.plot([r["reported_low"], r["reported_high"] + 1e-3], [yi, yi], lw=6,
+                    color="#DDDDDD", solid_capstyle="butt")
+        ax.plot([r["alpha_ci_low"], r["alpha_ci_high"]], [yi, yi], color=OKABE_ITO[4])
+        ax.plot(r["alpha"], yi, "o", ms=3, color=OKABE_ITO[4])
+    ax.set_yticks(y, [f"{r.scale}: {r.role}>{r.target}" for r in part.itertuples()], fontsize=6)
+    ax.set_xlabel(_t(lang, "alpha") + f" (grey: {_t(lang, 'reported')})")
+    _footnote(fig, str(part["data_source"].iloc[0]) if "data_source" in part else "", lang)
+    return save(fig, out, "reliability")
+
+
+def all_figures(tables: Path, out: Path, lang: str = "en") -> list[Path]:
+    """Draw every figure from the tables folder of a run; return the PNG paths."""
+    def read(name: str) -> pd.DataFrame:
+        path = tables / name
+        return pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else pd.DataFrame()
+
+    made = [
+        forest_claims(read("claims.csv"), out, lang) if len(read("claims.csv")) else None,
+        heatmap_cell_means(read("posterior_cell_means.csv"), out, lang)
+        if len(read("posterior_cell_means.csv")) else None,
+        ppc_plot(read("ppc.csv"), out, lang),
+        belangrijk_lukt_plot(read("contrasts.csv"), out, lang)
+        if len(read("contrasts.csv")) else None,
+        reliability_plot(read("reliability.csv"), out, lang)
+        if len(read("reliability.csv")) else None,
+    ]
+    return [p for p in made if p is not None]

@@ -1,0 +1,194 @@
+"""The HTML report: one self-contained file, figures embedded, sections for reviewers."""
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["write_report"]
+
+TEXT = {
+    "en": {"title": "triad re-analysis of the youth-parent-professional partnership study",
+           "data": "Data and provenance", "audit": "Audit of the report",
+           "replication": "Replication of the claims from the published tables",
+           "bayes": "Bayesian contrasts", "claims": "Claim by claim",
+           "diagnostics": "Diagnostics", "reliability": "Reliability",
+           "reproduce": "How to reproduce",
+           "synthetic": "SYNTHETIC DATA: the respondent-level results below come from a data set "
+                        "reconstructed from the published tables, not from the study's "
+                        "respondents. They show what the models do with data that reproduce the "
+                        "tables; they are not findings about the study.",
+           "quick": "QUICK RUN: few draws per model; intervals are rough.",
+           "gates_failed": "Sampler gates FAILED for: {models}. Their contrasts are not "
+                           "findings.",
+           "gates_ok": "All models passed the sampler gates (R-hat <= 1.01, bulk and tail ESS "
+                       ">= 400, no divergences)."},
+    "nl": {"title": "triad-heranalyse van het onderzoek naar partnerschap tussen jeugdigen, "
+                    "ouders en professionals",
+           "data": "Data en herkomst", "audit": "Controle van het rapport",
+           "replication": "Replicatie van de claims uit de gepubliceerde tabellen",
+           "bayes": "Bayesiaanse contrasten", "claims": "Claim voor claim",
+           "diagnostics": "Diagnostiek", "reliability": "Betrouwbaarheid",
+           "reproduce": "Reproduceren",
+           "synthetic": "SYNTHETISCHE DATA: de resultaten op respondentniveau hieronder komen "
+                        "uit een dataset die uit de gepubliceerde tabellen is gereconstrueerd, "
+                        "niet uit de respondenten van het onderzoek. Het zijn geen bevindingen "
+                        "over het onderzoek.",
+           "quick": "SNELLE RUN: weinig trekkingen per model; intervallen zijn grof.",
+           "gates_failed": "Samplercontroles MISLUKT voor: {models}. Hun contrasten zijn geen "
+                           "bevindingen.",
+           "gates_ok": "Alle modellen doorstonden de samplercontroles (R-hat <= 1,01, bulk- en "
+                       "staart-ESS >= 400, geen divergenties)."},
+}
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.5em} h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;font-size:.78em;margin:.5em 0}
+td,th{border:1px solid #ddd;padding:2px 6px;text-align:left}
+th{background:#f3f3f3} .banner{background:#fde7d9;border:2px solid #D55E00;padding:.7em;
+font-weight:bold} .fail{color:#b00;font-weight:bold} img{max-width:100%;margin:.5em 0}
+.note{font-size:.85em;color:#555}
+"""
+
+# After load, the title records how many figures decoded, so a headless browser can check it.
+SCRIPT = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  document.title = document.title + ' [figures ' + ok + '/' + imgs.length + ']';
+});
+</script>"""
+
+
+def _img(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(path.stem)}" src="data:image/png;base64,{data}">'
+
+
+def _table(frame: pd.DataFrame, max_rows: int = 200) -> str:
+    shown = frame.head(max_rows)
+    text = shown.to_html(index=False, float_format=lambda x: f"{x:.3g}", na_rep="",
+                         border=0, escape=True)
+    if len(frame) > max_rows:
+        text += f'<p class="note">{len(frame) - max_rows} more rows in the CSV.</p>'
+    return text
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else pd.DataFrame()
+
+
+def write_report(results: Path, figures: list[Path], out: Path, lang: str = "en") -> Path:
+    """Write ``report.html`` from a run's tables and figures.
+
+    Parameters
+    ----------
+    results : Path
+        The run's ``results/`` folder (``tables/`` and ``run.json`` inside).
+    figures : list of Path
+        PNG files to embed.
+    out : Path
+        The HTML file to write.
+    lang : {"en", "nl"}
+
+    Returns
+    -------
+    Path
+    """
+    t = TEXT[lang]
+    tables = results / "tables"
+    run = json.loads((results / "run.json").read_text()) if (results / "run.json").is_file() \
+        else {}
+    diag = _read(tables / "diagnostics.csv")
+    claims = _read(tables / "claims.csv")
+    fig = {p.stem: p for p in figures}
+    parts = [f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>",
+             f"<title>{html.escape(t['title'])}</title><style>{CSS}</style>{SCRIPT}</head><body>",
+             f"<h1>{html.escape(t['title'])}</h1>"]
+    source = run.get("data", {}).get("source", "")
+    if source == "synthetic":
+        parts.append(f"<p class='banner'>{html.escape(t['synthetic'])}</p>")
+    if run.get("steps", {}).get("models", {}).get("quick"):
+        parts.append(f"<p class='banner'>{html.escape(t['quick'])}</p>")
+
+    parts.append(f"<h2>{t['data']}</h2>")
+    if run.get("data"):
+        d = run["data"]
+        parts.append(f"<p>File <code>{html.escape(Path(d['path']).name)}</code> (source: "
+                     f"<b>{html.escape(d['source'])}</b>, sha256 {d['sha256'][:12]}...): "
+                     f"{d['respondents']} respondents; {d['answers']} answers = {d['present']} "
+                     f"present + {d['missing']} missing + {d['quarantined']} quarantined.</p>")
+    cells = _read(tables / "cells.csv")
+    if len(cells):
+        t1 = cells[cells["table"] == 1].pivot_table(index="role", columns="sector", values="n",
+                                                    aggfunc="first")
+        parts.append(_table(t1.reset_index()))
+    parts.append("<p class='note'>Published numbers come from the report (Tables 1-12); "
+                 "every table row below says which.</p>")
+
+    parts.append(f"<h2>{t['audit']}</h2>")
+    audit = _read(tables / "audit.csv")
+    if len(audit):
+        counts = audit["severity"].value_counts()
+        parts.append("<p>" + ", ".join(f"{k}: {v}" for k, v in counts.items()) + "</p>")
+        parts.append(_table(audit[audit["severity"] != "ok"][
+            ["check", "tables", "scale", "groups", "reported", "expected", "severity",
+             "message"]]))
+
+    parts.append(f"<h2>{t['replication']}</h2>")
+    rep = _read(tables / "replication.csv")
+    if len(rep):
+        from triad.replication import replication_summary
+
+        parts.append(_table(replication_summary(rep)[
+            ["claim_id", "scale", "summary_en", "paper_verdict", "anova_p", "pair_p_min",
+             "pair_p_max", "replicates"]]))
+
+    parts.append(f"<h2>{t['bayes']}</h2>")
+    for name in ("forest_claims", "heatmap_cell_means", "belangrijk_lukt"):
+        if name in fig:
+            parts.append(_img(fig[name]))
+    contrasts = _read(tables / "contrasts.csv")
+    if len(contrasts):
+        gaps = contrasts[contrasts["contrast"].str.contains("gap|minus")]
+        parts.append(_table(gaps[["contrast", "sector", "estimate", "ci_low", "ci_high",
+                                  "p_direction", "p_rope", "bf10", "model", "data_source",
+                                  "gates_passed"]]))
+
+    parts.append(f"<h2>{t['claims']}</h2>")
+    if len(claims):
+        parts.append(_table(claims[["claim_id", "scale", "group_a", "group_b", "paper_values",
+                                    "paper_verdict", "summary_p", "data_test_p",
+                                    "bayes_estimate", "bayes_ci_low", "bayes_ci_high",
+                                    "agreement", "data_source"]]))
+
+    parts.append(f"<h2>{t['diagnostics']}</h2>")
+    if len(diag):
+        failed = diag.loc[~diag["gates_passed"].astype(bool), "model"].tolist()
+        if failed:
+            parts.append(f"<p class='fail'>{html.escape(t['gates_failed'].format(models=', '.join(failed)))}</p>")  # noqa: E501
+        else:
+            parts.append(f"<p>{html.escape(t['gates_ok'])}</p>")
+        parts.append(_table(diag[["model", "family", "data_source", "backend", "r_hat_max",
+                                  "ess_bulk_min", "ess_tail_min", "divergences", "gates_passed",
+                                  "wall_seconds"]]))
+    if "ppc" in fig:
+        parts.append(_img(fig["ppc"]))
+
+    parts.append(f"<h2>{t['reliability']}</h2>")
+    if "reliability" in fig:
+        parts.append(_img(fig["reliability"]))
+
+    parts.append(f"<h2>{t['reproduce']}</h2>")
+    versions = ", ".join(f"{k} {v}" for k, v in run.get("versions", {}).items())
+    parts.append("<pre>pip install -e . &amp;&amp; python scripts/fit_all.py</pre>"
+                 f"<p class='note'>Versions: {html.escape(versions)}. Every fit's seed, sampler "
+                 "arguments and library versions are in results/fits/*/*/fit.json.</p>")
+    parts.append("</body></html>")
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text("\n".join(parts), encoding="utf-8")
+    tmp.replace(out)
+    return out
