@@ -101,3 +101,10 @@ def test_reliability_table_compares_with_report(full_wide):
     cols = [f"band_{i}" for i in range(1, 5)]
     youth = full_wide[full_wide["role"] == "youth"][cols]
     assert band["alpha"] == pytest.approx(pg.cronbach_alpha(youth)[0], abs=1e-12)
+
+
+def test_reliability_is_deterministic(full_wide):
+    # statsmodels' ML factor fit draws start values from OS entropy unless seeded
+    first = reliability_table(full_wide)
+    second = reliability_table(full_wide)
+    assert first["omega"].tolist() == second["omega"].tolist()

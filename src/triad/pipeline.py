@@ -166,7 +166,8 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
     from triad.figures import all_figures
     from triad.report import write_report
 
-    figures = all_figures(tables, out / "figures", lang)
+    figures = _cached_figures(tables, out / "figures", out / "results" / "figures.json", lang,
+                              all_figures)
     report = write_report(out / "results", figures, out / "results" / "report.html", lang)
     record["steps"]["figures_report"] = {"seconds": round(time.perf_counter() - start, 2),
                                          "figures": len(figures)}
@@ -244,3 +245,23 @@ def _report(d: dict, name: str) -> None:
     console.print(f"{name}: {d['wall_seconds']:.1f} s{' (cached)' if d['cached'] else ''}, "
                   f"R-hat {d['r_hat_max']:.3f}, ESS {d['ess_bulk_min']:.0f}/"
                   f"{d['ess_tail_min']:.0f}, divergences {d['divergences']}: {status}")
+
+
+def _cached_figures(tables: Path, folder: Path, stamp: Path, lang: str, draw) -> list[Path]:
+    """Redraw the figures only when their input tables (or the language) changed."""
+    inputs = ["claims.csv", "posterior_cell_means.csv", "ppc.csv", "contrasts.csv",
+              "reliability.csv"]
+    digest = hashlib.sha256(lang.encode())
+    for name in inputs:
+        path = tables / name
+        digest.update(path.read_bytes() if path.is_file() else b"-")
+    key = digest.hexdigest()
+    if stamp.is_file():
+        saved = json.loads(stamp.read_text())
+        paths = [Path(p) for p in saved.get("figures", [])]
+        if saved.get("key") == key and all(
+                p.with_suffix(ext).is_file() for p in paths for ext in (".png", ".pdf", ".svg")):
+            return paths
+    figures = draw(tables, folder, lang)
+    _write_text(json.dumps({"key": key, "figures": [str(p) for p in figures]}) + "\n", stamp)
+    return figures

@@ -61,11 +61,13 @@ def mcdonald_omega(items: pd.DataFrame) -> float:
         # ML factor fits on small groups can hit boundary (Heywood) cases; omega is then
         # still defined from the fitted loadings, so the optimiser's warning adds nothing.
         warnings.simplefilter("ignore")
-        res = Factor(complete, n_factor=1, method="ml").fit()
+        # statsmodels draws EM starting values from fresh OS entropy unless seeded
+        res = Factor(complete, n_factor=1, method="ml").fit(rng=0)
     loadings = np.abs(np.asarray(res.loadings).ravel())
     uniqueness = np.asarray(res.uniqueness).ravel()
     common = loadings.sum() ** 2
-    return float(common / (common + uniqueness.sum()))
+    # 6 decimals: well inside the optimiser's tolerance.
+    return round(float(common / (common + uniqueness.sum())), 6)
 
 
 def _reported_for(reported: pd.DataFrame, scale: str, group: str) -> tuple[str, float, float]:
