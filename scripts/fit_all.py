@@ -24,6 +24,8 @@ def main(
     strict: Annotated[bool, typer.Option(help="Exit 1 if a sampler gate fails; refuse "
                                               "answer-level problems")] = False,
     lang: Annotated[str, typer.Option(help="Figure and report language: en or nl")] = "en",
+    scheduler: Annotated[str | None, typer.Option(
+        help="Dask scheduler address (tcp://host:port) to fit the models on")] = None,
 ) -> None:
     """Audit, replicate, fit every model and compare claim by claim."""
     if backend not in BACKENDS:
@@ -34,7 +36,7 @@ def main(
         raise typer.Exit(2)
     try:
         record = run_all(data, out, strict=strict, quick=quick, models=models, backend=backend,
-                         jobs=jobs, lang=lang)
+                         jobs=jobs, lang=lang, scheduler=scheduler)
     except (TriadInputError, SpecError) as exc:
         typer.echo(f"triad: refused {exc}", err=True)
         raise typer.Exit(2) from None

@@ -437,11 +437,12 @@ def _ppc_summary(idata: az.InferenceData, frame: pd.DataFrame, spec: ModelSpec,
     """
     import bambi as bmb  # noqa: F401  (the model is rebuilt below)
 
-    model = _bambi_model(spec, frame)
     post = idata.posterior.isel(draw=slice(0, max(1, n_draws // idata.posterior.sizes["chain"])))
     sub = az.InferenceData(posterior=post)
     with warnings.catch_warnings():
+        # bambi's pandas-3 deprecation notices (select_dtypes) are not ours to fix
         warnings.simplefilter("ignore")
+        model = _bambi_model(spec, frame)
         pred = model.predict(sub, kind="response", inplace=False)
     name = "value" if spec.ordinal else "score"
     rep = pred.posterior_predictive[name].stack(s=("chain", "draw")).transpose("s", ...).values
@@ -466,8 +467,10 @@ def _ppc_summary(idata: az.InferenceData, frame: pd.DataFrame, spec: ModelSpec,
 
 def _store(result: FitResult, md: ModelData) -> None:
     folder = result.path
+    # Leftovers of a killed run are never read (only the final name is), but clear them.
+    for stale in folder.parent.glob(f"{folder.name}.tmp*"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     idata = result.idata
     keep = [g for g in ("posterior", "sample_stats", "prior", "prior_predictive")

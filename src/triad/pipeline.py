@@ -64,7 +64,8 @@ def _write_text(text: str, path: Path) -> None:
 
 def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool = False,
             quick: bool = False, models: str = "*.toml", backend: str = DEFAULT_BACKEND,
-            jobs: int = 1, fit_models: bool = True, lang: str = "en") -> dict:
+            jobs: int = 1, fit_models: bool = True, lang: str = "en",
+            scheduler: str | None = None) -> dict:
     """Run every available step and write the tables.
 
     Parameters
@@ -88,6 +89,9 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
         False skips the Bayesian models (audit, replication and data steps only).
     lang : {"en", "nl"}
         Language of figure labels and report headings.
+    scheduler : str, optional
+        Address of a running Dask distributed scheduler (``tcp://host:port``): models are
+        fitted on its workers instead of local processes.
 
     Returns
     -------
@@ -160,7 +164,8 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
     if fit_models:
         record["steps"]["models"] = _fit_models(
             data if data is not None else None, out / "results", tables, replication,
-            quick=quick, pattern=models, backend=backend, jobs=jobs, data_tests=data_tests)
+            quick=quick, pattern=models, backend=backend, jobs=jobs, data_tests=data_tests,
+            scheduler=scheduler)
     _write_text(json.dumps(record, indent=2, default=str) + "\n", out / "results" / "run.json")
     start = time.perf_counter()
     from triad.figures import all_figures
@@ -198,19 +203,35 @@ def _fit_one(spec_path: str, data: str | None, results: str, quick: bool, backen
 
 def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.DataFrame, *,
                 quick: bool, pattern: str, backend: str, jobs: int,
-                data_tests: pd.DataFrame | None = None) -> dict:
+                data_tests: pd.DataFrame | None = None, scheduler: str | None = None) -> dict:
     from concurrent.futures import ProcessPoolExecutor
 
     from triad.claims import claims_markdown, claims_table
     from triad.specs import load_specs
 
-    specs = load_specs(pattern=pattern)
+    # comma-separated globs: --models 'summary_cells.toml,metric_opvoed.toml'
+    found = {s.name: s for glob in pattern.split(",") for s in load_specs(pattern=glob.strip())}
+    specs = [found[name] for name in sorted(found)]
+    parallel = jobs > 1 or scheduler is not None
     args = [(str(s.path), str(data) if data else None, str(results), quick, backend,
-             1 if jobs > 1 else None) for s in specs]
+             1 if parallel else None) for s in specs]
     start = time.perf_counter()
     outputs = []
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+    if scheduler is not None:
+        from distributed import Client
+
+        with Client(scheduler, timeout=30) as client:
+            futures = [client.submit(_fit_one, *a, key=f"fit-{spec.name}", pure=False)
+                       for spec, a in zip(specs, args, strict=True)]
+            for spec, fut in zip(specs, futures, strict=True):
+                outputs.append(fut.result())
+                _report(outputs[-1]["diagnostics"], spec.name)
+    elif jobs > 1:
+        import multiprocessing
+
+        # spawn, not fork: JAX (the numpyro backend) deadlocks in a forked child
+        with ProcessPoolExecutor(max_workers=jobs,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = [pool.submit(_fit_one, *a) for a in args]
             for spec, fut in zip(specs, futures, strict=True):
                 outputs.append(fut.result())
