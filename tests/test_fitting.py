@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from triad.cli import app
-from triad.fitting import fit
+from triad.fitting import FIT_FORMAT, fit
 from triad.paths import repo_root
 from triad.pipeline import default_data
 from triad.readers import read_respondents
@@ -33,10 +33,12 @@ def test_fit_is_stored_cached_and_deterministic(tmp_path):
     first = fit(spec, out=tmp_path)
     folder = first.path
     assert sorted(p.name for p in folder.iterdir()) == [
-        "claims.csv", "contrasts.csv", "excluded.csv", "fit.json", "fit.nc"]
+        "cell_means.csv", "claims.csv", "contrasts.csv", "excluded.csv", "fit.json", "fit.nc",
+        "ppc.csv"]
     assert not list(folder.parent.glob("*.tmp*"))
     record = json.loads((folder / "fit.json").read_text())
     assert record["seed"] == 3 and record["backend"] == "numpyro"
+    assert record["format"] == FIT_FORMAT
     assert record["versions"]["pymc"] == "5.28.5" and record["data_source"] == "published"
     again = fit(spec, out=tmp_path)
     assert again.cached and again.contrasts.equals(first.contrasts)

@@ -8,3 +8,22 @@ reliabilities (:mod:`triad.scores`, :mod:`triad.reliability`).
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["fit", "load_spec", "read_respondents"]
+
+
+def __getattr__(name: str):
+    # Lazy: `import triad` stays light; PyMC/Bambi load only when a model is fitted.
+    if name == "fit":
+        from triad.fitting import fit
+
+        return fit
+    if name == "load_spec":
+        from triad.specs import load_spec
+
+        return load_spec
+    if name == "read_respondents":
+        from triad.readers import read_respondents
+
+        return read_respondents
+    raise AttributeError(f"module 'triad' has no attribute {name!r}")

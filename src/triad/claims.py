@@ -13,7 +13,7 @@ import pandas as pd
 
 from triad.published import claim_groups, load_claims
 
-__all__ = ["CLAIMS_COLUMNS", "claims_table", "claims_markdown", "bayes_verdict"]
+__all__ = ["CLAIMS_COLUMNS", "claims_table", "claims_markdown", "claims_latex", "bayes_verdict"]
 
 CLAIMS_COLUMNS = [
     "claim_id", "scale", "group_a", "group_b", "paper_values", "paper_verdict", "direction",
@@ -190,3 +190,20 @@ def claims_markdown(claims: pd.DataFrame) -> str:
         lines.append(f"| {r['claim_id']} | {r['scale']} | {groups} | {r['paper_verdict']} "
                      f"{r['paper_values']} | {p} | {est} | {r['agreement']} |")
     return "\n".join(lines)
+
+
+def claims_latex(claims: pd.DataFrame) -> str:
+    """Render the comparison as a LaTeX longtable (booktabs) for a paper's appendix."""
+    cols = {"claim_id": "Claim", "scale": "Scale", "group_a": "Group A", "group_b": "Group B",
+            "paper_verdict": "Paper", "summary_p": "$p$ (tables)", "data_test_p": "$p$ (data)",
+            "bayes_estimate": "Estimate", "bayes_ci_low": "HDI low", "bayes_ci_high": "HDI high",
+            "agreement": "Agreement"}
+    table = claims[list(cols)].rename(columns=cols)
+    caption = "Claims of the report: published tables, respondent data and Bayesian contrasts."
+    if "synthetic" in set(claims["data_source"]):
+        caption += (" Respondent-level columns are from SYNTHETIC data reconstructed from the "
+                    "published tables, not findings about the study.")
+    body = table.style.format(precision=3, na_rep="", escape="latex").hide(
+        axis="index").to_latex(environment="longtable", hrules=True, caption=caption,
+                               label="tab:claims")
+    return body + "\n"

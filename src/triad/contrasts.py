@@ -254,11 +254,16 @@ def claim_contrasts(
 def _savage_dickey(posterior: np.ndarray, prior: np.ndarray) -> float:
     """BF10 = prior density / posterior density at 0 (Savage-Dickey), by ArviZ.
 
-    NaN when the prior draws cannot carry a density estimate (constant or not finite).
+    NaN when the prior draws cannot carry a density estimate (constant or not finite);
+    inf when no posterior draw lies on the other side of 0.
     """
     prior = prior[np.isfinite(prior)]
     posterior = posterior[np.isfinite(posterior)]
     if prior.size < 100 or np.ptp(prior) == 0 or np.ptp(posterior) == 0:
         return np.nan
+    if not posterior.min() < 0 < posterior.max():
+        # No draw on the far side of 0: the posterior density there is below what a KDE can
+        # resolve (ArviZ then extrapolates a boundary value and returns a small, wrong BF).
+        return np.inf
     idata = az.from_dict(posterior={"d": posterior[None, :]}, prior={"d": prior[None, :]})
     return float(az.bayes_factor(idata, var_name="d", ref_val=0)["BF10"])

@@ -41,7 +41,7 @@ _VERSIONED = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pandas", 
               "numpyro", "jax")
 PRIOR_DRAWS = 1000
 # Bumped whenever a stored fit gains or changes a file: older folders are refitted.
-FIT_FORMAT = 2
+FIT_FORMAT = 3
 FIT_FILES = ("fit.json", "fit.nc", "contrasts.csv", "claims.csv", "cell_means.csv", "ppc.csv",
              "excluded.csv")
 
@@ -196,13 +196,27 @@ def _check_priors_cover(spec: ModelSpec, model) -> None:
             repr(m) for m in missing) + " (every term needs one, with a 'why')")
 
 
-def _expected(model, idata: az.InferenceData, spec: ModelSpec) -> np.ndarray:
-    """Posterior draws x rows of each row's expected 1-5 score."""
-    pred = model.predict(idata, kind="response_params", inplace=False)
-    post = pred.posterior
+def _expected(model, idata: az.InferenceData, spec: ModelSpec,
+              latent: bool = False) -> np.ndarray:
+    """Posterior draws x rows of each row's expected 1-5 score (or latent location)."""
+    if spec.ordinal and "p" in idata.posterior:
+        # prior draws already hold PyMC's own category probabilities per observation
+        post = idata.posterior
+    else:
+        post = model.predict(idata, kind="response_params", inplace=False).posterior
     if spec.ordinal:
         p = post["p"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
-        return p @ np.arange(1, p.shape[-1] + 1)
+        if not latent:
+            return p @ np.arange(1, p.shape[-1] + 1)
+        # P(Y <= 1) = F(threshold_1 - eta)  =>  eta = threshold_1 - F^-1(p_1)
+        from scipy import stats
+
+        theta = post["threshold"].stack(sample=("chain", "draw")).transpose(
+            "sample", ...).to_numpy()[:, 0]
+        p1 = np.clip(p[..., 0], 1e-12, 1 - 1e-12)
+        inverse = stats.norm.ppf if spec.family.endswith("probit") else (
+            lambda q: np.log(q / (1 - q)))
+        return theta[:, None] - inverse(p1)
     return post["mu"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
 
 
@@ -346,7 +360,8 @@ def fit(
     level = pymc_log.level
     pymc_log.setLevel(logging.ERROR)
     try:
-        idata, draws, prior_draws, units = _sample_all(spec, md, args, backend, n_cores)
+        idata, draws, prior_draws, units, latent = _sample_all(spec, md, args, backend,
+                                                                 n_cores)
     finally:
         pymc_log.setLevel(level)
     seconds = time.perf_counter() - start
@@ -354,6 +369,13 @@ def fit(
     contrasts = compute_contrasts(draws, units, spec.contrasts, model=spec.name,
                                   data_source=md.data_source, prior_draws=prior_draws,
                                   rope=rope, ci_prob=ci_prob)
+    if latent is not None:
+        lat = compute_contrasts(latent[0], units, spec.contrasts, model=spec.name,
+                                data_source=md.data_source, prior_draws=latent[1],
+                                rope=rope, ci_prob=ci_prob)
+        lat["contrast"] = lat["contrast"] + "_latent"
+        lat[["p_rope", "rope"]] = np.nan  # the ROPE is in scale points, not latent units
+        contrasts = pd.concat([contrasts, lat], ignore_index=True)
     contrasts["gates_passed"] = diag["gates_passed"]
     claims = claim_contrasts(draws, units, load_claims(), model=spec.name,
                              data_source=md.data_source, prior_draws=prior_draws, rope=rope,
@@ -378,7 +400,11 @@ def fit(
 
 def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
                 n_cores: int | None) -> tuple:
-    """Sample posterior and prior; return idata, unit draws, prior unit draws, units."""
+    """Sample posterior and prior: idata, unit draws, prior unit draws, units, latent draws.
+
+    ``latent`` is (posterior, prior) draws of each row's latent location for ordinal
+    models, else None.
+    """
     with warnings.catch_warnings():
         # Sampler chatter (BLAS advice, "run 4 chains") is replaced by our own gate report.
         warnings.simplefilter("ignore")
@@ -389,12 +415,21 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
             model.build()
             idata = _sample_pymc(model.backend.model, args, backend, n_cores)
             with model.backend.model:
-                prior = pm.sample_prior_predictive(draws=PRIOR_DRAWS, random_seed=args["seed"])
+                prior = pm.sample_prior_predictive(
+                    draws=PRIOR_DRAWS * (4 if spec.ordinal else 1), random_seed=args["seed"])
             idata.extend(prior)
             draws = _expected(model, idata, spec)
-            prior_idata = az.InferenceData(posterior=prior.prior.expand_dims("chain")
-                                           if "chain" not in prior.prior.dims else prior.prior)
+            prior_post = prior.prior
+            if spec.ordinal:
+                # Forward prior draws ignore the 'ordered' transform; the constrained prior is
+                # the unconstrained one restricted to ordered cut points, so keep those draws.
+                theta = prior_post["threshold"].values
+                keep = np.all(np.diff(theta, axis=-1) > 0, axis=-1)[0]
+                prior_post = prior_post.isel(draw=np.flatnonzero(keep))
+            prior_idata = az.InferenceData(posterior=prior_post)
             prior_draws = _expected(model, prior_idata, spec)
+            latent = (_expected(model, idata, spec, latent=True),
+                      _expected(model, prior_idata, spec, latent=True)) if spec.ordinal else None
             units = md.frame.assign(weight=1.0)
         else:
             import pymc as pm
@@ -407,7 +442,8 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
             draws = idata.posterior["mu"].stack(s=("chain", "draw")).transpose("s", ...).values
             prior_draws = prior.prior["mu"].stack(s=("chain", "draw")).transpose("s", ...).values
             units = md.frame.assign(weight=md.frame["n"].astype(float))
-    return idata, draws, prior_draws, units
+            latent = None
+    return idata, draws, prior_draws, units, latent
 
 
 def _cell_means(draws: np.ndarray, units: pd.DataFrame, model: str, source: str,
@@ -443,14 +479,21 @@ def _ppc_summary(idata: az.InferenceData, frame: pd.DataFrame, spec: ModelSpec,
         # bambi's pandas-3 deprecation notices (select_dtypes) are not ours to fix
         warnings.simplefilter("ignore")
         model = _bambi_model(spec, frame)
-        pred = model.predict(sub, kind="response", inplace=False)
-    name = "value" if spec.ordinal else "score"
-    rep = pred.posterior_predictive[name].stack(s=("chain", "draw")).transpose("s", ...).values
+        kind = "response_params" if spec.ordinal else "response"
+        pred = model.predict(sub, kind=kind, inplace=False)
     obs = (frame["value"].astype(int) if spec.ordinal else frame["score"]).to_numpy(float)
     if spec.ordinal:
-        rep = rep + 1 if rep.min() == 0 else rep  # Bambi codes categories from 0
+        # Draw the answers from the category probabilities ourselves: Bambi's probit
+        # differences of normal CDFs can come out at -1e-17, which its sampler rejects.
+        p = pred.posterior["p"].stack(s=("chain", "draw")).transpose("s", ...).values
+        p = np.clip(p, 0.0, None)
+        cum = np.cumsum(p / p.sum(axis=-1, keepdims=True), axis=-1)
+        u = np.random.default_rng(spec.sampler["seed"]).random(cum.shape[:-1] + (1,))
+        rep = (u > cum).sum(axis=-1) + 1.0
         edges = np.arange(0.5, 6.0, 1.0)
     else:
+        rep = pred.posterior_predictive["score"].stack(s=("chain", "draw")).transpose(
+            "s", ...).values
         edges = np.arange(0.75, 5.76, 0.5)
     rows = []
     for rater in sorted(frame["rater"].unique()):

@@ -206,7 +206,7 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
                 data_tests: pd.DataFrame | None = None, scheduler: str | None = None) -> dict:
     from concurrent.futures import ProcessPoolExecutor
 
-    from triad.claims import claims_markdown, claims_table
+    from triad.claims import claims_latex, claims_markdown, claims_table
     from triad.specs import load_specs
 
     # comma-separated globs: --models 'summary_cells.toml,metric_opvoed.toml'
@@ -253,6 +253,7 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
     claims = claims_table(replication, claim_rows, diag, quick=quick, data_tests=data_tests)
     _write(claims, tables / "claims.csv")
     _write_text(claims_markdown(claims) + "\n", tables / "claims.md")
+    _write_text(claims_latex(claims), tables / "claims.tex")
     failed = diag.loc[~diag["gates_passed"].astype(bool), "model"].tolist()
     if failed:
         console.print(f"[bold red]GATES FAILED[/] for {', '.join(failed)}: their contrasts are "
