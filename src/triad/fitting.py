@@ -17,7 +17,6 @@ import shutil
 import time
 import warnings
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import arviz as az
@@ -29,6 +28,7 @@ from triad.modeldata import ModelData, model_frame, summary_frame
 from triad.published import load_claims
 from triad.readers import RespondentData, read_respondents
 from triad.specs import ModelSpec
+from triad.versions import library_versions
 
 __all__ = ["BACKENDS", "DEFAULT_BACKEND", "GATES", "FitResult", "fit", "diagnostics", "fit_key"]
 
@@ -68,20 +68,15 @@ class FitResult:
 
 
 def _versions() -> dict:
-    out = {}
-    for name in _VERSIONED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return library_versions(_VERSIONED)
 
 
 def _sampler_args(spec: ModelSpec, quick: bool) -> dict:
-    args = {"draws": 1000, "tune": 1000, "chains": 4, "target_accept": 0.9, "seed": 1}
+    args = {"draws": 1000, "tune": 1000, "chains": 4, "target_accept": 0.9, "seed": 1,
+            "prior_draws": PRIOR_DRAWS}
     args.update(spec.sampler)
     if quick:
-        args.update({"draws": 200, "tune": 200, **spec.quick})
+        args.update({"draws": 200, "tune": 200, "chains": 2, "prior_draws": 250, **spec.quick})
     return args
 
 
@@ -416,7 +411,8 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
             idata = _sample_pymc(model.backend.model, args, backend, n_cores)
             with model.backend.model:
                 prior = pm.sample_prior_predictive(
-                    draws=PRIOR_DRAWS * (4 if spec.ordinal else 1), random_seed=args["seed"])
+                    draws=args["prior_draws"] * (4 if spec.ordinal else 1),
+                    random_seed=args["seed"])
             idata.extend(prior)
             draws = _expected(model, idata, spec)
             prior_post = prior.prior
@@ -437,7 +433,8 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
             model = _summary_model(md.frame, spec)
             idata = _sample_pymc(model, args, backend, n_cores)
             with model:
-                prior = pm.sample_prior_predictive(draws=PRIOR_DRAWS, random_seed=args["seed"])
+                prior = pm.sample_prior_predictive(draws=args["prior_draws"],
+                                                   random_seed=args["seed"])
             idata.extend(prior)
             draws = idata.posterior["mu"].stack(s=("chain", "draw")).transpose("s", ...).values
             prior_draws = prior.prior["mu"].stack(s=("chain", "draw")).transpose("s", ...).values

@@ -10,9 +10,7 @@ Respondent-level rows are never written to ``results/tables``.
 
 import hashlib
 import json
-import platform
 import time
-from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +24,7 @@ from triad.readers import read_respondents
 from triad.reliability import reliability_table
 from triad.replication import replicate_claims, replication_markdown, replication_summary
 from triad.scores import scale_scores
+from triad.versions import library_versions
 
 __all__ = ["default_data", "run_all"]
 
@@ -40,13 +39,7 @@ def default_data() -> Path | None:
 
 
 def _versions() -> dict:
-    out = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return library_versions(_VERSIONED)
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:

@@ -39,11 +39,9 @@ import hashlib
 import itertools
 import json
 import math
-import platform
 import time
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import metadata
 from pathlib import Path
 
 import numba
@@ -54,6 +52,7 @@ from triad.codebook import load_codebook
 from triad.paths import data_dir
 from triad.published import load_cells, load_reliability, parse_group_key
 from triad.sprite import HALF, MARGIN, sprite_sums, sum_window, sumsq_bounds, sumsq_window
+from triad.versions import library_versions
 
 __all__ = [
     "DEFAULT_SEED",
@@ -1494,13 +1493,7 @@ _VERSIONED = ("triad", "numpy", "pandas", "scipy", "numba", "pingouin")
 
 
 def _versions() -> dict:
-    out = {"python": platform.python_version()}
-    for name in _VERSIONED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    return library_versions(_VERSIONED)
 
 
 def _jsonable(value: object) -> object:
