@@ -1,5 +1,6 @@
 """Run triad's main job on the embedded default (or --data FILE); see README."""
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +21,8 @@ def main(
     models: Annotated[str, typer.Option(help="Glob of specs in models/")] = "*.toml",
     backend: Annotated[str, typer.Option(help=f"One of {', '.join(BACKENDS)}")] = DEFAULT_BACKEND,
     quick: Annotated[bool, typer.Option(help="Few draws: a smoke run, labelled quick")] = False,
-    jobs: Annotated[int, typer.Option(help="Models fitted in parallel processes")] = 1,
+    jobs: Annotated[int | None, typer.Option(
+        help="Models fitted in parallel processes (default 1; 2 with --quick)")] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 if a sampler gate fails; refuse "
                                               "answer-level problems")] = False,
     lang: Annotated[str, typer.Option(help="Figure and report language: en or nl")] = "en",
@@ -31,6 +33,9 @@ def main(
     if backend not in BACKENDS:
         typer.echo(f"triad: --backend must be one of {', '.join(BACKENDS)}", err=True)
         raise typer.Exit(2)
+    if jobs is None:
+        # a smoke run is dominated by per-model compilation: use both cores by default
+        jobs = min(2, os.cpu_count() or 1) if quick else 1
     if lang not in ("en", "nl"):
         typer.echo("triad: --lang must be en or nl", err=True)
         raise typer.Exit(2)

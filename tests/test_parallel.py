@@ -69,7 +69,8 @@ def test_dask_cluster_equals_serial(serial, tmp_path):
 
 def test_killed_run_resumes_to_the_same_result(serial, tmp_path):
     script = str(repo_root() / "scripts" / "fit_all.py")
-    cmd = [sys.executable, script, "--quick", "--models", MODELS, "--out", str(tmp_path)]
+    cmd = [sys.executable, script, "--quick", "--jobs", "1", "--models", MODELS, "--out",
+           str(tmp_path)]
     fits = tmp_path / "results" / "fits"
     killed_after = []
     for wait_for in (0, 1):  # kill before any fit finished, then after the first one
