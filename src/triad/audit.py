@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from triad.codebook import Codebook, load_codebook
+from triad.codebook import SECTORS, Codebook, load_codebook, roles_of
 from triad.published import claim_groups, load_cells, load_claims, parse_group_key
 
 __all__ = [
@@ -47,8 +47,6 @@ SEVERITIES = ("impossible", "inconsistent", "rounding", "ok")
 HALF = 0.005  # half a unit of the second decimal: the rounding interval of a printed value
 _EPS = 1e-9
 SCALE_MIN, SCALE_MAX = 1.0, 5.0
-SECTORS = ("special_education", "ambulatory_daycare", "residential")
-PROFESSIONAL_ROLES = ("social_worker", "teacher")
 
 
 def _fmt(x: float, dp: int = 2) -> str:
@@ -246,7 +244,7 @@ class StudyDesign:
         g = parse_group_key(group)
         if g["gender"]:
             return None
-        roles = PROFESSIONAL_ROLES if g["role"] == "professional" else (g["role"],)
+        roles = roles_of(g["role"])
         total = 0
         for role in roles:
             n = self.counts.get((role, g["sector"]))
@@ -271,7 +269,7 @@ class StudyDesign:
         g = parse_group_key(pooled)
         out = []
         if g["sector"] == "all" and not g["gender"]:
-            roles = PROFESSIONAL_ROLES if g["role"] == "professional" else (g["role"],)
+            roles = roles_of(g["role"])
             parts = [f"{r}>{g['target']}@{s}" for r in roles for s in SECTORS
                      if self.counts.get((r, s), 0) > 0]
             out.append(("sectors", parts))

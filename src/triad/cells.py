@@ -8,16 +8,16 @@ can be shown to pass on internally consistent tables.
 import numpy as np
 import pandas as pd
 
+from triad.codebook import roles_of
 from triad.published import load_cells, parse_group_key
 
-__all__ = ["cells_from_scores", "PROFESSIONAL_ROLES"]
+__all__ = ["cells_from_scores", "group_values"]
 
-PROFESSIONAL_ROLES = ("social_worker", "teacher")
 
 
 def _members(scores: pd.DataFrame, group: str, scale: str) -> pd.Series:
     g = parse_group_key(group)
-    roles = PROFESSIONAL_ROLES if g["role"] == "professional" else (g["role"],)
+    roles = roles_of(g["role"])
     mask = scores["role"].isin(roles) & (scores["scale"] == scale)
     if g["target"]:
         mask &= scores["target"] == g["target"]
@@ -28,10 +28,10 @@ def _members(scores: pd.DataFrame, group: str, scale: str) -> pd.Series:
     return scores.loc[mask, "score"].dropna()
 
 
-def _members_frame(scores: pd.DataFrame, group: str, variable: str) -> pd.Series:
+def group_values(scores: pd.DataFrame, group: str, variable: str) -> pd.Series:
     """One value per respondent of a group: a scale score or ``age``, indexed by id."""
     g = parse_group_key(group)
-    roles = PROFESSIONAL_ROLES if g["role"] == "professional" else (g["role"],)
+    roles = roles_of(g["role"])
     mask = scores["role"].isin(roles)
     if g["sector"] != "all":
         mask &= scores["sector"] == g["sector"]

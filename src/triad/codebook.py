@@ -12,7 +12,17 @@ from pathlib import Path
 
 from triad.paths import data_dir
 
-__all__ = ["Codebook", "ItemColumn", "Scale", "load_codebook"]
+__all__ = ["Codebook", "ItemColumn", "PROFESSIONAL_ROLES", "SECTORS", "Scale", "load_codebook",
+           "roles_of"]
+
+# The study's design vocabulary, used throughout (codes as in data/codebook.toml).
+SECTORS = ("special_education", "ambulatory_daycare", "residential")
+PROFESSIONAL_ROLES = ("social_worker", "teacher")
+
+
+def roles_of(rater: str) -> tuple[str, ...]:
+    """Respondent roles a rater (or group-key role) stands for: 'professional' pools two."""
+    return PROFESSIONAL_ROLES if rater == "professional" else (rater,)
 
 
 @dataclass(frozen=True)

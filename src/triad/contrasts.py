@@ -32,6 +32,8 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
+from triad.codebook import PROFESSIONAL_ROLES, SECTORS, roles_of
+
 __all__ = ["CONTRAST_COLUMNS", "FAMILIES", "Selector", "compute_contrasts", "known_contrast",
            "contrast_pairs", "claim_contrasts", "CLAIM_CONTRAST_COLUMNS"]
 
@@ -40,8 +42,6 @@ CONTRAST_COLUMNS = ["contrast", "scale", "sector", "estimate", "ci_low", "ci_hig
 FAMILIES = ("gap_youth_vs_professional", "gap_parent_vs_professional", "gap_youth_vs_parent",
             "professional_youth_vs_parent", "belangrijk_minus_lukt", "sector_differences",
             "gender_gap_professionals")
-SECTORS = ("special_education", "ambulatory_daycare", "residential")
-PROFESSIONAL_ROLES = ("social_worker", "teacher")
 
 
 def known_contrast(name: str) -> bool:
@@ -84,7 +84,7 @@ def contrast_pairs(family: str, scale: str, units: pd.DataFrame) -> list[tuple]:
     present = {(r, t) for r, t in zip(units["role"], units["target"], strict=True)}
 
     def has(rater: str, target: str) -> bool:
-        roles = PROFESSIONAL_ROLES if rater == "professional" else (rater,)
+        roles = roles_of(rater)
         return any((r, target) in present for r in roles)
 
     def per_sector(name: str, a: tuple, b: tuple, gender_a=None, gender_b=None) -> None:

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from triad.audit import StudyDesign  # noqa: E402
-from triad.codebook import load_codebook  # noqa: E402
+from triad.codebook import SECTORS, load_codebook  # noqa: E402
 from triad.published import load_cells  # noqa: E402
 from triad.summary_tests import ttest_from_summary  # noqa: E402
 
@@ -26,7 +26,6 @@ __all__ = ["OKABE_ITO", "LABELS", "save", "forest_claims", "heatmap_cell_means",
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
              "#000000"]
-SECTORS = ("special_education", "ambulatory_daycare", "residential")
 LABELS = {
     "en": {"special_education": "Special education", "ambulatory_daycare": "Ambulatory/day care",
            "residential": "Residential", "bayes": "Bayesian 95% HDI",

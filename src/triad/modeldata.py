@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from triad.cells import PROFESSIONAL_ROLES
+from triad.codebook import PROFESSIONAL_ROLES, roles_of
 from triad.published import load_cells
 from triad.readers import RespondentData, long_from_wide
 from triad.scores import scale_scores
@@ -41,7 +41,7 @@ def _select(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     keep = np.zeros(len(frame), dtype=bool)
     for pair in spec.rows:
         rater, target = pair.split(">")
-        roles = PROFESSIONAL_ROLES if rater == "professional" else (rater,)
+        roles = roles_of(rater)
         keep |= (frame["role"].isin(roles) & (frame["target"] == target)).to_numpy()
     return frame[keep & frame["scale"].isin(spec.scales).to_numpy()].copy()
 

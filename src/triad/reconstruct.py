@@ -48,7 +48,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from triad.codebook import load_codebook
+from triad.codebook import PROFESSIONAL_ROLES, SECTORS, load_codebook, roles_of
 from triad.paths import data_dir
 from triad.published import load_cells, load_reliability, parse_group_key
 from triad.sprite import HALF, MARGIN, sprite_sums, sum_window, sumsq_bounds, sumsq_window
@@ -70,9 +70,7 @@ __all__ = [
 ]
 
 DEFAULT_SEED = 20240601
-SECTORS = ("special_education", "ambulatory_daycare", "residential")
 ROLE_ORDER = ("youth", "parent", "social_worker", "teacher")  # Table 1's columns
-PROFESSIONAL_ROLES = ("social_worker", "teacher")
 TOL = HALF - MARGIN  # |achieved - printed| allowed while building (strictly inside rounding)
 
 VERIFY_COLUMNS = ["table", "group", "scale", "stat", "target", "achieved", "difference",
@@ -332,7 +330,7 @@ def _population(row: pd.Series) -> int | None:
     counts = _table1_counts()
     if g["gender"]:
         return _gender_counts()[g["gender"]]
-    roles = PROFESSIONAL_ROLES if g["role"] == "professional" else (g["role"],)
+    roles = roles_of(g["role"])
     total = 0
     for role in roles:
         for sector in SECTORS:
@@ -835,6 +833,27 @@ def _member(g, p, pcell, pgender, gcell, ggender):
 
 
 @numba.njit(cache=False)
+def _swap(p, q, j, gender_move, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
+          cnt, S, Q, C, sc):
+    """Swap two respondents' gender or column-j sum, keeping the moment sums current.
+
+    A swap is its own inverse, so the annealer undoes a rejected move by calling it again.
+    """
+    _add_person(p, -1.0, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
+                cnt, S, Q, C, sc)
+    _add_person(q, -1.0, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
+                cnt, S, Q, C, sc)
+    if gender_move:
+        pgender[p], pgender[q] = pgender[q], pgender[p]
+    else:
+        V[p, j], V[q, j] = V[q, j], V[p, j]
+    _add_person(p, 1.0, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
+                cnt, S, Q, C, sc)
+    _add_person(q, 1.0, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
+                cnt, S, Q, C, sc)
+
+
+@numba.njit(cache=False)
 def _add_person(p, sign, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
                 cnt, S, Q, C, sc):
     n_scores, n_cols = W.shape
@@ -926,34 +945,14 @@ def _anneal(V, pcell, pgender, members, starts, W, kscore, gcell, ggender,
                 continue
         elif V[p, j] == V[q, j]:
             continue
-        _add_person(p, -1.0, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
-                    cnt, S, Q, C, sc)
-        _add_person(q, -1.0, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
-                    cnt, S, Q, C, sc)
-        if gender_move:
-            pgender[p], pgender[q] = pgender[q], pgender[p]
-        else:
-            V[p, j], V[q, j] = V[q, j], V[p, j]
-        _add_person(p, 1.0, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
-                    cnt, S, Q, C, sc)
-        _add_person(q, 1.0, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
-                    cnt, S, Q, C, sc)
+        _swap(p, q, j, gender_move, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
+              cnt, S, Q, C, sc)
         new = _cost(tg, tkind, ts, ts2, tlo, thi, tw, kscore, cnt, S, Q, C)
         if new <= cost or rng.random() < math.exp(-(new - cost) / temp):
             cost = new
             continue
-        _add_person(p, -1.0, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
-                    cnt, S, Q, C, sc)
-        _add_person(q, -1.0, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
-                    cnt, S, Q, C, sc)
-        if gender_move:
-            pgender[p], pgender[q] = pgender[q], pgender[p]
-        else:
-            V[p, j], V[q, j] = V[q, j], V[p, j]
-        _add_person(p, 1.0, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
-                    cnt, S, Q, C, sc)
-        _add_person(q, 1.0, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
-                    cnt, S, Q, C, sc)
+        _swap(p, q, j, gender_move, V, W, pcell, pgender, gcell, ggender, tg, tkind, ts, ts2,
+              cnt, S, Q, C, sc)
     return cost
 
 
@@ -1367,7 +1366,7 @@ def _alpha_rows(wide: pd.DataFrame) -> list:
 
     def alpha_of(group: str, scales: tuple) -> float:
         rater, who = group.split(">")
-        roles = PROFESSIONAL_ROLES if rater == "professional" else (rater,)
+        roles = roles_of(rater)
         cols = [ic.column for ic in cb.item_columns(roles[0])
                 if ic.scale in scales and ic.target == who]
         return cronbach_alpha(wide[wide["role"].isin(roles)][cols])[0]
@@ -1397,7 +1396,7 @@ def _correlation_rows(scores: pd.DataFrame, wide: pd.DataFrame) -> list:
     rows = []
     for (group, x, y), target in CORRELATION_TARGETS.items():
         g = parse_group_key(group)
-        roles = PROFESSIONAL_ROLES if g["role"] == "professional" else (g["role"],)
+        roles = roles_of(g["role"])
         part = scores[scores["role"].isin(roles) & (scores["target"] == g["target"])]
         table = part.pivot(index="respondent_id", columns="scale", values="score")
         ages = wide.set_index("respondent_id")["age"]

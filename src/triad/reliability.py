@@ -14,7 +14,7 @@ import pandas as pd
 import pingouin as pg
 from statsmodels.multivariate.factor import Factor
 
-from triad.codebook import Codebook, load_codebook
+from triad.codebook import PROFESSIONAL_ROLES, Codebook, load_codebook
 from triad.published import load_reliability
 
 __all__ = ["cronbach_alpha", "mcdonald_omega", "reliability_table", "RELIABILITY_COLUMNS"]
@@ -24,7 +24,6 @@ RELIABILITY_COLUMNS = [
     "alpha_ci_high", "omega", "reported", "reported_low", "reported_high", "within_reported",
 ]
 
-PROFESSIONAL_ROLES = ("social_worker", "teacher")
 
 
 def cronbach_alpha(items: pd.DataFrame, ci: float = 0.95) -> tuple[float, float, float]:

@@ -18,7 +18,7 @@ from functools import lru_cache
 import pandas as pd
 
 from triad.audit import StudyDesign
-from triad.codebook import load_codebook
+from triad.codebook import PROFESSIONAL_ROLES, load_codebook
 from triad.published import claim_groups, load_cells, load_claims, load_correlations
 from triad.published import parse_group_key as _parse
 from triad.summary_tests import (
@@ -39,7 +39,7 @@ REPLICATION_COLUMNS = [
 ]
 ALPHA = 0.05
 TESTED = ("significant", "implied_significant")
-PROFESSIONAL_ROLES = ("social_worker", "teacher", "professional")
+PROFESSIONAL_RATERS = (*PROFESSIONAL_ROLES, "professional")
 POSTHOC = ("tukey", "games-howell", "bonferroni", "bonferroni-welch")
 ONEWAY = ("classic", "welch", "brown-forsythe")
 
@@ -59,7 +59,7 @@ def claim_family(claim: pd.Series, design: StudyDesign) -> tuple[list[pd.Series]
     notes = []
     scale = claim["scale"]
     named = [g for g, _ in claim_groups(claim)]
-    pro_targets = {_parse(g)["target"] for g in named if _parse(g)["role"] in PROFESSIONAL_ROLES}
+    pro_targets = {_parse(g)["target"] for g in named if _parse(g)["role"] in PROFESSIONAL_RATERS}
     cells = design.cells
     table = None if pd.isna(claim["table"]) else int(claim["table"])
     in_table = cells[(cells["table"] == table) & (cells["scale"] == scale)]
@@ -68,7 +68,7 @@ def claim_family(claim: pd.Series, design: StudyDesign) -> tuple[list[pd.Series]
     family, dropped = [], []
     for _, cell in in_table.iterrows():
         g = _parse(cell["group"])
-        if g["role"] in PROFESSIONAL_ROLES and g["target"] not in pro_targets:
+        if g["role"] in PROFESSIONAL_RATERS and g["target"] not in pro_targets:
             dropped.append(cell["group"])
             continue
         family.append(cell)
@@ -100,7 +100,7 @@ def _n_for(cell: pd.Series, design: StudyDesign, notes: list) -> int:
 def _independence_note(groups: list[str]) -> str | None:
     parsed = [_parse(g) for g in groups]
     raters = {p["role"] for p in parsed}
-    if raters & {"youth", "parent"} and raters & set(PROFESSIONAL_ROLES):
+    if raters & {"youth", "parent"} and raters & set(PROFESSIONAL_RATERS):
         return ("not independent groups: youths/parents and the professionals who rate them "
                 "share care relationships and institutions; an independent-groups test "
                 "ignores that clustering. The correct analysis needs respondent data with an "
@@ -245,7 +245,7 @@ def _correlation_rows(claim: pd.Series, design: StudyDesign) -> list[dict]:
 def _data_correlation_rows(claim: pd.Series, scores: pd.DataFrame, source: str) -> list[dict]:
     from scipy import stats
 
-    from triad.cells import _members_frame
+    from triad.cells import group_values
 
     corr = load_correlations()
     group = claim_groups(claim)[0][0]
@@ -254,8 +254,8 @@ def _data_correlation_rows(claim: pd.Series, scores: pd.DataFrame, source: str) 
     if match.empty:
         return [_row(claim, groups=group, test="pearson r", replicates="n/a")]
     c = match.iloc[0]
-    x = _members_frame(scores, group, c["variable_x"])
-    y = _members_frame(scores, group, c["variable_y"])
+    x = group_values(scores, group, c["variable_x"])
+    y = group_values(scores, group, c["variable_y"])
     both = pd.concat([x.rename("x"), y.rename("y")], axis=1, join="inner").dropna()
     res = stats.pearsonr(both.iloc[:, 0], both.iloc[:, 1])
     low, high = res.confidence_interval()
