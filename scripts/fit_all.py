@@ -28,6 +28,8 @@ def main(
     lang: Annotated[str, typer.Option(help="Figure and report language: en or nl")] = "en",
     scheduler: Annotated[str | None, typer.Option(
         help="Dask scheduler address (tcp://host:port) to fit the models on")] = None,
+    multiverse: Annotated[bool, typer.Option(
+        help="Also fit the multiverse variants (models/multiverse/variants.toml)")] = True,
 ) -> None:
     """Audit, replicate, fit every model and compare claim by claim."""
     if backend not in BACKENDS:
@@ -41,7 +43,8 @@ def main(
         raise typer.Exit(2)
     try:
         record = run_all(data, out, strict=strict, quick=quick, models=models, backend=backend,
-                         jobs=jobs, lang=lang, scheduler=scheduler)
+                         jobs=jobs, lang=lang, scheduler=scheduler,
+                         multiverse=multiverse)
     except (TriadInputError, SpecError) as exc:
         typer.echo(f"triad: refused {exc}", err=True)
         raise typer.Exit(2) from None

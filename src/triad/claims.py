@@ -11,9 +11,10 @@ words where the three differ.  Rows computed from synthetic data say so in
 import numpy as np
 import pandas as pd
 
+from triad.multiverse import ROBUSTNESS_COLUMNS, claim_universes, robustness_columns
 from triad.published import claim_groups, load_claims
 
-__all__ = ["CLAIMS_COLUMNS", "claims_table", "claims_markdown", "claims_latex", "bayes_verdict"]
+__all__ = ["CLAIMS_COLUMNS", "claims_table", "primary_models", "claims_markdown", "claims_latex", "bayes_verdict"]
 
 CLAIMS_COLUMNS = [
     "claim_id", "scale", "group_a", "group_b", "paper_values", "paper_verdict", "direction",
@@ -21,7 +22,7 @@ CLAIMS_COLUMNS = [
     "bayes_model", "bayes_estimate",
     "bayes_ci_low", "bayes_ci_high", "p_direction", "p_rope", "bayes_verdict", "gates_passed",
     "summary_model_estimate", "summary_model_ci_low", "summary_model_ci_high", "agreement",
-    "data_source", "quick",
+    *ROBUSTNESS_COLUMNS, "data_source", "quick",
 ]
 TESTED = ("significant", "implied_significant")
 # The post hoc test shown for 3+ group families (the report names none; Tukey-Kramer is
@@ -40,13 +41,19 @@ def bayes_verdict(ci_low: float, ci_high: float, p_rope: float) -> str:
     return "uncertain"
 
 
-def _primary_models(diag: pd.DataFrame, claim_rows: pd.DataFrame) -> dict:
-    """Scale -> the Gaussian respondent model covering it (fewest scales, then name)."""
+def primary_models(diag: pd.DataFrame, claim_rows: pd.DataFrame) -> dict:
+    """Scale -> the Gaussian respondent model covering it (fewest scales, then name).
+
+    Multiverse variants (``diag['variant']`` not empty) are never primary.
+    """
     out = {}
     fam = dict(zip(diag["model"], diag["family"], strict=True))
     src = dict(zip(diag["model"], diag["data_source"], strict=True))
+    var = dict(zip(diag["model"], diag["variant"].fillna(""), strict=True)) if (
+        "variant" in diag) else {}
     candidates = claim_rows[claim_rows["model"].map(fam).eq("gaussian")
-                            & claim_rows["model"].map(src).ne("published")]
+                            & claim_rows["model"].map(src).ne("published")
+                            & claim_rows["model"].map(var).fillna("").eq("")]
     for scale, part in candidates.groupby("scale"):
         sizes = part.groupby("model")["scale"].nunique()
         out[scale] = sorted(part["model"].unique(), key=lambda m: (sizes[m], m))[0]
@@ -112,7 +119,7 @@ def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.D
     DataFrame
         Columns :data:`CLAIMS_COLUMNS`.
     """
-    primary = _primary_models(diag, claim_rows)
+    primary = primary_models(diag, claim_rows)
     summary_models = set(diag.loc[diag["data_source"].eq("published"), "model"])
     rows = []
     for _, claim in load_claims().iterrows():
@@ -161,7 +168,10 @@ def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.D
                 "data_source": b["data_source"] if b is not None else "published",
                 "quick": quick,
             })
-    return pd.DataFrame(rows, columns=CLAIMS_COLUMNS)
+    table = pd.DataFrame(rows, columns=[c for c in CLAIMS_COLUMNS
+                                        if c not in ROBUSTNESS_COLUMNS])
+    table = robustness_columns(table, claim_universes(claim_rows, diag, primary))
+    return table[CLAIMS_COLUMNS]
 
 
 def claims_markdown(claims: pd.DataFrame) -> str:

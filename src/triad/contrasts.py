@@ -35,7 +35,7 @@ import pandas as pd
 from triad.codebook import PROFESSIONAL_ROLES, SECTORS, roles_of
 
 __all__ = ["CONTRAST_COLUMNS", "FAMILIES", "Selector", "compute_contrasts", "known_contrast",
-           "contrast_pairs", "claim_contrasts", "CLAIM_CONTRAST_COLUMNS"]
+           "contrast_pairs", "contrast_draws", "claim_contrasts", "CLAIM_CONTRAST_COLUMNS"]
 
 CONTRAST_COLUMNS = ["contrast", "scale", "sector", "estimate", "ci_low", "ci_high", "ci_prob",
                     "p_direction", "p_rope", "rope", "bf10", "model", "data_source"]
@@ -173,30 +173,35 @@ def compute_contrasts(
     DataFrame
         Columns :data:`CONTRAST_COLUMNS`.
     """
-    weights = units["weight"].to_numpy(dtype=float)
     rows = []
+    for name, scale, sector, diff, prior in contrast_draws(draws, units, families,
+                                                           prior_draws=prior_draws):
+        low, high = az.hdi(diff, hdi_prob=ci_prob)
+        side = np.sign(np.median(diff)) or 1.0
+        rows.append({
+            "contrast": name, "scale": scale, "sector": sector, "estimate": float(np.mean(diff)),
+            "ci_low": float(low), "ci_high": float(high), "ci_prob": ci_prob,
+            "p_direction": float(np.mean(np.sign(diff) == side)),
+            "p_rope": float(np.mean(np.abs(diff) <= rope)), "rope": rope,
+            "bf10": _savage_dickey(diff, prior) if prior is not None else np.nan,
+            "model": model, "data_source": data_source,
+        })
+    return pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
+
+
+def contrast_draws(draws: np.ndarray, units: pd.DataFrame, families, *,
+                   prior_draws: np.ndarray | None = None):
+    """Yield ``(name, scale, sector, posterior draws, prior draws or None)`` per contrast."""
+    weights = units["weight"].to_numpy(dtype=float)
     for family in families:
         for scale in sorted(set(units["scale"])):
             for name, sector, sa, sb in contrast_pairs(family, scale, units):
                 ma, mb = sa.mask(units), sb.mask(units)
                 diff = _group_mean(draws, weights, ma) - _group_mean(draws, weights, mb)
-                low, high = az.hdi(diff, hdi_prob=ci_prob)
-                est = float(np.mean(diff))
-                side = np.sign(np.median(diff)) or 1.0
-                bf10 = np.nan
-                if prior_draws is not None:
-                    prior = (_group_mean(prior_draws, weights, ma)
-                             - _group_mean(prior_draws, weights, mb))
-                    bf10 = _savage_dickey(diff, prior)
-                rows.append({
-                    "contrast": name, "scale": sa.scale if name != "belangrijk_minus_lukt"
-                    else "belangrijk-lukt", "sector": sector, "estimate": est,
-                    "ci_low": float(low), "ci_high": float(high), "ci_prob": ci_prob,
-                    "p_direction": float(np.mean(np.sign(diff) == side)),
-                    "p_rope": float(np.mean(np.abs(diff) <= rope)), "rope": rope,
-                    "bf10": bf10, "model": model, "data_source": data_source,
-                })
-    return pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
+                prior = None if prior_draws is None else (
+                    _group_mean(prior_draws, weights, ma) - _group_mean(prior_draws, weights, mb))
+                yield (name, sa.scale if name != "belangrijk_minus_lukt" else "belangrijk-lukt",
+                       sector, diff, prior)
 
 
 CLAIM_CONTRAST_COLUMNS = ["claim_id", "scale", "group_a", "group_b", "estimate", "ci_low",

@@ -23,10 +23,11 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from triad.contrasts import claim_contrasts, compute_contrasts
+from triad.contrasts import claim_contrasts, compute_contrasts, contrast_draws
 from triad.modeldata import ModelData, model_frame, summary_frame
 from triad.published import load_claims
 from triad.readers import RespondentData, read_respondents
+from triad.sensitivity import add_log_densities, loo_pointwise, power_scaling, psens_summary
 from triad.specs import ModelSpec
 from triad.versions import library_versions
 
@@ -41,9 +42,9 @@ _VERSIONED = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pandas", 
               "numpyro", "jax")
 PRIOR_DRAWS = 1000
 # Bumped whenever a stored fit gains or changes a file: older folders are refitted.
-FIT_FORMAT = 3
+FIT_FORMAT = 4
 FIT_FILES = ("fit.json", "fit.nc", "contrasts.csv", "claims.csv", "cell_means.csv", "ppc.csv",
-             "excluded.csv")
+             "excluded.csv", "sensitivity.csv", "loo.csv")
 
 
 @dataclass
@@ -60,6 +61,8 @@ class FitResult:
     claims: pd.DataFrame | None = None
     cell_means: pd.DataFrame | None = None
     ppc: pd.DataFrame | None = None
+    sensitivity: pd.DataFrame | None = None
+    loo: pd.DataFrame | None = None
 
     @property
     def passed(self) -> bool:
@@ -355,12 +358,16 @@ def fit(
     level = pymc_log.level
     pymc_log.setLevel(logging.ERROR)
     try:
-        idata, draws, prior_draws, units, latent = _sample_all(spec, md, args, backend,
-                                                                 n_cores)
+        idata, draws, prior_draws, units, latent, pm_model = _sample_all(spec, md, args,
+                                                                           backend, n_cores)
     finally:
         pymc_log.setLevel(level)
     seconds = time.perf_counter() - start
     diag = diagnostics(idata, seconds)
+    start = time.perf_counter()
+    sensitivity, loo_summary, loo_point = _sensitivity(spec, idata, pm_model, draws, units)
+    diag.update(psens_summary(sensitivity), **loo_summary, loo_data_key=_loo_data_key(md),
+                sensitivity_seconds=round(time.perf_counter() - start, 2))
     contrasts = compute_contrasts(draws, units, spec.contrasts, model=spec.name,
                                   data_source=md.data_source, prior_draws=prior_draws,
                                   rope=rope, ci_prob=ci_prob)
@@ -387,15 +394,35 @@ def fit(
         "versions": _versions(), "diagnostics": diag, "gates": GATES, "format": FIT_FORMAT,
     }
     result = FitResult(spec, idata, diag, contrasts, record, folder, claims=claims,
-                       cell_means=cell_means, ppc=ppc)
+                       cell_means=cell_means, ppc=ppc, sensitivity=sensitivity, loo=loo_point)
     if folder is not None:
         _store(result, md)
     return result
 
 
+def _loo_data_key(md: ModelData) -> str:
+    """Hash of the observations a model's likelihood sees (LOO compares equal keys only)."""
+    cols = [c for c in ("respondent", "scale", "item", "cell", "score", "value", "n", "mean",
+                        "sd") if c in md.frame.columns]
+    return hashlib.sha256(md.frame[cols].to_csv(index=False).encode()).hexdigest()[:16]
+
+
+def _sensitivity(spec: ModelSpec, idata: az.InferenceData, pm_model, draws: np.ndarray,
+                 units: pd.DataFrame) -> tuple:
+    """Power-scaling sensitivity (parameters and contrasts) and PSIS-LOO of a fit."""
+    add_log_densities(idata, pm_model, combine="cells" if spec.data == "summary" else None)
+    named = {f"{name}@{sector}": diff for name, _, sector, diff, _ in
+             contrast_draws(draws, units, spec.contrasts)}
+    table = power_scaling(idata, named)
+    loo_summary, loo_point = loo_pointwise(idata)
+    del idata.log_likelihood, idata.log_prior  # recomputable; not stored in fit.nc
+    return table, loo_summary, loo_point
+
+
 def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
                 n_cores: int | None) -> tuple:
-    """Sample posterior and prior: idata, unit draws, prior unit draws, units, latent draws.
+    """Sample posterior and prior: idata, unit draws, prior unit draws, units, latent draws,
+    and the PyMC model.
 
     ``latent`` is (posterior, prior) draws of each row's latent location for ordinal
     models, else None.
@@ -427,6 +454,7 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
             latent = (_expected(model, idata, spec, latent=True),
                       _expected(model, prior_idata, spec, latent=True)) if spec.ordinal else None
             units = md.frame.assign(weight=1.0)
+            pm_model = model.backend.model
         else:
             import pymc as pm
 
@@ -440,7 +468,8 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
             prior_draws = prior.prior["mu"].stack(s=("chain", "draw")).transpose("s", ...).values
             units = md.frame.assign(weight=md.frame["n"].astype(float))
             latent = None
-    return idata, draws, prior_draws, units, latent
+            pm_model = model
+    return idata, draws, prior_draws, units, latent, pm_model
 
 
 def _cell_means(draws: np.ndarray, units: pd.DataFrame, model: str, source: str,
@@ -521,6 +550,8 @@ def _store(result: FitResult, md: ModelData) -> None:
     result.cell_means.to_csv(tmp / "cell_means.csv", index=False)
     result.ppc.to_csv(tmp / "ppc.csv", index=False)
     md.excluded.to_csv(tmp / "excluded.csv", index=False)
+    result.sensitivity.to_csv(tmp / "sensitivity.csv", index=False)
+    result.loo.to_csv(tmp / "loo.csv", index=False)
     (tmp / "fit.json").write_text(json.dumps(result.record, indent=2, default=float) + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -548,4 +579,7 @@ def _load(spec: ModelSpec, folder: Path) -> FitResult:
     except pd.errors.EmptyDataError:  # summary models have no respondent-level predictions
         ppc = pd.DataFrame()
     return FitResult(spec, idata, record["diagnostics"], contrasts, record, folder, cached=True,
-                     claims=claims, cell_means=cell_means, ppc=ppc)
+                     claims=claims, cell_means=cell_means, ppc=ppc,
+                     sensitivity=pd.read_csv(folder / "sensitivity.csv", keep_default_na=False,
+                                             na_values=[""]).fillna({"diagnosis": ""}),
+                     loo=pd.read_csv(folder / "loo.csv"))

@@ -58,7 +58,7 @@ def _write_text(text: str, path: Path) -> None:
 def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool = False,
             quick: bool = False, models: str = "*.toml", backend: str = DEFAULT_BACKEND,
             jobs: int = 1, fit_models: bool = True, lang: str = "en",
-            scheduler: str | None = None) -> dict:
+            scheduler: str | None = None, multiverse: bool = True) -> dict:
     """Run every available step and write the tables.
 
     Parameters
@@ -85,6 +85,9 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
     scheduler : str, optional
         Address of a running Dask distributed scheduler (``tcp://host:port``): models are
         fitted on its workers instead of local processes.
+    multiverse : bool
+        Also fit the multiverse variants (``models/multiverse/variants.toml``) of the
+        selected specs; claims.csv gets the robustness columns either way.
 
     Returns
     -------
@@ -158,7 +161,7 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
         record["steps"]["models"] = _fit_models(
             data if data is not None else None, out / "results", tables, replication,
             quick=quick, pattern=models, backend=backend, jobs=jobs, data_tests=data_tests,
-            scheduler=scheduler)
+            scheduler=scheduler, multiverse=multiverse)
     _write_text(json.dumps(record, indent=2, default=str) + "\n", out / "results" / "run.json")
     start = time.perf_counter()
     from triad.figures import all_figures
@@ -175,28 +178,31 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
     return record
 
 
-def _fit_one(spec_path: str, data: str | None, results: str, quick: bool, backend: str,
-             cores: int | None) -> dict:
-    """Fit one spec (in a worker process or inline) and return what the tables need."""
+def _fit_one(spec_path: str, variant: str, data: str | None, results: str, quick: bool,
+             backend: str, cores: int | None) -> dict:
+    """Fit one spec or multiverse variant (in a worker process or inline)."""
     from triad.fitting import fit
-    from triad.specs import load_spec
+    from triad.multiverse import resolve_spec
 
-    spec = load_spec(spec_path)
+    spec = resolve_spec(spec_path, variant)
     start = time.perf_counter()
     result = fit(spec, data if spec.data == "respondent" else None, quick=quick,
                  backend=backend, out=results, cores=cores)
     d = dict(result.diagnostics)
-    d.update(model=spec.name, family=spec.family, data_source=result.record["data_source"],
+    d.update(model=spec.name, variant=spec.variant, family=spec.family,
+             data_source=result.record["data_source"],
              backend=backend, quick=quick, cached=result.cached,
              wall_seconds=round(time.perf_counter() - start, 2),
              fit_folder=str(result.path))
     return {"diagnostics": d, "contrasts": result.contrasts, "claims": result.claims,
-            "cell_means": result.cell_means, "ppc": result.ppc}
+            "cell_means": result.cell_means, "ppc": result.ppc,
+            "sensitivity": result.sensitivity.assign(model=spec.name), "loo": result.loo}
 
 
 def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.DataFrame, *,
                 quick: bool, pattern: str, backend: str, jobs: int,
-                data_tests: pd.DataFrame | None = None, scheduler: str | None = None) -> dict:
+                data_tests: pd.DataFrame | None = None, scheduler: str | None = None,
+                multiverse: bool = True) -> dict:
     from concurrent.futures import ProcessPoolExecutor
 
     from triad.claims import claims_latex, claims_markdown, claims_table
@@ -205,8 +211,12 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
     # comma-separated globs: --models 'summary_cells.toml,metric_opvoed.toml'
     found = {s.name: s for glob in pattern.split(",") for s in load_specs(pattern=glob.strip())}
     specs = [found[name] for name in sorted(found)]
+    if multiverse:
+        from triad.multiverse import multiverse_specs
+
+        specs += multiverse_specs(specs)
     parallel = jobs > 1 or scheduler is not None
-    args = [(str(s.path), str(data) if data else None, str(results), quick, backend,
+    args = [(str(s.path), s.variant, str(data) if data else None, str(results), quick, backend,
              1 if parallel else None) for s in specs]
     start = time.perf_counter()
     outputs = []
@@ -245,6 +255,7 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
     claim_rows = pd.concat([o["claims"] for o in outputs], ignore_index=True)
     claims = claims_table(replication, claim_rows, diag, quick=quick, data_tests=data_tests)
     _write(claims, tables / "claims.csv")
+    _write_sensitivity(outputs, diag, claim_rows, tables, quick)
     _write_text(claims_markdown(claims) + "\n", tables / "claims.md")
     _write_text(claims_latex(claims), tables / "claims.tex")
     failed = diag.loc[~diag["gates_passed"].astype(bool), "model"].tolist()
@@ -253,6 +264,29 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
                       "flagged and are not findings (see diagnostics.csv)")
     return {"seconds": round(time.perf_counter() - start, 2), "models": len(specs),
             "gates_failed": failed, "quick": quick}
+
+
+def _write_sensitivity(outputs: list[dict], diag: pd.DataFrame, claim_rows: pd.DataFrame,
+                       tables: Path, quick: bool) -> None:
+    """The multiverse grid, prior sensitivity of every model and the LOO comparisons."""
+    from triad.claims import primary_models
+    from triad.multiverse import claim_universes
+    from triad.sensitivity import loo_compare
+
+    universes = claim_universes(claim_rows, diag, primary_models(diag, claim_rows))
+    universes["quick"] = quick
+    _write(universes, tables / "multiverse.csv")
+    sens = pd.concat([o["sensitivity"] for o in outputs], ignore_index=True)
+    sens["quick"] = quick
+    _write(sens, tables / "prior_sensitivity.csv")
+    fits = {o["diagnostics"]["model"]: (o["diagnostics"], o["loo"],
+                                        o["diagnostics"]["loo_data_key"]) for o in outputs}
+    compared = loo_compare(fits)
+    # LOO of a fit whose sampler gates failed is not a finding either: flagged, not dropped
+    compared["gates_passed"] = compared["model"].map(
+        dict(zip(diag["model"], diag["gates_passed"], strict=True)))
+    compared["quick"] = quick
+    _write(compared, tables / "loo_compare.csv")
 
 
 def _report(d: dict, name: str) -> None:

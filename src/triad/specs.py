@@ -32,7 +32,8 @@ from pathlib import Path
 
 from triad.paths import repo_root
 
-__all__ = ["FORMULA_VARIABLES", "ModelSpec", "SpecError", "load_spec", "load_specs"]
+__all__ = ["FORMULA_VARIABLES", "ModelSpec", "SpecError", "load_spec", "load_specs", "read_toml",
+           "spec_from_raw"]
 
 FORMULA_VARIABLES = frozenset({
     "score", "value", "cell", "role", "rater", "target", "sector", "gender", "age_z",
@@ -76,11 +77,17 @@ class ModelSpec:
     sigma_formula: str | None = None
     quick: dict = field(default_factory=dict)
     noncentered: bool = True
+    variant: str = ""
+    content_sha256: str = ""
 
     @property
     def sha256(self) -> str:
-        """Hash of the spec file's bytes (part of every fit's cache key)."""
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        """Hash of the spec (part of every fit's cache key).
+
+        The file's bytes; for a multiverse variant (:mod:`triad.multiverse`), the hash of
+        the base file and the variant's definition.
+        """
+        return self.content_sha256 or hashlib.sha256(self.path.read_bytes()).hexdigest()
 
     @property
     def ordinal(self) -> bool:
@@ -141,15 +148,31 @@ def load_spec(path: str | Path) -> ModelSpec:
     SpecError
         Naming the file and key of the first problem.
     """
-    from triad.contrasts import known_contrast  # the catalogue lives with the contrasts
-
     path = Path(path)
+    return spec_from_raw(read_toml(path), path)
+
+
+def read_toml(path: Path) -> dict:
+    """Parse a TOML file; unreadable or invalid files raise :class:`SpecError`."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(path, "-", f"cannot read the file ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(path, "-", f"not valid TOML ({exc})") from None
+
+
+def spec_from_raw(raw: dict, path: Path, *, variant: str = "",
+                  content_sha256: str = "") -> ModelSpec:
+    """Validate a parsed spec; ``variant`` names a multiverse variant derived from ``path``.
+
+    Raises
+    ------
+    SpecError
+        Naming the file and key of the first problem.
+    """
+    from triad.contrasts import known_contrast  # the catalogue lives with the contrasts
+
     unknown = sorted(set(raw) - _KEYS)
     if unknown:
         raise SpecError(path, unknown[0], f"unknown key; allowed: {', '.join(sorted(_KEYS))}")
@@ -157,7 +180,7 @@ def load_spec(path: str | Path) -> ModelSpec:
                 "priors", "sampler"):
         if key not in raw:
             raise SpecError(path, key, "missing")
-    if raw["name"] != path.stem:
+    if raw["name"] != path.stem + (f"~{variant}" if variant else ""):
         raise SpecError(path, "name", f"must equal the file name {path.stem!r}")
     if raw["data"] not in ("respondent", "summary"):
         raise SpecError(path, "data", "must be 'respondent' or 'summary'")
@@ -205,7 +228,7 @@ def load_spec(path: str | Path) -> ModelSpec:
         family=raw["family"], formula=raw["formula"], scales=tuple(scales),
         contrasts=tuple(raw["contrasts"]), priors=priors, sampler=sampler, level=level,
         rows=tuple(rows), sigma_formula=raw.get("sigma_formula"), quick=quick,
-        noncentered=noncentered,
+        noncentered=noncentered, variant=variant, content_sha256=content_sha256,
     )
 
 

@@ -1,0 +1,288 @@
+"""The multiverse of analytic choices: variant specs and the robustness of each claim.
+
+Variants are declared in ``models/multiverse/variants.toml`` and derived from each
+Gaussian respondent-level spec they apply to (likelihood, residual SD, pooling,
+prior scale).  Together with the specs that are variants of their own (Student-t,
+ordinal logit/probit, summary statistics) they form the universes in which every
+claim's Bayesian conclusion is re-read:
+
+* ``higher`` / ``lower``: p_direction >= .95 with the estimate above / below 0;
+* ``equivalent``: P(|difference| <= ROPE) >= .95;
+* ``undecided``: neither.
+
+A claim's robustness is the share of universes (with passing sampler gates) that
+reach the primary model's conclusion.
+"""
+
+import copy
+import fnmatch
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from triad.paths import repo_root
+from triad.specs import ModelSpec, SpecError, read_toml, spec_from_raw
+
+__all__ = ["Variant", "variants_file", "load_variants", "derive_spec", "multiverse_specs",
+           "resolve_spec", "universe_label", "conclusion", "claim_universes",
+           "robustness_columns", "ROBUSTNESS_COLUMNS", "FRAGILE_BELOW", "PD_THRESHOLD"]
+
+PD_THRESHOLD = 0.95
+# A claim is called fragile when fewer than this share of universes reach its conclusion.
+FRAGILE_BELOW = 0.8
+_VARIANT_KEYS = {"name", "label", "axis", "why", "applies_to", "exclude", "family",
+                 "sigma_formula", "priors", "prior_scale"}
+ROBUSTNESS_COLUMNS = ["bayes_conclusion", "universes", "universes_agree", "robustness",
+                      "robust", "universes_failed_gates", "paper_support_share",
+                      "dissenting_universes"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One analytic choice applied to base specs."""
+
+    name: str
+    label: str
+    axis: str
+    why: str
+    applies_to: tuple
+    exclude: tuple
+    changes: dict
+    path: Path
+
+    def applies(self, spec: ModelSpec) -> bool:
+        """Whether this variant is derived from ``spec`` (Gaussian respondent specs only)."""
+        if spec.variant or spec.data != "respondent" or spec.family != "gaussian":
+            return False
+        if spec.name in self.exclude:
+            return False
+        return any(fnmatch.fnmatchcase(spec.name, g) for g in self.applies_to)
+
+
+def variants_file() -> Path:
+    """The declared variants: ``models/multiverse/variants.toml``."""
+    return repo_root() / "models" / "multiverse" / "variants.toml"
+
+
+def load_variants(path: str | Path | None = None) -> list[Variant]:
+    """Load and validate the variant declarations.
+
+    Raises
+    ------
+    SpecError
+        Naming the file and the key (``variant[i].key``) of the first problem.
+    """
+    path = Path(path) if path is not None else variants_file()
+    raw = read_toml(path)
+    if set(raw) - {"variant"}:
+        raise SpecError(path, sorted(set(raw) - {"variant"})[0], "only [[variant]] tables")
+    out, seen = [], set()
+    for i, v in enumerate(raw.get("variant", [])):
+        where = f"variant[{i}]"
+        unknown = sorted(set(v) - _VARIANT_KEYS)
+        if unknown:
+            raise SpecError(path, f"{where}.{unknown[0]}", "unknown key; allowed: "
+                            + ", ".join(sorted(_VARIANT_KEYS)))
+        for key in ("name", "label", "axis", "why", "applies_to"):
+            if not v.get(key):
+                raise SpecError(path, f"{where}.{key}", "missing")
+        if not str(v["name"]).replace("_", "").isalnum() or v["name"] in seen:
+            raise SpecError(path, f"{where}.name", f"{v['name']!r}: letters, digits and _ only, "
+                                                   "unique")
+        seen.add(v["name"])
+        scale = v.get("prior_scale", 1.0)
+        if not isinstance(scale, int | float) or isinstance(scale, bool) or scale <= 0:
+            raise SpecError(path, f"{where}.prior_scale", "a positive number")
+        changes = {k: v[k] for k in ("family", "sigma_formula", "priors", "prior_scale")
+                   if k in v}
+        out.append(Variant(v["name"], v["label"], v["axis"], v["why"],
+                           tuple(v["applies_to"]), tuple(v.get("exclude", ())), changes, path))
+    return out
+
+
+def _scaled(prior: dict, f: float) -> dict:
+    """A prior ``f`` times as wide (scale parameters; nested hyperpriors too)."""
+    p = dict(prior)
+    dist = p["dist"]
+    for key in ("sigma", "beta", "lam"):
+        if key not in p:
+            continue
+        value = p[key]
+        if isinstance(value, dict):
+            p[key] = _scaled(value, f)
+        elif key == "sigma" and dist in ("Normal", "HalfNormal", "StudentT", "HalfStudentT",
+                                         "LogNormal"):
+            if dist == "LogNormal":
+                continue  # a LogNormal's sigma is a log-scale shape; its scale is exp(mu)
+            p[key] = value * f if not isinstance(value, list) else [x * f for x in value]
+        elif key in ("beta", "lam") and dist in ("Gamma", "Exponential"):
+            p[key] = value / f
+    if dist == "LogNormal" and not isinstance(p.get("mu"), dict):
+        p["mu"] = p.get("mu", 0.0) + math.log(f)
+    return p
+
+
+def derive_spec(base: ModelSpec, variant: Variant) -> ModelSpec:
+    """The spec of ``variant`` applied to ``base``, validated like a spec file."""
+    raw = copy.deepcopy(read_toml(base.path))
+    raw["name"] = f"{base.name}~{variant.name}"
+    raw["description"] = f"{raw['description']}\n\nMultiverse variant '{variant.name}': " \
+                         f"{variant.why}."
+    ch = variant.changes
+    if "family" in ch:
+        raw["family"] = ch["family"]
+    if "sigma_formula" in ch:
+        if ch["sigma_formula"]:
+            raw["sigma_formula"] = ch["sigma_formula"]
+        else:
+            raw.pop("sigma_formula", None)
+            raw["priors"] = {k: p for k, p in raw["priors"].items()
+                             if not k.startswith("sigma/")}
+    if "prior_scale" in ch:
+        raw["priors"] = {k: {**_scaled(p, ch["prior_scale"]),
+                             "why": f"{p['why']} (x {ch['prior_scale']:g}: {variant.name})"}
+                         for k, p in raw["priors"].items()}
+    for term, prior in ch.get("priors", {}).items():
+        raw["priors"][term] = prior
+    digest = hashlib.sha256(base.path.read_bytes() + json.dumps(
+        {"variant": variant.name, "changes": ch}, sort_keys=True).encode()).hexdigest()
+    try:
+        return spec_from_raw(raw, base.path, variant=variant.name, content_sha256=digest)
+    except SpecError as exc:
+        raise SpecError(variant.path, f"variant {variant.name!r} on {base.name}",
+                        str(exc)) from None
+
+
+def multiverse_specs(specs: list[ModelSpec],
+                     variants: list[Variant] | None = None) -> list[ModelSpec]:
+    """Every variant spec derived from ``specs`` (the bases themselves not included)."""
+    variants = load_variants() if variants is None else variants
+    return [derive_spec(s, v) for s in specs for v in variants if v.applies(s)]
+
+
+def resolve_spec(path: str | Path, variant: str = "") -> ModelSpec:
+    """Load a spec file, or the named variant of it (used by worker processes)."""
+    from triad.specs import load_spec
+
+    base = load_spec(path)
+    if not variant:
+        return base
+    found = [v for v in load_variants() if v.name == variant]
+    if not found:
+        raise SpecError(variants_file(), "variant", f"no variant named {variant!r}")
+    return derive_spec(base, found[0])
+
+
+def universe_label(model: str, family: str, variant: str = "", labels: dict | None = None,
+                   primary: bool = False) -> str:
+    """Column label of a universe in the claims x universes grid."""
+    if variant:
+        return (labels or {}).get(variant, variant)
+    if family == "summary_normal":
+        return "summary statistics"
+    if family.startswith("cumulative"):
+        return f"ordinal {family.split('_')[1]}"
+    if family == "t":
+        return "Student-t"
+    return "primary (Gaussian)" if primary else model
+
+
+def conclusion(estimate: float, p_direction: float, p_rope: float,
+               threshold: float = PD_THRESHOLD) -> str:
+    """``higher``, ``lower``, ``equivalent`` or ``undecided`` (see the module docstring)."""
+    if any(pd.isna(x) for x in (estimate, p_direction)):
+        return ""
+    if p_direction >= threshold:
+        return "higher" if estimate > 0 else "lower"
+    if not pd.isna(p_rope) and p_rope >= threshold:
+        return "equivalent"
+    return "undecided"
+
+
+def claim_universes(claim_rows: pd.DataFrame, diag: pd.DataFrame,
+                    primary: dict[str, str]) -> pd.DataFrame:
+    """Every claim contrast in every universe, with its conclusion and grid label.
+
+    Parameters
+    ----------
+    claim_rows : DataFrame
+        :func:`triad.contrasts.claim_contrasts` rows of every fitted model, with
+        ``gates_passed``.
+    diag : DataFrame
+        One row per model: ``model, family, variant, gates_passed``.
+    primary : dict
+        Scale -> primary model name (its universe is labelled ``primary``).
+
+    Returns
+    -------
+    DataFrame
+        ``claim_rows`` plus ``family, variant, universe, conclusion``.
+    """
+    labels = {v.name: v.label for v in load_variants()}
+    info = diag.set_index("model")
+    out = claim_rows.copy()
+    out["family"] = out["model"].map(info["family"])
+    out["variant"] = out["model"].map(info["variant"]).fillna("") if "variant" in info else ""
+    out["universe"] = [
+        universe_label(m, f, v, labels, primary=primary.get(s) == m)
+        for m, f, v, s in zip(out["model"], out["family"], out["variant"], out["scale"],
+                              strict=True)]
+    out["conclusion"] = [conclusion(e, p, r) for e, p, r in zip(
+        out["estimate"], out["p_direction"], out["p_rope"], strict=True)]
+    # Base Gaussian specs other than a scale's primary are universes of their own too.
+    return out
+
+
+def _supports_paper(concl: str, verdict: str, direction: str) -> bool | None:
+    if verdict in ("significant", "implied_significant"):
+        want = {"first_higher": "higher", "first_lower": "lower"}.get(direction)
+        return concl == want if want else concl in ("higher", "lower")
+    if verdict == "not_significant":
+        return concl in ("equivalent", "undecided")
+    return None
+
+
+def robustness_columns(claims: pd.DataFrame, universes: pd.DataFrame) -> pd.DataFrame:
+    """Add the robustness columns (:data:`ROBUSTNESS_COLUMNS`) to the claims table.
+
+    ``bayes_conclusion`` is the primary model's conclusion; ``universes`` counts the
+    universes with passing gates that compute the claim (primary included);
+    ``universes_agree`` those reaching the same conclusion; ``robustness`` their share;
+    ``robust`` is ``robust``, ``fragile`` (share < :data:`FRAGILE_BELOW`) or empty;
+    ``paper_support_share`` the share of universes that support the paper's verdict;
+    ``dissenting_universes`` names the others.
+    """
+    out = claims.copy()
+    cols: dict[str, list] = {c: [] for c in ROBUSTNESS_COLUMNS}
+    for _, row in out.iterrows():
+        u = universes[(universes["claim_id"] == row["claim_id"])
+                      & (universes["group_b"].fillna("") == row["group_b"])]
+        ok = u[u["gates_passed"].astype(bool)]
+        # the primary's own conclusion is shown even when its gates failed (claims.csv
+        # flags that row); the share counts only universes whose gates passed
+        main = u[u["model"] == row["bayes_model"]]
+        concl = main["conclusion"].iloc[0] if len(main) else ""
+        agree = ok["conclusion"] == concl
+        support = [_supports_paper(c, row["paper_verdict"], row["direction"])
+                   for c in ok["conclusion"]]
+        support = [s for s in support if s is not None]
+        cols["bayes_conclusion"].append(concl)
+        cols["universes"].append(len(ok))
+        cols["universes_agree"].append(int(agree.sum()) if concl else 0)
+        share = float(agree.mean()) if concl and len(ok) else np.nan
+        cols["robustness"].append(share)
+        cols["robust"].append("" if np.isnan(share) else (
+            "fragile" if share < FRAGILE_BELOW else "robust"))
+        cols["universes_failed_gates"].append(int((~u["gates_passed"].astype(bool)).sum()))
+        cols["paper_support_share"].append(float(np.mean(support)) if support else np.nan)
+        cols["dissenting_universes"].append("; ".join(
+            f"{m}: {c}" for m, c in zip(ok.loc[~agree, "model"], ok.loc[~agree, "conclusion"],
+                                        strict=True)) if concl else "")
+    for c in ROBUSTNESS_COLUMNS:
+        out[c] = cols[c]
+    return out

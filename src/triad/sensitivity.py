@@ -1,0 +1,196 @@
+"""Prior sensitivity by power-scaling, and PSIS-LOO, for a fitted model.
+
+Power-scaling sensitivity (Kallioinen, Paananen, Buerkner & Vehtari 2023, via
+``arviz.psens``): the prior (or the likelihood) is raised to a power near 1 and the
+change of each posterior quantity is measured by the cumulative Jensen-Shannon
+distance; values >= 0.05 are flagged (the ``priorsense`` default).  Diagnosis:
+
+* prior and likelihood sensitivity both >= 0.05: ``prior-data conflict``;
+* prior >= 0.05, likelihood < 0.05: ``strong prior / weak likelihood``.
+
+Only the top-level priors are power-scaled (not the population distribution of
+group-level effects).  Quantities are the model's parameters (not per-respondent
+effects) and every named contrast.  PSIS-LOO (``arviz.loo``) is computed per observation of the model's own
+data; :func:`loo_compare` compares only fits of identical data.
+"""
+
+import re
+import warnings
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = ["PSENS_THRESHOLD", "add_log_densities", "power_scaling", "psens_summary",
+           "loo_pointwise", "loo_compare", "SENSITIVITY_COLUMNS"]
+
+PSENS_THRESHOLD = 0.05
+SENSITIVITY_COLUMNS = ["quantity", "kind", "prior", "likelihood", "diagnosis"]
+# Per-respondent effects and offsets are nuisance (hundreds of them); cell means of Bambi's
+# response ('mu', 'p') are recomputed quantities, not parameters.
+_SKIP = re.compile(r"(_offset$|\|respondent$|^mu$|^p$|^cell_z$|^_)")
+# Power-scale the top-level priors only, as priorsense does for brms: the population
+# distribution of group-level effects (Bambi's '1|cell' / '_offset', the summary model's
+# cell means 'mu' and 'cell_z') is part of the model structure, not a prior choice.
+_HIERARCHICAL = re.compile(r"(\|.*(?<!_sigma)$|^mu$|^cell_z$)")
+
+
+def add_log_densities(idata: az.InferenceData, model, *, combine: str | None = None) -> None:
+    """Add ``log_likelihood`` and ``log_prior`` groups computed by PyMC (in place).
+
+    ``combine`` names one variable into which every observed variable's pointwise
+    log-likelihood is summed (the summary model has a mean and a variance per cell).
+    """
+    import pymc as pm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ll = pm.compute_log_likelihood(idata, model=model, extend_inferencedata=False,
+                                       progressbar=False)
+        lp = pm.compute_log_prior(idata, model=model, extend_inferencedata=False,
+                                  progressbar=False)
+    if combine is not None:
+        ll = xr.Dataset({combine: sum(ll[v] for v in ll.data_vars)})
+    idata.add_groups(log_likelihood=ll, log_prior=lp)
+
+
+def _diagnosis(prior: float, likelihood: float) -> str:
+    if prior >= PSENS_THRESHOLD and likelihood >= PSENS_THRESHOLD:
+        return "prior-data conflict"
+    if prior >= PSENS_THRESHOLD:
+        return "strong prior / weak likelihood"
+    return ""
+
+
+def power_scaling(idata: az.InferenceData, contrasts: dict[str, np.ndarray] | None = None
+                  ) -> pd.DataFrame:
+    """Prior and likelihood power-scaling sensitivity of every quantity.
+
+    Parameters
+    ----------
+    idata : InferenceData
+        With ``posterior``, ``log_likelihood`` and ``log_prior`` groups.
+    contrasts : dict, optional
+        Name -> posterior draws (flattened chain x draw, chain-major) of derived quantities.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`SENSITIVITY_COLUMNS`, one row per scalar quantity.
+    """
+    post = idata.posterior
+    names = [v for v in post.data_vars if not _SKIP.search(v)]
+    ds = post[names]
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    for i, (name, draws) in enumerate((contrasts or {}).items()):
+        ds[f"_c{i}"] = (("chain", "draw"), np.asarray(draws).reshape(shape))
+    data = az.InferenceData(posterior=ds, log_likelihood=idata.log_likelihood,
+                            log_prior=idata.log_prior)
+    top = [v for v in idata.log_prior.data_vars if not _HIERARCHICAL.search(v)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PSIS k-hat chatter for extreme scalings
+        prior = az.psens(data, component="prior", component_var_names=top)
+        like = az.psens(data, component="likelihood")
+    labels = {f"_c{i}": n for i, n in enumerate(contrasts or {})}
+    rows = []
+    for var in prior.data_vars:
+        p, lk = prior[var], like[var]
+        kind = "contrast" if var in labels else "parameter"
+        flat_p = p.stack(_k=p.dims) if p.dims else p.expand_dims("_k")
+        flat_l = lk.stack(_k=lk.dims) if lk.dims else lk.expand_dims("_k")
+        for j in range(flat_p.sizes["_k"]):
+            if p.dims:
+                idx = flat_p["_k"].values[j]
+                idx = idx if isinstance(idx, tuple) else (idx,)
+                label = f"{var}[{', '.join(str(x) for x in idx)}]"
+            else:
+                label = labels.get(var, var)
+            pv, lv = float(flat_p.values[j]), float(flat_l.values[j])
+            rows.append({"quantity": label, "kind": kind, "prior": pv, "likelihood": lv,
+                         "diagnosis": _diagnosis(pv, lv)})
+    return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
+
+
+def psens_summary(table: pd.DataFrame) -> dict:
+    """Per-model columns for ``diagnostics.csv``: maxima and the flagged quantities."""
+    flagged = table[table["diagnosis"] != ""]
+    contrasts = flagged[flagged["kind"] == "contrast"]
+    return {
+        "psens_prior_max": float(table["prior"].max()) if len(table) else np.nan,
+        "psens_likelihood_max": float(table["likelihood"].max()) if len(table) else np.nan,
+        "psens_flagged": int(len(flagged)),
+        "psens_flagged_contrasts": int(len(contrasts)),
+        "psens_flag": "; ".join(f"{q}: {d}" for q, d in zip(
+            flagged["quantity"], flagged["diagnosis"], strict=True))[:2000],
+    }
+
+
+def loo_pointwise(idata: az.InferenceData) -> tuple[dict, pd.DataFrame]:
+    """PSIS-LOO of a fit: summary numbers and the pointwise table (for comparisons)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the high Pareto k warning: reported as a number
+        loo = az.loo(idata, pointwise=True)
+    k = np.asarray(loo["pareto_k"]).ravel()
+    summary = {"elpd_loo": float(loo["elpd_loo"]), "elpd_loo_se": float(loo["se"]),
+               "p_loo": float(loo["p_loo"]), "pareto_k_max": float(np.max(k)),
+               "pareto_k_bad": int(np.sum(k > loo["good_k"])), "loo_n": int(k.size),
+               "loo_good_k": float(loo["good_k"]), "loo_draws": int(loo["n_samples"])}
+    point = pd.DataFrame({"row": np.arange(k.size),
+                          "elpd_loo_i": np.asarray(loo["loo_i"]).ravel(), "pareto_k": k})
+    return summary, point
+
+
+def _elpd(summary: dict, point: pd.DataFrame) -> az.ELPDData:
+    n = len(point)
+    dims = {"dims": ["row"], "coords": {"row": np.arange(n)}}
+    return az.ELPDData(
+        data=[summary["elpd_loo"], summary["elpd_loo_se"], summary["p_loo"],
+              summary["loo_draws"], n, bool(summary["pareto_k_bad"]),
+              xr.DataArray(point["elpd_loo_i"].to_numpy(), **dims),
+              xr.DataArray(point["pareto_k"].to_numpy(), **dims), "log",
+              summary["loo_good_k"]],
+        index=["elpd_loo", "se", "p_loo", "n_samples", "n_data_points", "warning", "loo_i",
+               "pareto_k", "scale", "good_k"])
+
+
+def loo_compare(fits: dict[str, tuple[dict, pd.DataFrame, str]]) -> pd.DataFrame:
+    """Compare fits by PSIS-LOO (``arviz.compare``), only within identical data.
+
+    Parameters
+    ----------
+    fits : dict
+        Model name -> (LOO summary, pointwise table, data key).  The data key hashes
+        the rows the model was fitted to; models are compared only with models of the
+        same key (item-level and scale-level fits are never compared).
+
+    Returns
+    -------
+    DataFrame
+        One row per model: ``comparison`` (the data key's group), ``rank``,
+        ``elpd_loo``, ``p_loo``, ``elpd_diff``, ``dse``, ``weight``, ``pareto_k_max``,
+        ``pareto_k_bad``.
+    """
+    by_key: dict[str, dict] = {}
+    for name, (summary, point, key) in fits.items():
+        by_key.setdefault(key, {})[name] = (summary, point)
+    rows = []
+    for key, members in sorted(by_key.items()):
+        if len(members) < 2:
+            continue
+        elpds = {m: _elpd(s, p) for m, (s, p) in members.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = az.compare(elpds, ic="loo")
+        base = sorted(members)[0]
+        for model, r in table.iterrows():
+            rows.append({"comparison": base, "model": model, "rank": int(r["rank"]),
+                         "elpd_loo": float(r["elpd_loo"]), "p_loo": float(r["p_loo"]),
+                         "elpd_diff": float(r["elpd_diff"]), "dse": float(r["dse"]),
+                         "weight": float(r["weight"]),
+                         "pareto_k_max": members[model][0]["pareto_k_max"],
+                         "pareto_k_bad": members[model][0]["pareto_k_bad"],
+                         "data_key": key})
+    return pd.DataFrame(rows, columns=["comparison", "model", "rank", "elpd_loo", "p_loo",
+                                       "elpd_diff", "dse", "weight", "pareto_k_max",
+                                       "pareto_k_bad", "data_key"])
