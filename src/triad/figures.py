@@ -21,7 +21,7 @@ from triad.published import load_cells  # noqa: E402
 from triad.summary_tests import ttest_from_summary  # noqa: E402
 
 __all__ = ["OKABE_ITO", "LABELS", "save", "forest_claims", "heatmap_cell_means", "ppc_plot",
-           "belangrijk_lukt_plot", "reliability_plot", "all_figures"]
+           "belangrijk_lukt_plot", "reliability_plot", "multiverse_grid", "all_figures"]
 
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
@@ -40,7 +40,10 @@ LABELS = {
            "parent>professional": "Parents about professionals",
            "professional>youth": "Professionals about youths",
            "professional>parent": "Professionals about parents",
-           "professional>self": "Professionals' own competences"},
+           "professional>self": "Professionals' own competences",
+           "higher": "A higher (pd >= .95)", "lower": "A lower (pd >= .95)",
+           "equivalent": "equivalent (ROPE)", "undecided": "undecided",
+           "gates": "sampler gates failed", "robustness": "share agreeing with primary"},
     "nl": {"special_education": "SO/VSO", "ambulatory_daycare": "Ambulant/Dagopvang",
            "residential": "Residentieel", "bayes": "Bayesiaans 95%-HDI",
            "freq": "Welch-t 95%-BI (gepubliceerde tabellen)",
@@ -56,7 +59,10 @@ LABELS = {
            "parent>professional": "Ouders over hulpverleners",
            "professional>youth": "Professionals over jeugdigen",
            "professional>parent": "Professionals over ouders",
-           "professional>self": "Eigen competenties professionals"},
+           "professional>self": "Eigen competenties professionals",
+           "higher": "A hoger (pd >= ,95)", "lower": "A lager (pd >= ,95)",
+           "equivalent": "equivalent (ROPE)", "undecided": "onbeslist",
+           "gates": "samplercontroles mislukt", "robustness": "aandeel eens met primair"},
 }
 
 
@@ -251,6 +257,61 @@ def reliability_plot(reliability: pd.DataFrame, out: Path, lang: str = "en") -> 
     return save(fig, out, "reliability")
 
 
+def multiverse_grid(universes: pd.DataFrame, claims: pd.DataFrame, out: Path,
+                    lang: str = "en") -> Path | None:
+    """Claims x universes: the Bayesian conclusion of every claim pair in every variant."""
+    tested = claims[claims["bayes_conclusion"].fillna("").ne("")].drop_duplicates(
+        ["claim_id", "group_a", "group_b"])
+    if tested.empty or universes.empty:
+        return None
+    u = universes.assign(group_b=universes["group_b"].fillna(""))
+    order = ["primary (Gaussian)", "Student-t", "one residual SD", "no pooling of cells",
+             "priors x 0.5", "priors x 2", "ordinal logit", "ordinal probit",
+             "summary statistics"]
+    cols = [c for c in order if c in set(u["universe"])] + sorted(
+        set(u["universe"]) - set(order))
+    colour = {"higher": OKABE_ITO[4], "lower": OKABE_ITO[5], "equivalent": OKABE_ITO[2],
+              "undecided": "#DDDDDD"}
+    labels = [f"{r['claim_id']} {r['scale']}: {_short(r['group_a'])} - {_short(r['group_b'])}"
+              if r["group_b"] else f"{r['claim_id']} {r['scale']}" for _, r in tested.iterrows()]
+    height = 0.24 * len(tested) + 1.8
+    fig, ax = plt.subplots(figsize=(1.6 + 0.55 * len(cols) + 1.2, height))
+    fig.subplots_adjust(bottom=1.3 / height)  # room for the slanted universe names
+    for i, (_, r) in enumerate(tested.iterrows()):
+        y = len(tested) - 1 - i
+        mine = u[(u["claim_id"] == r["claim_id"]) & (u["group_b"] == r["group_b"])]
+        for j, col in enumerate(cols):
+            cell = mine[mine["universe"] == col]
+            if cell.empty:
+                continue
+            c = cell.iloc[0]
+            ok = bool(c["gates_passed"])
+            ax.add_patch(plt.Rectangle((j, y), 0.92, 0.85, color=colour.get(c["conclusion"],
+                                                                             "white"),
+                                       alpha=1.0 if ok else 0.35, lw=0))
+            if not ok:
+                ax.text(j + 0.46, y + 0.42, "x", ha="center", va="center", fontsize=6)
+        share = r["robustness"]
+        ax.text(len(cols) + 0.1, y + 0.42, "" if pd.isna(share) else f"{share:.0%}",
+                va="center", fontsize=6,
+                color=OKABE_ITO[5] if r["robust"] == "fragile" else "black")
+    ax.set_xlim(0, len(cols) + 1)
+    ax.set_ylim(0, len(tested))
+    ax.set_xticks(np.arange(len(cols)) + 0.46, cols, rotation=40, ha="right", fontsize=7)
+    ax.set_yticks(np.arange(len(tested))[::-1] + 0.42, labels, fontsize=6)
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=v) for v in colour.values()]
+    names = [_t(lang, k) for k in colour]
+    handles.append(plt.Rectangle((0, 0), 1, 1, color="#DDDDDD", alpha=0.35))
+    names.append(_t(lang, "gates") + " (x)")
+    ax.legend(handles, names, fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0),
+              title=f"% = {_t(lang, 'robustness')}", title_fontsize=6)
+    _footnote(fig, str(tested["data_source"].iloc[0]), lang)
+    return save(fig, out, "multiverse_grid")
+
+
 def all_figures(tables: Path, out: Path, lang: str = "en") -> list[Path]:
     """Draw every figure from the tables folder of a run; return the PNG paths."""
     def read(name: str) -> pd.DataFrame:
@@ -266,5 +327,7 @@ def all_figures(tables: Path, out: Path, lang: str = "en") -> list[Path]:
         if len(read("contrasts.csv")) else None,
         reliability_plot(read("reliability.csv"), out, lang)
         if len(read("reliability.csv")) else None,
+        multiverse_grid(read("multiverse.csv"), read("claims.csv"), out, lang)
+        if len(read("claims.csv")) and "bayes_conclusion" in read("claims.csv") else None,
     ]
     return [p for p in made if p is not None]

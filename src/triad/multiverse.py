@@ -65,7 +65,7 @@ class Variant:
 
 
 def variants_file() -> Path:
-    """The declared variants: ``models/multiverse/variants.toml``."""
+    """Return the path of the declared variants, ``models/multiverse/variants.toml``."""
     return repo_root() / "models" / "multiverse" / "variants.toml"
 
 
@@ -106,7 +106,7 @@ def load_variants(path: str | Path | None = None) -> list[Variant]:
 
 
 def _scaled(prior: dict, f: float) -> dict:
-    """A prior ``f`` times as wide (scale parameters; nested hyperpriors too)."""
+    """Return a prior ``f`` times as wide (scale parameters; nested hyperpriors too)."""
     p = dict(prior)
     dist = p["dist"]
     for key in ("sigma", "beta", "lam"):
@@ -128,7 +128,7 @@ def _scaled(prior: dict, f: float) -> dict:
 
 
 def derive_spec(base: ModelSpec, variant: Variant) -> ModelSpec:
-    """The spec of ``variant`` applied to ``base``, validated like a spec file."""
+    """Apply ``variant`` to ``base`` and validate the result like a spec file."""
     raw = copy.deepcopy(read_toml(base.path))
     raw["name"] = f"{base.name}~{variant.name}"
     raw["description"] = f"{raw['description']}\n\nMultiverse variant '{variant.name}': " \

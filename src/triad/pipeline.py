@@ -268,7 +268,7 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
 
 def _write_sensitivity(outputs: list[dict], diag: pd.DataFrame, claim_rows: pd.DataFrame,
                        tables: Path, quick: bool) -> None:
-    """The multiverse grid, prior sensitivity of every model and the LOO comparisons."""
+    """Write the multiverse grid, every model's prior sensitivity and the LOO comparisons."""
     from triad.claims import primary_models
     from triad.multiverse import claim_universes
     from triad.sensitivity import loo_compare
@@ -299,7 +299,7 @@ def _report(d: dict, name: str) -> None:
 def _cached_figures(tables: Path, folder: Path, stamp: Path, lang: str, draw) -> list[Path]:
     """Redraw the figures only when their input tables (or the language) changed."""
     inputs = ["claims.csv", "posterior_cell_means.csv", "ppc.csv", "contrasts.csv",
-              "reliability.csv"]
+              "reliability.csv", "multiverse.csv", "design.csv"]
     digest = hashlib.sha256(lang.encode())
     for name in inputs:
         path = tables / name

@@ -15,7 +15,7 @@ TEXT = {
            "replication": "Replication of the claims from the published tables",
            "bayes": "Bayesian contrasts", "claims": "Claim by claim",
            "diagnostics": "Diagnostics", "reliability": "Reliability",
-           "reproduce": "How to reproduce",
+           "reproduce": "How to reproduce", "sensitivity": "Sensitivity",
            "synthetic": "SYNTHETIC DATA: the respondent-level results below come from a data set "
                         "reconstructed from the published tables, not from the study's "
                         "respondents. They show what the models do with data that reproduce the "
@@ -31,7 +31,7 @@ TEXT = {
            "replication": "Replicatie van de claims uit de gepubliceerde tabellen",
            "bayes": "Bayesiaanse contrasten", "claims": "Claim voor claim",
            "diagnostics": "Diagnostiek", "reliability": "Betrouwbaarheid",
-           "reproduce": "Reproduceren",
+           "reproduce": "Reproduceren", "sensitivity": "Gevoeligheid",
            "synthetic": "SYNTHETISCHE DATA: de resultaten op respondentniveau hieronder komen "
                         "uit een dataset die uit de gepubliceerde tabellen is gereconstrueerd, "
                         "niet uit de respondenten van het onderzoek. Het zijn geen bevindingen "
@@ -79,6 +79,66 @@ def _table(frame: pd.DataFrame, max_rows: int = 200) -> str:
 
 def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else pd.DataFrame()
+
+
+def _sensitivity(tables: Path, fig: dict, diag: pd.DataFrame, claims: pd.DataFrame) -> list:
+    """Render the 'Sensitivity' section: multiverse, prior sensitivity, LOO, SBC, design."""
+    from triad.multiverse import FRAGILE_BELOW, PD_THRESHOLD
+    from triad.sensitivity import PSENS_THRESHOLD
+
+    out = ["<h3>Multiverse of analytic choices</h3>",
+           "<p>Every claim's Bayesian conclusion (A higher or lower: p_direction &ge; "
+           f"{PD_THRESHOLD:g}; equivalent: P(ROPE) &ge; {PD_THRESHOLD:g}; else undecided) is "
+           "re-read in each universe: the primary Gaussian model, a Student-t likelihood, one "
+           "residual SD, no pooling of the sector cells, priors half and twice as wide "
+           "(<code>models/multiverse/variants.toml</code>), the item-level ordinal logit and "
+           "probit models (Inspraak) and the summary-statistic model of the published cells. "
+           "Robustness is the share of universes whose sampler gates passed that reach the "
+           f"primary's conclusion; below {FRAGILE_BELOW:.0%} a claim is called "
+           "<b>fragile</b>.</p>"]
+    if "multiverse_grid" in fig:
+        out.append(_img(fig["multiverse_grid"]))
+    if len(claims) and "robustness" in claims:
+        shown = claims[claims["bayes_conclusion"].fillna("").ne("")].sort_values(
+            ["robustness", "claim_id"])
+        counts = shown["robust"].value_counts()
+        out.append("<p>" + ", ".join(f"{k}: {v}" for k, v in counts.items()) + " claim pairs."
+                   "</p>")
+        out.append(_table(shown[["claim_id", "scale", "group_a", "group_b", "paper_verdict",
+                                 "bayes_conclusion", "universes", "universes_agree",
+                                 "robustness", "robust", "universes_failed_gates",
+                                 "paper_support_share", "dissenting_universes"]]))
+    out.append("<h3>Prior sensitivity (power-scaling)</h3>"
+               "<p>Power-scaling of the top-level priors and of the likelihood (Kallioinen et "
+               "al. 2023, <code>arviz.psens</code>): a quantity whose posterior moves by a "
+               f"cumulative Jensen-Shannon distance &ge; {PSENS_THRESHOLD:g} is flagged, as "
+               "prior-data conflict (both sensitive) or strong prior / weak likelihood. "
+               "Every quantity is in <code>prior_sensitivity.csv</code>.</p>")
+    sens = _read(tables / "prior_sensitivity.csv")
+    if len(diag) and "psens_prior_max" in diag:
+        out.append(_table(diag[["model", "psens_prior_max", "psens_likelihood_max",
+                                "psens_flagged", "psens_flagged_contrasts", "gates_passed"]]))
+    if len(sens):
+        flagged = sens[sens["diagnosis"].fillna("").ne("") & sens["kind"].eq("contrast")]
+        if len(flagged):
+            out.append("<p>Flagged contrasts:</p>" + _table(flagged))
+        else:
+            out.append("<p>No contrast is flagged in any model.</p>")
+    out.append("<h3>Leave-one-out cross-validation</h3>"
+               "<p>PSIS-LOO (<code>arviz.loo</code>, <code>arviz.compare</code>) compares only "
+               "models fitted to identical observations (the same respondents' scale scores, "
+               "or the same item answers); item-level and scale-level models are never "
+               "compared. Pareto k above the threshold makes an elpd unreliable.</p>")
+    loo = _read(tables / "loo_compare.csv")
+    if len(loo):
+        out.append(_table(loo.drop(columns=["data_key"], errors="ignore")))
+    for name in ("sbc", "design"):
+        text = tables / f"{name}.html"
+        if text.is_file():
+            out.append(text.read_text(encoding="utf-8"))
+        if f"{name}_curve" in fig:
+            out.append(_img(fig[f"{name}_curve"]))
+    return out
 
 
 def write_report(results: Path, figures: list[Path], out: Path, lang: str = "en") -> Path:
@@ -172,11 +232,16 @@ def write_report(results: Path, figures: list[Path], out: Path, lang: str = "en"
             parts.append(f"<p class='fail'>{html.escape(t['gates_failed'].format(models=', '.join(failed)))}</p>")  # noqa: E501
         else:
             parts.append(f"<p>{html.escape(t['gates_ok'])}</p>")
-        parts.append(_table(diag[["model", "family", "data_source", "backend", "r_hat_max",
-                                  "ess_bulk_min", "ess_tail_min", "divergences", "gates_passed",
-                                  "wall_seconds"]]))
+        parts.append(_table(diag[[c for c in (
+            "model", "family", "data_source", "backend", "r_hat_max", "ess_bulk_min",
+            "ess_tail_min", "divergences", "gates_passed", "psens_prior_max",
+            "psens_likelihood_max", "psens_flagged", "pareto_k_max", "pareto_k_bad",
+            "wall_seconds") if c in diag]]))
     if "ppc" in fig:
         parts.append(_img(fig["ppc"]))
+
+    parts.append(f"<h2>{t['sensitivity']}</h2>")
+    parts.extend(_sensitivity(tables, fig, diag, claims))
 
     parts.append(f"<h2>{t['reliability']}</h2>")
     if "reliability" in fig:

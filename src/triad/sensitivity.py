@@ -10,8 +10,9 @@ distance; values >= 0.05 are flagged (the ``priorsense`` default).  Diagnosis:
 
 Only the top-level priors are power-scaled (not the population distribution of
 group-level effects).  Quantities are the model's parameters (not per-respondent
-effects) and every named contrast.  PSIS-LOO (``arviz.loo``) is computed per observation of the model's own
-data; :func:`loo_compare` compares only fits of identical data.
+effects) and every named contrast.  PSIS-LOO (``arviz.loo``) is computed per
+observation of the model's own data; :func:`loo_compare` compares only fits of
+identical data.
 """
 
 import re
@@ -83,7 +84,7 @@ def power_scaling(idata: az.InferenceData, contrasts: dict[str, np.ndarray] | No
     names = [v for v in post.data_vars if not _SKIP.search(v)]
     ds = post[names]
     shape = (post.sizes["chain"], post.sizes["draw"])
-    for i, (name, draws) in enumerate((contrasts or {}).items()):
+    for i, draws in enumerate((contrasts or {}).values()):
         ds[f"_c{i}"] = (("chain", "draw"), np.asarray(draws).reshape(shape))
     data = az.InferenceData(posterior=ds, log_likelihood=idata.log_likelihood,
                             log_prior=idata.log_prior)
