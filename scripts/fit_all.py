@@ -30,6 +30,9 @@ def main(
         help="Dask scheduler address (tcp://host:port) to fit the models on")] = None,
     multiverse: Annotated[bool, typer.Option(
         help="Also fit the multiverse variants (models/multiverse/variants.toml)")] = True,
+    min_cell: Annotated[int | None, typer.Option(
+        help="Suppress groups with fewer respondents in every output (default 5 for a "
+             "respondent file, off for the synthetic default; 0 = off)")] = None,
 ) -> None:
     """Audit, replicate, fit every model and compare claim by claim."""
     if backend not in BACKENDS:
@@ -44,7 +47,7 @@ def main(
     try:
         record = run_all(data, out, strict=strict, quick=quick, models=models, backend=backend,
                          jobs=jobs, lang=lang, scheduler=scheduler,
-                         multiverse=multiverse)
+                         multiverse=multiverse, min_cell=min_cell)
     except (TriadInputError, SpecError) as exc:
         typer.echo(f"triad: refused {exc}", err=True)
         raise typer.Exit(2) from None

@@ -14,7 +14,8 @@ import pandas as pd
 from triad.multiverse import ROBUSTNESS_COLUMNS, claim_universes, robustness_columns
 from triad.published import claim_groups, load_claims
 
-__all__ = ["CLAIMS_COLUMNS", "claims_table", "primary_models", "claims_markdown", "claims_latex", "bayes_verdict"]
+__all__ = ["CLAIMS_COLUMNS", "claims_table", "primary_models", "claims_markdown", "claims_latex",
+           "bayes_verdict"]
 
 CLAIMS_COLUMNS = [
     "claim_id", "scale", "group_a", "group_b", "paper_values", "paper_verdict", "direction",

@@ -37,8 +37,8 @@ from triad.codebook import PROFESSIONAL_ROLES, SECTORS, roles_of
 __all__ = ["CONTRAST_COLUMNS", "FAMILIES", "Selector", "compute_contrasts", "known_contrast",
            "contrast_pairs", "contrast_draws", "claim_contrasts", "CLAIM_CONTRAST_COLUMNS"]
 
-CONTRAST_COLUMNS = ["contrast", "scale", "sector", "estimate", "ci_low", "ci_high", "ci_prob",
-                    "p_direction", "p_rope", "rope", "bf10", "model", "data_source"]
+CONTRAST_COLUMNS = ["contrast", "scale", "sector", "n_a", "n_b", "estimate", "ci_low", "ci_high",
+                    "ci_prob", "p_direction", "p_rope", "rope", "bf10", "model", "data_source"]
 FAMILIES = ("gap_youth_vs_professional", "gap_parent_vs_professional", "gap_youth_vs_parent",
             "professional_youth_vs_parent", "belangrijk_minus_lukt", "sector_differences",
             "gender_gap_professionals")
@@ -174,12 +174,13 @@ def compute_contrasts(
         Columns :data:`CONTRAST_COLUMNS`.
     """
     rows = []
-    for name, scale, sector, diff, prior in contrast_draws(draws, units, families,
-                                                           prior_draws=prior_draws):
+    for name, scale, sector, diff, prior, (n_a, n_b) in contrast_draws(
+            draws, units, families, prior_draws=prior_draws, sizes=True):
         low, high = az.hdi(diff, hdi_prob=ci_prob)
         side = np.sign(np.median(diff)) or 1.0
         rows.append({
-            "contrast": name, "scale": scale, "sector": sector, "estimate": float(np.mean(diff)),
+            "contrast": name, "scale": scale, "sector": sector, "n_a": n_a, "n_b": n_b,
+            "estimate": float(np.mean(diff)),
             "ci_low": float(low), "ci_high": float(high), "ci_prob": ci_prob,
             "p_direction": float(np.mean(np.sign(diff) == side)),
             "p_rope": float(np.mean(np.abs(diff) <= rope)), "rope": rope,
@@ -189,9 +190,19 @@ def compute_contrasts(
     return pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
 
 
+def group_size(units: pd.DataFrame, mask: np.ndarray) -> int:
+    """Respondents behind a group of units (summary cells: the sum of their n)."""
+    if "respondent" in units.columns:
+        return int(units.loc[mask, "respondent"].nunique())
+    return int(units.loc[mask, "weight"].sum())
+
+
 def contrast_draws(draws: np.ndarray, units: pd.DataFrame, families, *,
-                   prior_draws: np.ndarray | None = None):
-    """Yield ``(name, scale, sector, posterior draws, prior draws or None)`` per contrast."""
+                   prior_draws: np.ndarray | None = None, sizes: bool = False):
+    """Yield ``(name, scale, sector, posterior draws, prior draws or None)`` per contrast.
+
+    With ``sizes`` each tuple ends with ``(n_a, n_b)``, the groups' respondent counts.
+    """
     weights = units["weight"].to_numpy(dtype=float)
     for family in families:
         for scale in sorted(set(units["scale"])):
@@ -200,8 +211,9 @@ def contrast_draws(draws: np.ndarray, units: pd.DataFrame, families, *,
                 diff = _group_mean(draws, weights, ma) - _group_mean(draws, weights, mb)
                 prior = None if prior_draws is None else (
                     _group_mean(prior_draws, weights, ma) - _group_mean(prior_draws, weights, mb))
-                yield (name, sa.scale if name != "belangrijk_minus_lukt" else "belangrijk-lukt",
+                out = (name, sa.scale if name != "belangrijk_minus_lukt" else "belangrijk-lukt",
                        sector, diff, prior)
+                yield (*out, (group_size(units, ma), group_size(units, mb))) if sizes else out
 
 
 CLAIM_CONTRAST_COLUMNS = ["claim_id", "scale", "group_a", "group_b", "estimate", "ci_low",

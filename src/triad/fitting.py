@@ -42,7 +42,7 @@ _VERSIONED = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pandas", 
               "numpyro", "jax")
 PRIOR_DRAWS = 1000
 # Bumped whenever a stored fit gains or changes a file: older folders are refitted.
-FIT_FORMAT = 4
+FIT_FORMAT = 5
 FIT_FILES = ("fit.json", "fit.nc", "contrasts.csv", "claims.csv", "cell_means.csv", "ppc.csv",
              "excluded.csv", "sensitivity.csv", "loo.csv")
 
@@ -421,9 +421,9 @@ def _sensitivity(spec: ModelSpec, idata: az.InferenceData, pm_model, draws: np.n
 
 def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
                 n_cores: int | None) -> tuple:
-    """Sample posterior and prior: idata, unit draws, prior unit draws, units, latent draws,
-    and the PyMC model.
+    """Sample posterior and prior; return them with the units and the PyMC model.
 
+    Returns idata, unit draws, prior unit draws, units, latent draws, PyMC model.
     ``latent`` is (posterior, prior) draws of each row's latent location for ordinal
     models, else None.
     """

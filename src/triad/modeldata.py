@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from triad.codebook import PROFESSIONAL_ROLES, roles_of
+from triad.privacy import pseudonym
 from triad.published import load_cells
 from triad.readers import RespondentData, long_from_wide
 from triad.scores import scale_scores
@@ -58,7 +59,8 @@ def _derive(frame: pd.DataFrame) -> pd.DataFrame:
     frame["group"] = frame["rater"] + ">" + frame["target"]
     frame["group_gender"] = frame["group"] + ":" + frame["gender"]
     frame["scale_gender"] = frame["scale"] + ":" + frame["gender"]
-    frame["respondent"] = frame["respondent_id"].astype(str)
+    # a pseudonymous code: posterior draws of respondent effects are stored in fit files
+    frame["respondent"] = frame["respondent_id"].astype(str).map(pseudonym)
     # Age is standardised within role: youths' and professionals' ages live on different
     # scales, and the report's age relations are within-role correlations.
     grouped = frame.groupby("role")["age"]
@@ -88,7 +90,7 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
         frame = _select(scores, spec)
         bad = frame["score"].isna()
         for _, r in frame[bad].iterrows():
-            excluded.append((r["respondent_id"], r["target"], r["scale"], "",
+            excluded.append((pseudonym(str(r["respondent_id"])), r["target"], r["scale"], "",
                              r["excluded_reason"]))
         frame = frame[~bad]
     else:
@@ -96,8 +98,8 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
         frame = _select(long, spec)
         bad = frame["value"].isna()
         for _, r in frame[bad].iterrows():
-            excluded.append((r["respondent_id"], r["target"], r["scale"], r["column"],
-                             "answer missing"))
+            excluded.append((pseudonym(str(r["respondent_id"])), r["target"], r["scale"],
+                             r["column"], "answer missing"))
         frame = frame[~bad]
         frame["value"] = pd.Categorical(frame["value"].astype(int), categories=[1, 2, 3, 4, 5],
                                         ordered=True)
@@ -105,10 +107,10 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
         frame = frame.rename(columns={"column": "item_column"})
     no_age = frame["age"].isna()
     for _, r in frame[no_age].iterrows():
-        excluded.append((r["respondent_id"], r["target"], r["scale"],
+        excluded.append((pseudonym(str(r["respondent_id"])), r["target"], r["scale"],
                          r.get("item", ""), "age missing (the model adjusts for age)"))
     frame = _derive(frame[~no_age].copy()).reset_index(drop=True)
-    excl = pd.DataFrame(excluded, columns=["respondent_id", "target", "scale", "item", "reason"])
+    excl = pd.DataFrame(excluded, columns=["respondent", "target", "scale", "item", "reason"])
     return ModelData(frame=frame, excluded=excl, data_source=data.data_source)
 
 
@@ -138,6 +140,6 @@ def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
     use = use[use["sector"].ne("all") | use["gender"].notna()].copy()
     use["gender"] = use["gender"].fillna("all")
     use["cell"] = use["group"]
-    excluded = pd.DataFrame(columns=["respondent_id", "target", "scale", "item", "reason"])
+    excluded = pd.DataFrame(columns=["respondent", "target", "scale", "item", "reason"])
     return ModelData(frame=use.reset_index(drop=True), excluded=excluded,
                      data_source=data_source)

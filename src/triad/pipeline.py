@@ -20,6 +20,7 @@ from triad.audit import SEVERITIES, audit_markdown, audit_published
 from triad.cells import cells_from_scores
 from triad.fitting import DEFAULT_BACKEND
 from triad.paths import data_dir, repo_root
+from triad.privacy import DEFAULT_MIN_CELL, SmallCellGuard
 from triad.readers import read_respondents
 from triad.reliability import reliability_table
 from triad.replication import replicate_claims, replication_markdown, replication_summary
@@ -42,7 +43,10 @@ def _versions() -> dict:
     return library_versions(_VERSIONED)
 
 
-def _write(frame: pd.DataFrame, path: Path) -> None:
+def _write(frame: pd.DataFrame, path: Path, guard=None) -> None:
+    # Small groups are suppressed before anything reaches the disk (triad.privacy).
+    if guard is not None:
+        frame = guard.apply(path.name, frame)
     # Write to a temporary name first so an interrupted run never leaves half a table.
     tmp = path.with_suffix(path.suffix + ".tmp")
     frame.to_csv(tmp, index=False)
@@ -58,7 +62,8 @@ def _write_text(text: str, path: Path) -> None:
 def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool = False,
             quick: bool = False, models: str = "*.toml", backend: str = DEFAULT_BACKEND,
             jobs: int = 1, fit_models: bool = True, lang: str = "en",
-            scheduler: str | None = None, multiverse: bool = True) -> dict:
+            scheduler: str | None = None, multiverse: bool = True,
+            min_cell: int | None = None) -> dict:
     """Run every available step and write the tables.
 
     Parameters
@@ -88,6 +93,10 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
     multiverse : bool
         Also fit the multiverse variants (``models/multiverse/variants.toml``) of the
         selected specs; claims.csv gets the robustness columns either way.
+    min_cell : int, optional
+        Small-cell protection: statistics of groups with fewer respondents are
+        suppressed in every table, figure and the report.  Default 5 for a respondent
+        file, off (0) for the embedded synthetic data set, which describes nobody.
 
     Returns
     -------
@@ -129,7 +138,7 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
                   "significance verdict: " + ", ".join(f"{k} {v}" for k, v in verdicts.items()))
 
     data = Path(data) if data is not None else default_data()
-    loaded = data_tests = None
+    loaded = data_tests = guard = None
     if data is None:
         console.print("no respondent file given and no embedded synthetic data set found: "
                       "respondent-level steps skipped")
@@ -139,18 +148,24 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
         digest = hashlib.sha256(Path(data).read_bytes()).hexdigest()
         record["data"] = {"path": str(data), "sha256": digest, "source": loaded.data_source,
                           **loaded.counts}
-        # Respondent ids and rows: for the user fixing the file, not for the paper tables.
-        _write(loaded.quarantine, out / "results" / "quarantine.csv")
+        # What was quarantined and why, by line and column of the input file: no
+        # respondent ids or answers in outputs (`triad validate --quarantine` shows them).
+        _write(loaded.quarantine.drop(columns=["respondent_id", "value"], errors="ignore"),
+               out / "results" / "quarantine.csv")
         scores = scale_scores(loaded.wide)
+        threshold = min_cell if min_cell is not None else (
+            0 if loaded.data_source == "synthetic" else DEFAULT_MIN_CELL)
+        guard = SmallCellGuard(scores, threshold)
+        record["privacy"] = {"min_cell": threshold, "active": guard.active}
         cells = cells_from_scores(scores, decimals=None)
         cells.insert(0, "data_source", loaded.data_source)
-        _write(cells, tables / "cells.csv")
+        _write(cells, tables / "cells.csv", guard)
         data_tests = replicate_claims(cells, data_source=loaded.data_source, scores=scores)
         data_tests.insert(0, "data_source", loaded.data_source)
-        _write(data_tests, tables / "anova.csv")
+        _write(data_tests, tables / "anova.csv", guard)
         rel = reliability_table(loaded.wide)
         rel.insert(0, "data_source", loaded.data_source)
-        _write(rel, tables / "reliability.csv")
+        _write(rel, tables / "reliability.csv", guard)
         record["steps"]["respondent_data"] = {"seconds": round(time.perf_counter() - start, 3)}
         label = " [bold yellow](SYNTHETIC data, not the study's)[/]" if (
             loaded.data_source == "synthetic") else ""
@@ -161,7 +176,10 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
         record["steps"]["models"] = _fit_models(
             data if data is not None else None, out / "results", tables, replication,
             quick=quick, pattern=models, backend=backend, jobs=jobs, data_tests=data_tests,
-            scheduler=scheduler, multiverse=multiverse)
+            scheduler=scheduler, multiverse=multiverse, guard=guard)
+    if guard is not None:
+        record["privacy"]["suppressed"] = guard.notes
+        _write(guard.summary(), tables / "suppression.csv")
     _write_text(json.dumps(record, indent=2, default=str) + "\n", out / "results" / "run.json")
     start = time.perf_counter()
     from triad.figures import all_figures
@@ -202,7 +220,7 @@ def _fit_one(spec_path: str, variant: str, data: str | None, results: str, quick
 def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.DataFrame, *,
                 quick: bool, pattern: str, backend: str, jobs: int,
                 data_tests: pd.DataFrame | None = None, scheduler: str | None = None,
-                multiverse: bool = True) -> dict:
+                multiverse: bool = True, guard=None) -> dict:
     from concurrent.futures import ProcessPoolExecutor
 
     from triad.claims import claims_latex, claims_markdown, claims_table
@@ -248,14 +266,16 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
     contrasts = pd.concat([o["contrasts"] for o in outputs], ignore_index=True)
     contrasts["quick"] = quick
     _write(diag, tables / "diagnostics.csv")
-    _write(contrasts, tables / "contrasts.csv")
+    _write(contrasts, tables / "contrasts.csv", guard)
     _write(pd.concat([o["cell_means"] for o in outputs], ignore_index=True),
-           tables / "posterior_cell_means.csv")
-    _write(pd.concat([o["ppc"] for o in outputs], ignore_index=True), tables / "ppc.csv")
+           tables / "posterior_cell_means.csv", guard)
+    _write(pd.concat([o["ppc"] for o in outputs], ignore_index=True), tables / "ppc.csv", guard)
     claim_rows = pd.concat([o["claims"] for o in outputs], ignore_index=True)
     claims = claims_table(replication, claim_rows, diag, quick=quick, data_tests=data_tests)
+    if guard is not None:
+        claims = guard.apply("claims.csv", claims)
     _write(claims, tables / "claims.csv")
-    _write_sensitivity(outputs, diag, claim_rows, tables, quick)
+    _write_sensitivity(outputs, diag, claim_rows, tables, quick, guard)
     _write_text(claims_markdown(claims) + "\n", tables / "claims.md")
     _write_text(claims_latex(claims), tables / "claims.tex")
     failed = diag.loc[~diag["gates_passed"].astype(bool), "model"].tolist()
@@ -267,7 +287,7 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
 
 
 def _write_sensitivity(outputs: list[dict], diag: pd.DataFrame, claim_rows: pd.DataFrame,
-                       tables: Path, quick: bool) -> None:
+                       tables: Path, quick: bool, guard=None) -> None:
     """Write the multiverse grid, every model's prior sensitivity and the LOO comparisons."""
     from triad.claims import primary_models
     from triad.multiverse import claim_universes
@@ -275,7 +295,7 @@ def _write_sensitivity(outputs: list[dict], diag: pd.DataFrame, claim_rows: pd.D
 
     universes = claim_universes(claim_rows, diag, primary_models(diag, claim_rows))
     universes["quick"] = quick
-    _write(universes, tables / "multiverse.csv")
+    _write(universes, tables / "multiverse.csv", guard)
     sens = pd.concat([o["sensitivity"] for o in outputs], ignore_index=True)
     sens["quick"] = quick
     _write(sens, tables / "prior_sensitivity.csv")

@@ -181,6 +181,22 @@ def write_report(results: Path, figures: list[Path], out: Path, lang: str = "en"
                      f"<b>{html.escape(d['source'])}</b>, sha256 {d['sha256'][:12]}...): "
                      f"{d['respondents']} respondents; {d['answers']} answers = {d['present']} "
                      f"present + {d['missing']} missing + {d['quarantined']} quarantined.</p>")
+    privacy = run.get("privacy")
+    if privacy is not None:
+        if privacy.get("active"):
+            sup = privacy.get("suppressed") or []
+            what = "; ".join(f"{n['table']}: {n['rows_suppressed']} rows" for n in sup) or \
+                "nothing was suppressed"
+            parts.append(f"<p><b>Small-cell protection:</b> every statistic of a group with "
+                         f"fewer than {privacy['min_cell']} respondents is suppressed in the "
+                         f"tables, the figures and this report ({html.escape(what)}). No output "
+                         "contains respondent-level rows or ids.</p>")
+        else:
+            parts.append("<p><b>Small-cell protection is off</b>"
+                         + (" for the synthetic data set, which describes nobody"
+                            if source == "synthetic" else "") +
+                         " (<code>--min-cell N</code> turns it on). No output contains "
+                         "respondent-level rows or ids.</p>")
     cells = _read(tables / "cells.csv")
     if len(cells):
         t1 = cells[cells["table"] == 1].pivot_table(index="role", columns="sector", values="n",
