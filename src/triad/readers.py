@@ -13,12 +13,24 @@ Two kinds of problems are told apart:
 
 Nothing is dropped silently: every applicable answer is counted as present,
 missing (empty) or quarantined, and unknown columns are listed as ignored.
+
+A CSV file may be UTF-8 (with or without BOM), Windows-1252/Latin-1, or UTF-16/UTF-32 with a
+byte-order mark.  A ``.sav`` file is parsed by pyreadstat in a child process: the ReadStat
+C library crashes (SIGSEGV) on some corrupt files, which is then a refusal, not a dead
+program.
 """
 
+import codecs
 import csv
+import hashlib
 import io
 import json
 import math
+import pickle
+import re
+import signal
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,8 +114,35 @@ class RespondentData:
 # --------------------------------------------------------------------------- reading
 
 
+# Byte-order marks of the wide Unicode encodings (UTF-32 first: its LE mark starts like UTF-16's).
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+
+
 def _decode(path: Path, data: bytes) -> tuple[str, list]:
     notes = []
+    for bom, codec, name in _WIDE_BOMS:
+        if data.startswith(bom):
+            # Excel's "Unicode text" export: UTF-16 with a byte-order mark (and tabs).
+            try:
+                text = data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise TriadInputError(
+                    path, f"the file starts with a {name} byte-order mark but is not valid "
+                    f"{name} ({exc.reason} at byte {exc.start}); save it as UTF-8"
+                ) from None
+            notes.append(f"{path.name}: read as {name} (byte-order mark)")
+            return text.lstrip("\ufeff"), notes
+    if b"\x00" in data:
+        raise TriadInputError(
+            path, "the file looks binary (it holds NUL bytes), not a CSV text file "
+            "(or it is UTF-16 text without a byte-order mark: save it as UTF-8); "
+            "SPSS files must end in .sav, parquet files in .parquet"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -126,31 +165,41 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
     data = path.read_bytes()
     if not data.strip():
         raise TriadInputError(path, "the file is empty")
-    if b"\x00" in data[:65536]:
-        raise TriadInputError(
-            path, "the file looks binary (it holds NUL bytes), not a CSV text file; "
-            "SPSS files must end in .sav, parquet files in .parquet"
-        )
     text, notes = _decode(path, data)
+    if "\x00" in text:
+        raise TriadInputError(
+            path, "the file looks binary (it holds NUL characters), not a CSV text file"
+        )
     lines = text.splitlines()
-    first = next((ln for ln in lines if ln.strip()), "")
+    # the header: the first line with more than delimiters, quotes and spaces
+    first = next((ln for ln in lines if ln.strip(" \t,;\"'")), "")
     delim = _sniff_delimiter(first)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     header = None
     rows, line_numbers, blank = [], [], 0
     bad_width = []
-    for fields in reader:
-        if not any(f.strip() for f in fields):
-            blank += 1
-            continue
-        if header is None:
-            header = fields
-            continue
-        if len(fields) != len(header):
-            bad_width.append((reader.line_num, len(fields)))
-            continue
-        rows.append(fields)
-        line_numbers.append(reader.line_num)
+    start = 1  # the line a record starts on (a quoted field may span lines)
+    try:
+        for fields in reader:
+            line, start = start, reader.line_num + 1
+            if not any(f.strip() for f in fields):
+                blank += 1
+                continue
+            if header is None:
+                header = fields
+                continue
+            if len(fields) != len(header):
+                bad_width.append((line, len(fields)))
+                continue
+            rows.append(fields)
+            line_numbers.append(line)
+    except csv.Error as exc:
+        # e.g. a field longer than csv.field_size_limit(): an unclosed quote that
+        # swallows the rest of the file
+        raise TriadInputError(
+            path, f"not readable as CSV ({exc}); an unclosed quote?",
+            rows=[start], row_word="lines",
+        ) from None
     if header is None:
         raise TriadInputError(path, "the file holds no header row")
     if bad_width:
@@ -179,21 +228,87 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
     return frame, meta
 
 
-def _read_sav(path: Path) -> tuple[pd.DataFrame, dict]:
-    import pyreadstat
-
+# pyreadstat (the ReadStat C library) runs in a child process: on some corrupt files
+# it crashes with a segmentation fault, which would take the whole program down.
+_SAV_CHILD = """
+import pickle, sys, warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
     try:
-        frame, meta = pyreadstat.read_sav(str(path), user_missing=True)
-    except Exception as exc:  # pyreadstat raises its own ReadstatError and OSError
-        raise TriadInputError(path, f"not a readable SPSS file ({exc})") from None
+        import pyreadstat
+        data, meta = pyreadstat.read_sav(sys.argv[1], user_missing=True, output_format="dict")
+        out = ("ok", dict(data), dict(meta.variable_value_labels),
+               dict(meta.missing_user_values), dict(meta.missing_ranges),
+               [str(w.message) for w in caught])
+    except Exception as exc:
+        out = ("error", f"{type(exc).__name__}: {exc}")
+sys.stdout.buffer.write(pickle.dumps(out))
+"""
+_SAV_TIMEOUT_S = 300
+
+
+def _run_sav_child(path: Path) -> tuple:
+    """Read a .sav file with pyreadstat in a child process (see ``_SAV_CHILD``)."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _SAV_CHILD, str(path)], capture_output=True,
+            timeout=_SAV_TIMEOUT_S, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise TriadInputError(
+            path, f"not a readable SPSS file (the SPSS reader did not finish in "
+            f"{_SAV_TIMEOUT_S} s)"
+        ) from None
+    if proc.returncode != 0:
+        rc = proc.returncode
+        try:
+            how = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit code {rc}"
+        except ValueError:
+            how = f"signal {-rc}"
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+        raise TriadInputError(
+            path, f"not a readable SPSS file (the SPSS reader crashed on it: {how}"
+            f"{'; ' + tail[0] if tail else ''}); the file is corrupt"
+        )
+    try:
+        result = pickle.loads(proc.stdout)
+    except Exception:  # whatever the child wrote, it is not a result
+        raise TriadInputError(
+            path, "not a readable SPSS file (no result from the SPSS reader)"
+        ) from None
+    if result[0] != "ok":
+        raise TriadInputError(path, f"not a readable SPSS file ({result[1]})")
+    return result[1:]
+
+
+# The last few .sav results (or refusals) by content hash: reading the same file again
+# (strict and not, one model after another) costs no new child process.
+_SAV_CACHE: dict = {}
+_SAV_CACHE_SIZE = 4
+
+
+def _read_sav(path: Path) -> tuple[pd.DataFrame, dict]:
+    key = hashlib.sha256(path.read_bytes()).hexdigest()
+    if key not in _SAV_CACHE:
+        try:
+            result = _run_sav_child(path)
+        except TriadInputError as exc:
+            result = exc.message
+        while len(_SAV_CACHE) >= _SAV_CACHE_SIZE:
+            del _SAV_CACHE[next(iter(_SAV_CACHE))]
+        _SAV_CACHE[key] = result
+    if isinstance(_SAV_CACHE[key], str):
+        raise TriadInputError(path, _SAV_CACHE[key])
+    columns, value_labels, missing_values, missing_ranges, warned = _SAV_CACHE[key]
+    frame = pd.DataFrame(columns)
     # Map value labels of the code columns to their label text, so codebook aliases apply.
-    for col, labels in meta.variable_value_labels.items():
-        if col.strip().lower() in ("role", "sector", "gender"):
+    for col, labels in value_labels.items():
+        if col.strip().lower() in ("role", "sector", "gender") and col in frame.columns:
             frame[col] = frame[col].map(lambda v, lab=labels: lab.get(v, v)).astype(object)
     user_missing = {}
     for col in frame.columns:
-        values = list(meta.missing_user_values.get(col, []))
-        ranges = list(meta.missing_ranges.get(col, []))
+        values = list(missing_values.get(col, []))
+        ranges = list(missing_ranges.get(col, []))
         if values or ranges:
             user_missing[col.strip().lower()] = (values, ranges)
     out = {
@@ -201,7 +316,7 @@ def _read_sav(path: Path) -> tuple[pd.DataFrame, dict]:
         "row_word": "rows",
         "decimal_comma": False,
         "user_missing": user_missing,
-        "notes": [],
+        "notes": [f"{path.name}: {w}" for w in warned],
         "format": "SPSS .sav",
     }
     return frame.astype(object), out
@@ -212,6 +327,23 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several error types for corrupt files
         raise TriadInputError(path, f"not a readable parquet file ({exc})") from None
+    if any(name is not None for name in frame.index.names):
+        # written from a frame indexed by e.g. respondent_id: the index is a column too
+        frame = frame.reset_index()
+    parts = []
+    for i, col in enumerate(frame.columns):
+        try:
+            # pyarrow checks text only here, e.g. strings that are not valid UTF-8
+            parts.append(frame.iloc[:, i].astype(object).to_numpy(dtype=object))
+        except Exception as exc:  # pyarrow's ArrowException and friends
+            raise TriadInputError(
+                path, f"not a readable parquet file ({exc})", column=str(col)
+            ) from None
+    # positional, so that duplicate column names survive to be reported
+    frame = pd.DataFrame(
+        np.column_stack(parts) if parts else np.empty((len(frame), 0), dtype=object),
+        columns=frame.columns, dtype=object,
+    )
     out = {
         "row_numbers": list(range(1, len(frame) + 1)),
         "row_word": "rows",
@@ -220,7 +352,7 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
         "notes": [],
         "format": "parquet",
     }
-    return frame.astype(object), out
+    return frame, out
 
 
 def _read_any(path: Path) -> tuple[pd.DataFrame, dict]:
@@ -228,23 +360,27 @@ def _read_any(path: Path) -> tuple[pd.DataFrame, dict]:
         raise TriadInputError(path, "no such file")
     if path.is_dir():
         raise TriadInputError(path, "this is a folder, not a respondent file")
-    if path.stat().st_size == 0:
-        raise TriadInputError(path, "the file is empty")
-    suffix = path.suffix.lower()
-    if suffix in _SAV_SUFFIXES:
-        frame, meta = _read_sav(path)
-    elif suffix in _PARQUET_SUFFIXES:
-        frame, meta = _read_parquet(path)
-    elif suffix in _CSV_SUFFIXES:
-        frame, meta = _read_csv(path)
-    else:
-        head = path.read_bytes()[:4]
-        if head == b"$FL2" or head == b"$FL3":
+    try:
+        if path.stat().st_size == 0:
+            raise TriadInputError(path, "the file is empty")
+        suffix = path.suffix.lower()
+        if suffix in _SAV_SUFFIXES:
             frame, meta = _read_sav(path)
-        elif head == b"PAR1":
+        elif suffix in _PARQUET_SUFFIXES:
             frame, meta = _read_parquet(path)
-        else:
+        elif suffix in _CSV_SUFFIXES:
             frame, meta = _read_csv(path)
+        else:
+            with path.open("rb") as fh:
+                head = fh.read(4)
+            if head == b"$FL2" or head == b"$FL3":
+                frame, meta = _read_sav(path)
+            elif head == b"PAR1":
+                frame, meta = _read_parquet(path)
+            else:
+                frame, meta = _read_csv(path)
+    except OSError as exc:  # permission denied, a device, a vanished file
+        raise TriadInputError(path, f"cannot read the file ({exc.strerror or exc})") from None
     if len(frame) == 0:
         raise TriadInputError(path, "the file has no data rows")
     return frame, meta
@@ -256,9 +392,17 @@ def _read_any(path: Path) -> tuple[pd.DataFrame, dict]:
 def _is_blank(value: object) -> bool:
     if value is None or value is pd.NA:
         return True
-    if isinstance(value, float) and math.isnan(value):
+    if value is pd.NaT or (isinstance(value, float | np.floating) and math.isnan(value)):
         return True
     return isinstance(value, str) and not value.strip()
+
+
+# A number as a respondent file writes it: ASCII digits, an optional decimal point and
+# exponent, or inf/nan (which are then quarantined as not a number).
+_NUMBER = re.compile(
+    r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)",
+    re.IGNORECASE,
+)
 
 
 def _to_number(value: object, decimal_comma: bool) -> float | None:
@@ -266,23 +410,27 @@ def _to_number(value: object, decimal_comma: bool) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float | np.integer | np.floating):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond the float range
+            return math.inf if value > 0 else -math.inf
     text = str(value).strip()
     if decimal_comma:
         text = text.replace(",", ".")
-    try:
-        number = float(text)
-    except ValueError:
+    # Not float(text) alone: it also takes '1_0' (10) and non-ASCII digits ('３').
+    if not _NUMBER.fullmatch(text):
         return None
-    return number
+    return float(text)
 
 
 def _is_declared_missing(
     value: object, number: float | None, codes: frozenset, text_codes: frozenset,
     user_missing: tuple | None,
 ) -> bool:
+    if str(value).strip().lower() in text_codes:  # before the number: 'NaN' is a code
+        return True
     if number is None:
-        return str(value).strip().lower() in text_codes
+        return False
     if user_missing is not None:
         values, ranges = user_missing
         if any(number == float(v) for v in values if _to_number(v, False) is not None):
@@ -303,15 +451,30 @@ def _show(value: object) -> str:
 # --------------------------------------------------------------------------- validation
 
 
-def _normalise_columns(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
+def _normalise_columns(path: Path, frame: pd.DataFrame, notes: list) -> pd.DataFrame:
     names = [str(c).replace("\ufeff", "").strip().lower() for c in frame.columns]
+    # Columns without a name: trailing delimiters (dropped when empty) or unnamed data,
+    # which is kept under a positional name and then listed as ignored.
+    keep, dropped = [], 0
+    for i, name in enumerate(names):
+        if name:
+            keep.append(i)
+        elif all(_is_blank(v) for v in frame.iloc[:, i].tolist()):
+            dropped += 1
+        else:
+            names[i] = f"(unnamed column {i + 1})"
+            keep.append(i)
+    if dropped:
+        notes.append(f"{path.name}: {dropped} empty column(s) without a name skipped "
+                     "(trailing delimiters)")
+    names = [names[i] for i in keep]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise TriadInputError(
             path, f"duplicate column name(s) {', '.join(map(repr, dupes))} (after trimming "
             "spaces and ignoring case)", column=dupes[0],
         )
-    frame = frame.copy()
+    frame = frame.iloc[:, keep].copy()
     frame.columns = names
     return frame
 
@@ -378,7 +541,7 @@ def read_respondents(
     path = Path(path)
     cb = codebook or load_codebook()
     frame, meta = _read_any(path)
-    frame = _normalise_columns(path, frame)
+    frame = _normalise_columns(path, frame, meta["notes"])
     row_word = meta["row_word"]
     rows = meta["row_numbers"]
 
@@ -491,7 +654,9 @@ def read_respondents(
         else:
             ages.append(np.nan)
             quarantine.append((path.name, rows[i], ids[i], "age", _show(raw), reason))
-    wide["age"] = np.array(ages, dtype=float)
+    # numeric columns gathered first and joined once (inserting 73 columns one by one
+    # took half the time of reading a small file)
+    numeric = {"age": np.array(ages, dtype=float)}
 
     present = missing = 0
     for ic in item_cols:
@@ -519,18 +684,24 @@ def read_respondents(
                     present += 1
                 else:
                     quarantine.append((path.name, rows[i], ids[i], ic.column, _show(raw), reason))
-        wide[ic.column] = values
+        numeric[ic.column] = values
+    wide = pd.concat([wide, pd.DataFrame(numeric, index=wide.index)], axis=1)
 
     qframe = pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS)
     if strict:
         hard = qframe[qframe["reason"].str.startswith(_STRICT_REASONS)]
         if len(hard):
             first = hard.iloc[0]
+            cols = list(dict.fromkeys(hard["column"]))
+            where = f"{len(cols)} column(s): {', '.join(cols[:6])}{' ...' if len(cols) > 6 else ''}"
+            # column and rows name the first column's problems; the message counts all
             raise TriadInputError(
-                path, f"{len(hard)} answer(s) out of range, not numeric or implausible "
-                f"(first: {first['value']!r}, {first['reason']}); without --strict they "
-                "are set missing and listed in the quarantine report",
-                column=str(first["column"]), rows=hard["row"].tolist(), row_word=row_word,
+                path, f"{len(hard)} answer(s) out of range, not numeric or implausible in "
+                f"{where} (first: {first['value']!r}, {first['reason']}); without --strict "
+                "they are set missing and listed in the quarantine report",
+                column=str(first["column"]),
+                rows=hard.loc[hard["column"] == first["column"], "row"].tolist(),
+                row_word=row_word,
             )
 
     n_answers = sum(len(applicable[r]) for r in role_list)
