@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from triad.errors import TriadInputError
@@ -26,16 +27,18 @@ err_console = Console(stderr=True)
 
 
 def _refuse(exc: TriadInputError) -> None:
-    err_console.print(f"[bold red]triad: refused[/] {exc}", highlight=False, soft_wrap=True)
+    # escape: the message quotes cell values and column names, which may hold '[...]'
+    err_console.print(f"[bold red]triad: refused[/] {escape(str(exc))}", highlight=False,
+                      soft_wrap=True)
     raise typer.Exit(code=exc.exit_code)
 
 
 def _print_frame(frame, title: str) -> None:
     table = Table(title=title, show_lines=False)
     for col in frame.columns:
-        table.add_column(str(col))
+        table.add_column(escape(str(col)))
     for _, row in frame.iterrows():
-        table.add_row(*("" if v is None else str(v) for v in row.tolist()))
+        table.add_row(*("" if v is None else escape(str(v)) for v in row.tolist()))
     console.print(table)
 
 
@@ -57,7 +60,8 @@ def validate(
     except TriadInputError as exc:
         _refuse(exc)
     c = data.counts
-    console.print(f"[bold]{path}[/]: {c['respondents']} respondents (source: {data.data_source})")
+    console.print(f"[bold]{escape(str(path))}[/]: {c['respondents']} respondents (source: "
+                  f"{escape(data.data_source)})")
     tab = data.cell_counts().reset_index()
     _print_frame(tab, "Respondents per role x sector")
     console.print(
@@ -68,12 +72,12 @@ def validate(
     if age_q:
         console.print(f"ages quarantined (set missing): {age_q}")
     for note in data.notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(note)}")
     if len(data.quarantine):
         _print_frame(data.quarantine.head(10), "Quarantined (first 10; set to missing)")
     if quarantine is not None:
         data.quarantine.to_csv(quarantine, index=False)
-        console.print(f"quarantine report: {quarantine} ({len(data.quarantine)} rows)")
+        console.print(f"quarantine report: {escape(str(quarantine))} ({len(data.quarantine)} rows)")
 
 
 @app.command()
@@ -194,7 +198,8 @@ def fit_model(
         result = fit(spec, data, backend=backend, quick=quick, out=out, rope=rope,
                      ci_prob=ci_prob)
     except (TriadInputError, SpecError) as exc:
-        err_console.print(f"[bold red]triad: refused[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]triad: refused[/] {escape(str(exc))}", highlight=False,
+                          soft_wrap=True)
         raise typer.Exit(code=2) from None
     d = result.diagnostics
     failed = d["gates_failed"]
