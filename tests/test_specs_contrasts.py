@@ -89,9 +89,18 @@ def test_contrast_arithmetic_on_constant_draws():
     assert out.loc["all", "estimate"] == pytest.approx(-0.6, abs=1e-12)
     assert out.loc["all", "p_direction"] == 1.0 and out.loc["all", "p_rope"] == 0.0
     assert out.loc["all", "contrast"] == "inspraak_gap_youth_vs_professional"
-    assert list(out.columns) == ["contrast", "scale", "estimate", "ci_low", "ci_high",
-                                 "ci_prob", "p_direction", "p_rope", "rope", "bf10", "model",
-                                 "data_source"]
+    assert list(out.columns) == ["contrast", "scale", "n_a", "n_b", "estimate", "ci_low",
+                                 "ci_high", "ci_prob", "p_direction", "p_rope", "rope", "bf10",
+                                 "model", "data_source"]
+    # no respondent column: units are weighted cells, n = sum of weights (3 per sector)
+    assert out.loc["all", ["n_a", "n_b"]].tolist() == [6, 6]
+    assert out.loc["residential", ["n_a", "n_b"]].tolist() == [3, 3]
+    # with respondents, n counts distinct people: the 6 youth rows belong to 2 youths
+    units = units.assign(respondent=[f"y{k // 2 % 2}" if role == "youth" else f"p{k}"
+                                     for k, role in enumerate(units["role"])])
+    again = compute_contrasts(draws, units, ["gap_youth_vs_professional"], model="m",
+                              data_source="test").set_index("sector")
+    assert again.loc["all", ["n_a", "n_b"]].tolist() == [2, 6]
 
 
 def test_rope_and_direction_on_noise():
