@@ -34,7 +34,7 @@ def test_fit_is_stored_cached_and_deterministic(tmp_path):
     folder = first.path
     assert sorted(p.name for p in folder.iterdir()) == [
         "cell_means.csv", "claims.csv", "contrasts.csv", "excluded.csv", "fit.json", "fit.nc",
-        "ppc.csv"]
+        "loo.csv", "ppc.csv", "sensitivity.csv"]
     assert not list(folder.parent.glob("*.tmp*"))
     record = json.loads((folder / "fit.json").read_text())
     assert record["seed"] == 3 and record["backend"] == "numpyro"
@@ -47,6 +47,14 @@ def test_fit_is_stored_cached_and_deterministic(tmp_path):
     np.testing.assert_array_equal(fresh.idata.posterior["mu"].values,
                                   first.idata.posterior["mu"].values)
     assert set(first.contrasts["data_source"]) == {"published"}
+    # a damaged cache entry is never read: it is refitted (same seed, same draws)
+    (folder / "fit.json").write_text("{ half a file")
+    redone = fit(spec, out=tmp_path)
+    assert not redone.cached
+    np.testing.assert_array_equal(redone.idata.posterior["mu"].values,
+                                  first.idata.posterior["mu"].values)
+    (folder / "loo.csv").unlink()
+    assert not fit(spec, out=tmp_path).cached
 
 
 def test_gate_failure_is_flagged_and_strict_exits_1(tmp_path):

@@ -36,7 +36,7 @@ PD_THRESHOLD = 0.95
 # A claim is called fragile when fewer than this share of universes reach its conclusion.
 FRAGILE_BELOW = 0.8
 _VARIANT_KEYS = {"name", "label", "axis", "why", "applies_to", "exclude", "family",
-                 "sigma_formula", "priors", "prior_scale"}
+                 "sigma_formula", "priors", "prior_scale", "sampler"}
 ROBUSTNESS_COLUMNS = ["bayes_conclusion", "universes", "universes_agree", "robustness",
                       "robust", "universes_failed_gates", "paper_support_share",
                       "dissenting_universes"]
@@ -98,8 +98,10 @@ def load_variants(path: str | Path | None = None) -> list[Variant]:
         scale = v.get("prior_scale", 1.0)
         if not isinstance(scale, int | float) or isinstance(scale, bool) or scale <= 0:
             raise SpecError(path, f"{where}.prior_scale", "a positive number")
-        changes = {k: v[k] for k in ("family", "sigma_formula", "priors", "prior_scale")
-                   if k in v}
+        if not isinstance(v.get("sampler", {}), dict):
+            raise SpecError(path, f"{where}.sampler", "a table of sampler settings")
+        changes = {k: v[k] for k in ("family", "sigma_formula", "priors", "prior_scale",
+                                     "sampler") if k in v}
         out.append(Variant(v["name"], v["label"], v["axis"], v["why"],
                            tuple(v["applies_to"]), tuple(v.get("exclude", ())), changes, path))
     return out
@@ -149,6 +151,8 @@ def derive_spec(base: ModelSpec, variant: Variant) -> ModelSpec:
                          for k, p in raw["priors"].items()}
     for term, prior in ch.get("priors", {}).items():
         raw["priors"][term] = prior
+    # a variant may need a longer run than its base (validated like a spec's [sampler])
+    raw["sampler"] = {**raw["sampler"], **ch.get("sampler", {})}
     digest = hashlib.sha256(base.path.read_bytes() + json.dumps(
         {"variant": variant.name, "changes": ch}, sort_keys=True).encode()).hexdigest()
     try:
