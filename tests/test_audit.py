@@ -90,7 +90,8 @@ def test_pooled_moments_equal_those_of_the_pooled_data(groups):
 def test_audit_of_the_report_finds_its_inconsistencies():
     start = time.perf_counter()
     audit = audit_published()
-    assert time.perf_counter() - start < 1.0
+    # 0.33 s measured on a quiet 2-core machine; 5 s leaves room for a loaded CI runner
+    assert time.perf_counter() - start < 5.0
     bad = audit[audit["severity"] == "inconsistent"]
     found = set(zip(bad["check"], bad["scale"], bad["groups"], strict=True))
     # Table 5: sector SDs 0.90/0.77/0.40 cannot pool to 0.38 (pooled >= 0.74)
