@@ -66,7 +66,7 @@ def test_structural_variants(variants):
     assert hyper["alpha"] / hyper["beta"] == pytest.approx(1.0)
     assert np.sqrt(hyper["alpha"]) / hyper["beta"] == pytest.approx(0.05)
     assert pooled.name == "metric_doel~no_pooling" and pooled.formula == base.formula
-    assert pooled.sampler == base.sampler
+    assert pooled.sampler == {**base.sampler, "draws": 2000}
     comp = derive_spec(load_spec("models/metric_competences.toml"),
                        variants["no_pooling_competences"])
     assert comp.sampler["target_accept"] == 0.99 and comp.sampler["draws"] == 2000
