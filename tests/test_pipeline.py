@@ -30,7 +30,7 @@ def test_bayes_verdict_and_agreement():
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    return out, run_all(out=out, quick=True, models="summary_cells.toml")
+    return out, run_all(out=out, quick=True, models="summary_cells.toml,metric_opvoed.toml")
 
 
 @pytest.mark.sampling
@@ -54,9 +54,38 @@ def test_run_all_quick_writes_every_table(quick_run):
     assert run["data"]["source"] == "synthetic" and run["steps"]["models"]["quick"]
     assert record["steps"]["audit"]["inconsistent"] == 21
     # cached re-run: the model is read back, not refitted
-    again = run_all(out=tmp_path, quick=True, models="summary_cells.toml")
+    again = run_all(out=tmp_path, quick=True, models="summary_cells.toml,metric_opvoed.toml")
     diag = pd.read_csv(tables / "diagnostics.csv")
-    assert diag["cached"].all() and again["steps"]["models"]["seconds"] < 10
+    assert diag["cached"].all() and again["steps"]["models"]["seconds"] < 20
+
+
+@pytest.mark.sampling
+@pytest.mark.slow
+def test_multiverse_tables(quick_run):
+    tables = quick_run[0] / "results" / "tables"
+    diag = pd.read_csv(tables / "diagnostics.csv", keep_default_na=False)
+    # metric_opvoed and its 5 variants (t, one SD, no pooling, priors x0.5/x2) + summary
+    assert sorted(diag["variant"]) == ["", "", "no_pooling", "prior_double", "prior_half",
+                                       "sigma_common", "t"]
+    assert {"psens_prior_max", "pareto_k_max", "elpd_loo"} <= set(diag.columns)
+    universes = pd.read_csv(tables / "multiverse.csv")
+    c10 = universes[universes["claim_id"] == "C10"]
+    # C10 (Opvoed, teachers vs social workers about parents): 6 opvoed models + summary model
+    assert len(c10) == 7 and c10["universe"].nunique() == 7
+    claims = pd.read_csv(tables / "claims.csv").set_index("claim_id")
+    gates = dict(zip(diag["model"], diag["gates_passed"], strict=True))
+    passed = sum(bool(gates[m]) for m in c10["model"])
+    assert claims.loc["C10", "universes"] == passed
+    assert claims.loc["C10", "universes_failed_gates"] == 7 - passed
+    assert claims.loc["C10", "bayes_conclusion"] == c10.loc[
+        c10["universe"] == "primary (Gaussian)", "conclusion"].iloc[0]
+    loo = pd.read_csv(tables / "loo_compare.csv")
+    # the six opvoed fits share their data; the summary model has no partner
+    assert sorted(loo["model"]) == sorted(m for m in diag["model"] if m != "summary_cells")
+    assert loo["comparison"].nunique() == 1 and sorted(loo["rank"]) == list(range(6))
+    sens = pd.read_csv(tables / "prior_sensitivity.csv")
+    assert set(sens["model"]) == set(diag["model"])
+    assert "Sensitivity" in (quick_run[0] / "results" / "report.html").read_text()
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -80,6 +109,9 @@ def test_report_renders_with_its_figures_in_headless_chromium(quick_run, tmp_pat
          "--dump-dom", report.as_uri()],
         capture_output=True, text=True, timeout=120, check=False)
     # the report's own script writes how many embedded figures decoded into the title
+    # (the run's figures plus the SBC rank histograms and the design curve)
     title = re.search(r"<title>([^<]*)</title>", proc.stdout)
     assert title, proc.stderr[-2000:]
-    assert f"[figures {n_figures}/{n_figures}]" in title.group(1)
+    embedded = text.count("<img")
+    assert embedded >= n_figures + 1
+    assert f"[figures {embedded}/{embedded}]" in title.group(1)

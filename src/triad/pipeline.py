@@ -177,6 +177,10 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
             data if data is not None else None, out / "results", tables, replication,
             quick=quick, pattern=models, backend=backend, jobs=jobs, data_tests=data_tests,
             scheduler=scheduler, multiverse=multiverse, guard=guard)
+        if loaded is not None:
+            record["steps"]["design"] = _design_step(loaded, out / "results", quick=quick,
+                                                     pattern=models, backend=backend,
+                                                     jobs=jobs, scheduler=scheduler)
     if guard is not None:
         record["privacy"]["suppressed"] = guard.notes
         _write(guard.summary(), tables / "suppression.csv")
@@ -284,6 +288,46 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
                       "flagged and are not findings (see diagnostics.csv)")
     return {"seconds": round(time.perf_counter() - start, 2), "models": len(specs),
             "gates_failed": failed, "quick": quick}
+
+
+DESIGN_MODEL = "metric_inspraak"
+# 640 per cell: the ambulatory Inspraak gap needs more than 320 on the synthetic default
+DESIGN_GRID = (5, 10, 20, 40, 80, 160, 320, 640)
+
+
+def _design_step(loaded, results: Path, *, quick: bool, pattern: str, backend: str,
+                 jobs: int, scheduler: str | None) -> dict:
+    """Design simulation for a next wave from the Inspraak model (cached by fit and settings).
+
+    Runs when ``metric_inspraak`` is among the fitted specs; writes ``results/design/``.
+    """
+    from triad.design import run_design
+    from triad.fitting import fit
+    from triad.specs import load_specs
+
+    specs = [s for glob in pattern.split(",") for s in load_specs(pattern=glob.strip())
+             if s.name == DESIGN_MODEL]
+    if not specs:
+        return {"skipped": f"{DESIGN_MODEL} not among the fitted models"}
+    start = time.perf_counter()
+    result = fit(specs[0], loaded, backend=backend, quick=quick, out=results)
+    settings = {"fit_key": result.record["key"], "grid": list(DESIGN_GRID),
+                "n_draws": 400 if quick else None, "reps": 10, "seed": 20240601}
+    folder = results / "design"
+    stamp = folder / "design.json"
+    if stamp.is_file() and json.loads(stamp.read_text()).get("settings") == settings:
+        return {"seconds": round(time.perf_counter() - start, 2), "cached": True}
+    done = run_design(result, folder, DESIGN_GRID, data=loaded, n_draws=settings["n_draws"],
+                      reps=settings["reps"], seed=settings["seed"], jobs=jobs,
+                      scheduler=scheduler,
+                      record={"settings": settings, "quick": quick,
+                              "gates_passed": bool(result.passed)})
+    console.print("[bold]design[/] for a next wave, respondents per cell for assurance .8 "
+                  "(Inspraak gap): " + ", ".join(
+                      f"{r['sector']} {r['n_per_cell']:.0f}" if r["status"] == "reached"
+                      else f"{r['sector']} >{max(DESIGN_GRID)}"
+                      for _, r in done["required"].iterrows()))
+    return {"seconds": round(time.perf_counter() - start, 2), "cached": False}
 
 
 def _write_sensitivity(outputs: list[dict], diag: pd.DataFrame, claim_rows: pd.DataFrame,

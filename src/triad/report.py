@@ -132,12 +132,52 @@ def _sensitivity(tables: Path, fig: dict, diag: pd.DataFrame, claims: pd.DataFra
     loo = _read(tables / "loo_compare.csv")
     if len(loo):
         out.append(_table(loo.drop(columns=["data_key"], errors="ignore")))
-    for name in ("sbc", "design"):
-        text = tables / f"{name}.html"
-        if text.is_file():
-            out.append(text.read_text(encoding="utf-8"))
-        if f"{name}_curve" in fig:
-            out.append(_img(fig[f"{name}_curve"]))
+    out.extend(_sbc_and_design(tables.parent))
+    return out
+
+
+def _sbc_and_design(results: Path) -> list:
+    """Simulation-based calibration (stored run) and the next-wave design simulation."""
+    from triad.design import design_summary_for_report
+    from triad.paths import repo_root
+    from triad.sbc import sbc_summary_for_report
+
+    out = ["<h3>Simulation-based calibration</h3>"]
+    # a run of scripts/sbc.py into this results folder wins over the committed full run
+    folder = next((f for f in (results / "sbc", repo_root() / "bench" / "sbc")
+                   if (f / "uniformity.csv").is_file()), None)
+    if folder is None:
+        out.append("<p>No SBC run found (<code>python scripts/sbc.py</code>).</p>")
+    else:
+        out.append("<p>Talts et al. (2018): parameters drawn from the prior, data from the "
+                   "prior predictive on the study's design, the model refitted, and the rank "
+                   "of each true value among the posterior draws recorded; a calibrated "
+                   "model gives uniform ranks (chi-square test per quantity, Bonferroni "
+                   f"over a model's quantities at 1%). From <code>{html.escape(str(folder))}"
+                   "</code> (the command is in its <code>sbc.json</code>/README).</p>")
+        out.append(_table(sbc_summary_for_report(folder)))
+        png = next(iter(sorted(folder.glob("*.png"))), None)
+        if png is not None:
+            out.append(_img(png))
+    out.append("<h3>Design of a next survey wave</h3>")
+    design = results / "design"
+    summary = design_summary_for_report(design)
+    if summary.empty:
+        out.append("<p>Not run (it needs the <code>metric_inspraak</code> fit).</p>")
+        return out
+    record = json.loads((design / "design.json").read_text())
+    out.append("<p>Respondents per cell (youths and professionals, per sector) needed so "
+               "that a stand-alone analysis of a new wave finds the Inspraak gap with "
+               "p_direction &ge; .95 with probability &ge; .8 (assurance), over the "
+               f"posterior of <code>{html.escape(str(record.get('model')))}</code> "
+               f"({html.escape(str(record.get('data_source')))} data; "
+               f"{record.get('n_draws')} posterior draws x {record.get('reps')} simulated "
+               "waves each). The analysis of a simulated wave is the Welch-Satterthwaite "
+               "t posterior under the reference prior (<code>triad.design</code>).</p>")
+    out.append(_table(summary))
+    png = design / "design_assurance.png"
+    if png.is_file():
+        out.append(_img(png))
     return out
 
 
