@@ -145,19 +145,13 @@ def design_draws(result, *, family: str = "gap_youth_vs_professional",
     import warnings
 
     from triad.contrasts import contrast_pairs
-    from triad.fitting import _bambi_model
+    from triad.fitting import _bambi_model, respondent_data
     from triad.modeldata import model_frame
-    from triad.readers import RespondentData, read_respondents
 
     spec = result.spec
     if spec.data != "respondent" or spec.ordinal:
         raise ValueError(f"{spec.name}: design draws need a metric respondent model")
-    if data is None:
-        from triad.pipeline import default_data
-
-        data = default_data()
-    resp = data if isinstance(data, RespondentData) else read_respondents(data)
-    frame = model_frame(resp, spec).frame
+    frame = model_frame(respondent_data(data), spec).frame
     units = frame.assign(weight=1.0)
     scale = scale or spec.scales[0]
     pairs = [p for p in contrast_pairs(family, scale, units) if p[1] != "all"]
@@ -455,15 +449,9 @@ def assurance_figure(table: pd.DataFrame, out: str | Path, *, target: float = 0.
     contrast = ", ".join(sorted(table["contrast"].unique()))
     ax.set_title(contrast, fontsize=8)
     ax.legend(fontsize=7, loc="lower right")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for ext in ("png", "pdf"):
-        tmp = out / f".{name}.tmp.{ext}"
-        fig.savefig(tmp, dpi=200 if ext == "png" else None, bbox_inches="tight",
-                    metadata={"CreationDate": None} if ext == "pdf" else None)
-        tmp.replace(out / f"{name}.{ext}")
-    plt.close(fig)
-    return out / f"{name}.png"
+    from triad.figures import save
+
+    return save(fig, Path(out), name)
 
 
 # --------------------------------------------------------------------------- storage

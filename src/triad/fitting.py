@@ -31,7 +31,8 @@ from triad.sensitivity import add_log_densities, loo_pointwise, power_scaling, p
 from triad.specs import ModelSpec
 from triad.versions import library_versions
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "GATES", "FitResult", "fit", "diagnostics", "fit_key"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "GATES", "FitResult", "fit", "diagnostics", "fit_key",
+           "respondent_data"]
 
 BACKENDS = ("pymc", "nutpie", "numpyro")
 # Measured on this 2-core machine with the synthetic default (README, "Backends"):
@@ -278,6 +279,26 @@ def _sample_pymc(model, args: dict, backend: str, cores: int | None = None) -> a
 # --------------------------------------------------------------------------- fit
 
 
+def respondent_data(data: RespondentData | str | Path | None = None) -> RespondentData:
+    """Return ``data`` loaded (a path is read and validated); None: the synthetic default.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``data`` is None and the embedded synthetic data set is missing.
+    """
+    if isinstance(data, RespondentData):
+        return data
+    if data is None:
+        from triad.pipeline import default_data
+
+        data = default_data()
+        if data is None:
+            raise FileNotFoundError("no respondent data given and no embedded synthetic "
+                                    "data set (data/synthetic/respondents.csv)")
+    return read_respondents(data)
+
+
 def _data_hash(data: RespondentData | None, md: ModelData) -> str:
     if data is not None and data.path.is_file():
         return hashlib.sha256(data.path.read_bytes()).hexdigest()
@@ -326,14 +347,7 @@ def fit(
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     resp: RespondentData | None = None
     if spec.data == "respondent":
-        if data is None:
-            from triad.pipeline import default_data
-
-            data = default_data()
-            if data is None:
-                raise FileNotFoundError("no respondent data given and no embedded synthetic "
-                                        "data set (data/synthetic/respondents.csv)")
-        resp = data if isinstance(data, RespondentData) else read_respondents(data)
+        resp = respondent_data(data)
         md = model_frame(resp, spec)
     else:
         source = "published"
@@ -341,7 +355,7 @@ def fit(
             from triad.cells import cells_from_scores
             from triad.scores import scale_scores
 
-            resp = data if isinstance(data, RespondentData) else read_respondents(data)
+            resp = respondent_data(data)
             cells = cells_from_scores(scale_scores(resp.wide), decimals=None)
             source = resp.data_source
         md = summary_frame(spec, cells, data_source=source if cells is not None or

@@ -117,22 +117,14 @@ def sbc_design(spec: ModelSpec, data=None) -> SBCDesign:
     -------
     SBCDesign
     """
+    from triad.fitting import respondent_data
     from triad.modeldata import model_frame, summary_frame
-    from triad.readers import RespondentData, read_respondents
 
     if spec.ordinal:
         raise ValueError(f"{spec.name}: SBC is implemented for metric and summary models, "
                          "not ordinal ones")
     if spec.data == "respondent":
-        if data is None:
-            from triad.pipeline import default_data
-
-            data = default_data()
-            if data is None:
-                raise FileNotFoundError("no respondent data given and no embedded synthetic "
-                                        "data set (data/synthetic/respondents.csv)")
-        resp = data if isinstance(data, RespondentData) else read_respondents(data)
-        md = model_frame(resp, spec)
+        md = model_frame(respondent_data(data), spec)
         units = md.frame.assign(weight=1.0)
     else:
         source = "published"
@@ -143,7 +135,7 @@ def sbc_design(spec: ModelSpec, data=None) -> SBCDesign:
             from triad.cells import cells_from_scores
             from triad.scores import scale_scores
 
-            resp = data if isinstance(data, RespondentData) else read_respondents(data)
+            resp = respondent_data(data)
             cells = cells_from_scores(scale_scores(resp.wide), decimals=None)
             source = resp.data_source
         md = summary_frame(spec, cells, data_source=source)
@@ -690,21 +682,9 @@ def rank_histogram_figure(ranks: pd.DataFrame, out: str | Path, *, bins: int | N
     fig.suptitle(f"SBC rank histograms ({totals} quantities, smallest p shown); grey: "
                  f"{band:.0%} band of a uniform histogram, line: its expectation",
                  fontsize=8, y=1 - 0.15 / height)
-    return _save(fig, Path(out), name)
+    from triad.figures import save
 
-
-def _save(fig, out: Path, name: str) -> Path:
-    """PNG (200 dpi) and PDF, each written under a temporary name and renamed."""
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    for ext in ("png", "pdf"):
-        tmp = out / f".{name}.tmp.{ext}"
-        fig.savefig(tmp, dpi=200 if ext == "png" else None, bbox_inches="tight",
-                    metadata={"CreationDate": None} if ext == "pdf" else None)
-        tmp.replace(out / f"{name}.{ext}")
-    plt.close(fig)
-    return out / f"{name}.png"
+    return save(fig, Path(out), name)
 
 
 # --------------------------------------------------------------------------- storage
