@@ -1,0 +1,292 @@
+"""Shared pieces of the benchmarks: data, Stan data, one timed fit per engine.
+
+Every fit runs in its own process (``bench/worker.py``) so that compile caches held in
+memory, and peak memory, belong to that fit alone.
+"""
+
+import os
+import resource
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+try:  # the benchmarks run from a checkout; fall back to its src/ if triad is not installed
+    import triad  # noqa: F401
+except ImportError:  # pragma: no cover
+    sys.path.insert(0, str(REPO / "src"))
+
+from triad.fitting import _sampler_args  # noqa: E402
+from triad.modeldata import model_frame, summary_frame  # noqa: E402
+from triad.readers import read_respondents  # noqa: E402
+from triad.specs import load_spec  # noqa: E402
+
+MODELS = ("metric_inspraak", "ordinal_inspraak", "summary_cells")
+ENGINES = ("stan", "numpyro", "pymc", "nutpie")
+SCALED_DIR = Path(os.environ.get("TRIAD_BENCH_DATA", "/tmp/triad_bench_data"))
+# Parameters whose posterior means Stan and triad must agree on (Bambi name -> Stan name).
+KEY_PARAMS = {
+    "metric_inspraak": {"group_gender": "group_gender", "age_z:rater": "age_rater",
+                        "sigma_rater": "sigma_rater", "1|cell_sigma": "cell_sigma"},
+    "ordinal_inspraak": {"threshold": "threshold", "group_gender": "group_gender",
+                         "age_z:rater": "age_rater", "1|cell_sigma": "cell_sigma",
+                         "1|respondent_sigma": "resp_sigma", "1|item_sigma": "item_sigma"},
+    "summary_cells": {"group_mean": "group_mean", "cell_sd": "cell_sd_scale"},
+}
+
+
+def spec_of(name: str):
+    """Load the spec ``models/<name>.toml``."""
+    return load_spec(REPO / "models" / f"{name}.toml")
+
+
+def respondents(path: str | Path | None):
+    """Read a respondent file (default: the embedded synthetic data set)."""
+    from triad.pipeline import default_data
+
+    return read_respondents(path if path is not None else default_data())
+
+
+def model_data(name: str, path: str | Path | None = None) -> pd.DataFrame:
+    """The rows triad fits for model ``name`` (respondent frame or summary cells)."""
+    spec = spec_of(name)
+    if spec.data == "summary":
+        return summary_frame(spec).frame
+    return model_frame(respondents(path), spec).frame
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
+    levels = sorted(values.unique())  # Bambi and _summary_model sort levels too
+    return values.map({v: i + 1 for i, v in enumerate(levels)}).to_numpy(int), levels
+
+
+def stan_data(name: str, frame: pd.DataFrame) -> tuple[dict, dict]:
+    """Stan data from triad's own model frame, and the level labels of each index.
+
+    Returns
+    -------
+    data : dict
+    levels : dict
+        Stan parameter name -> labels of its entries (in Stan's order).
+    """
+    if name == "summary_cells":
+        s_idx, scales = _codes(frame["scale"])
+        group = frame["scale"] + ":" + frame["rater"] + ">" + frame["target"]
+        g_idx, groups = _codes(group)
+        data = {"N": len(frame), "S": len(scales), "G": len(groups), "scale_idx": s_idx,
+                "group_idx": g_idx, "n": frame["n"].to_numpy(float),
+                "cell_mean": frame["mean"].to_numpy(float),
+                "cell_sd": frame["sd"].to_numpy(float)}
+        return data, {"group_mean": groups, "cell_sd_scale": scales}
+    gg, gg_levels = _codes(frame["group_gender"])
+    cell, cells = _codes(frame["cell"])
+    rater, raters = _codes(frame["rater"])
+    data = {"N": len(frame), "G": len(gg_levels), "C": len(cells), "R": len(raters),
+            "gg": gg, "cell_idx": cell, "rater_idx": rater,
+            "age_z": frame["age_z"].to_numpy(float)}
+    levels = {"age_rater": raters, "cell_sigma": [""]}
+    if name == "metric_inspraak":
+        data["y"] = frame["score"].to_numpy(float)
+        levels.update(group_gender=gg_levels, sigma_rater=raters)
+    else:
+        resp, _ = _codes(frame["respondent"])
+        item, _ = _codes(frame["item"])
+        data.update(K=5, P=int(resp.max()), I=int(item.max()), resp_idx=resp, item_idx=item,
+                    y=frame["value"].astype(int).to_numpy(),
+                    threshold_mu=np.asarray(spec_of(name).priors["threshold"]["mu"], float))
+        levels.update(group_gender=gg_levels[1:], threshold=[str(i) for i in range(4)],
+                      resp_sigma=[""], item_sigma=[""])
+    return data, levels
+
+
+def key_summary(idata, name: str, stan: bool, levels: dict | None = None) -> dict:
+    """Posterior mean and its Monte Carlo SE of the model's key parameters, by label."""
+    import arviz as az
+
+    out = {}
+    for bambi_name, stan_name in KEY_PARAMS[name].items():
+        var = stan_name if stan else bambi_name
+        draws = idata.posterior[var]
+        mean = draws.mean(("chain", "draw")).values.reshape(-1)
+        mcse = np.atleast_1d(az.mcse(draws, method="mean").to_array().values.reshape(-1))
+        if stan:
+            labels = levels[stan_name]
+        else:
+            extra = [d for d in draws.dims if d not in ("chain", "draw")]
+            labels = ([str(v) for v in draws[extra[0]].values] if extra else [""])
+        for lab, m, se in zip(labels, mean, mcse, strict=True):
+            out[f"{bambi_name}[{lab}]"] = (float(m), float(se))
+    return out
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process or any of its finished children, in MiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024.0
+
+
+def run_stan(name: str, data_path: str | None, nonce: str | None, draws: int | None = None,
+             tune: int | None = None, chains: int | None = None) -> dict:
+    """Compile (cold when ``nonce`` is new) and sample the hand-written Stan model."""
+    import arviz as az
+    import stan
+
+    from triad.fitting import diagnostics
+
+    spec = spec_of(name)
+    args = _sampler_args(spec, quick=False)
+    draws, tune, chains = draws or args["draws"], tune or args["tune"], chains or args["chains"]
+    data, levels = stan_data(name, model_data(name, data_path))
+    code = (REPO / "bench" / "stan" / f"{name}.stan").read_text()
+    if nonce:  # a new program text means a new httpstan model: compiled from scratch
+        code += f"\n// bench build {nonce}\n"
+    t0 = time.perf_counter()
+    model = stan.build(code, data=data, random_seed=args["seed"])
+    t_compile = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fit = model.sample(num_chains=chains, num_samples=draws, num_warmup=tune,
+                       delta=args["target_accept"])
+    t_sample = time.perf_counter() - t0
+    idata = az.from_pystan(posterior=fit)
+    keep = [v for v in idata.posterior.data_vars]
+    diag = diagnostics(idata)
+    tree = fit["treedepth__"] if "treedepth__" in fit.sample_and_sampler_param_names else None
+    return {"wall_compile": t_compile, "wall_sampling": t_sample, "chains": chains,
+            "draws": draws, "tune": tune,
+            "wall_total": t_compile + t_sample, "wall_fit": t_compile + t_sample,
+            "mean_tree_depth": float(np.mean(tree)) if tree is not None else np.nan,
+            "n_params_checked": len(keep), **_diag_fields(diag),
+            "key": key_summary(idata, name, stan=True, levels=levels)}
+
+
+def _diag_fields(diag: dict) -> dict:
+    return {k: diag[k] for k in ("r_hat_max", "ess_bulk_min", "ess_tail_min", "divergences",
+                                 "gates_passed")}
+
+
+def run_triad(name: str, backend: str, data_path: str | None, sampler_only: bool = False,
+              nuts_kwargs: dict | None = None) -> dict:
+    """Fit through triad (``triad.fitting.fit``), timing its sampler call inside.
+
+    ``sampler_only`` builds the Bambi model and calls triad's ``_sample_pymc`` with the
+    spec's arguments but skips the prior predictive draws, contrasts and checks (used for
+    the largest scaled data sets, where those per-observation products dominate memory).
+    ``nuts_kwargs`` (prototypes) are passed to ``pm.sample(nuts_sampler_kwargs=...)``.
+    """
+    import triad.fitting as tf
+
+    spec = spec_of(name)
+    timing: dict = {}
+    original = tf._sample_pymc
+
+    def timed(model, args, backend, cores=None):
+        t0 = time.perf_counter()
+        if nuts_kwargs:
+            idata = _sample_with_kwargs(model, args, backend, nuts_kwargs)
+        else:
+            idata = original(model, args, backend, cores)
+        timing["sampler_call"] = time.perf_counter() - t0
+        timing["sampling_time"] = float(idata.posterior.attrs.get("sampling_time", np.nan))
+        timing["chains"] = int(idata.posterior.sizes["chain"])
+        timing["draws"] = int(idata.posterior.sizes["draw"])
+        timing["tune"] = int((nuts_kwargs or {}).get("tune", args["tune"]))
+        stats = idata.sample_stats
+        for key in ("tree_depth", "depth"):
+            if key in stats:
+                timing["mean_tree_depth"] = float(stats[key].mean())
+        if "n_steps" in stats and "mean_tree_depth" not in timing:
+            timing["mean_tree_depth"] = float(np.log2(stats["n_steps"] + 1).mean())
+        if "step_size" in stats:
+            timing["step_size"] = float(stats["step_size"].mean())
+        return idata
+
+    tf._sample_pymc = timed
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            if sampler_only:
+                args = tf._sampler_args(spec, quick=False)
+                frame = model_data(name, data_path)
+                if spec.data == "summary":
+                    model = tf._summary_model(frame, spec)
+                else:
+                    bm = tf._bambi_model(spec, frame)
+                    bm.build()
+                    model = bm.backend.model
+                idata = timed(model, args, backend)
+                diag = tf.diagnostics(idata)
+            else:
+                res = tf.fit(spec, data=data_path, backend=backend, out=None, use_cache=False)
+                idata, diag = res.idata, res.diagnostics
+            wall_fit = time.perf_counter() - t0
+    finally:
+        tf._sample_pymc = original
+    sampling = timing["sampling_time"]
+    return {"wall_compile": timing["sampler_call"] - sampling, "wall_sampling": sampling,
+            "wall_total": timing["sampler_call"], "wall_fit": wall_fit,
+            "mean_tree_depth": timing.get("mean_tree_depth", np.nan),
+            "step_size": timing.get("step_size", np.nan), "chains": timing["chains"],
+            "draws": timing["draws"], "tune": timing["tune"], **_diag_fields(diag),
+            "key": key_summary(idata, name, stan=False)}
+
+
+def _sample_with_kwargs(model, args: dict, backend: str, nuts_kwargs: dict):
+    """triad's ``_sample_pymc`` with extra ``nuts_sampler_kwargs`` (prototype only)."""
+    import pymc as pm
+
+    keep = [v.name for v in model.free_RVs] + [
+        v.name for v in model.deterministics
+        if "__obs__" not in model.named_vars_to_dims.get(v.name, ())]
+    kw = dict(nuts_kwargs)
+    chains = kw.pop("chains", args["chains"])
+    draws = kw.pop("draws", args["draws"])
+    tune = kw.pop("tune", args["tune"])
+    with model:
+        return pm.sample(draws=draws, tune=tune, chains=chains,
+                         random_seed=args["seed"], progressbar=False, var_names=keep,
+                         target_accept=args["target_accept"],
+                         compute_convergence_checks=False, nuts_sampler=backend,
+                         nuts_sampler_kwargs=kw)
+
+
+def scaled_data(factor: int, seed: int = 20240601) -> Path:
+    """The synthetic respondent file replicated ``factor`` times (written once, cached).
+
+    Copy 0 is the file itself; every further copy gets new respondent ids, each answer moved
+    by -1/+1 with probability 0.15 each (clipped to 1-5) and each age by -1, 0 or +1 year
+    (clipped to the codebook's range): the same design, sectors and roles, ``factor`` times
+    the respondents.
+    """
+    from triad.codebook import load_codebook
+    from triad.pipeline import default_data
+
+    SCALED_DIR.mkdir(parents=True, exist_ok=True)
+    out = SCALED_DIR / f"respondents_{factor}x.csv"
+    if out.is_file():
+        return out
+    base = pd.read_csv(default_data())
+    cb = load_codebook()
+    items = [c.column for c in cb.all_item_columns() if c.column in base]
+    rng = np.random.default_rng(seed)
+    parts = [base]
+    for r in range(1, factor):
+        copy = base.copy()
+        copy["respondent_id"] = copy["respondent_id"].astype(str) + f"-{r}"
+        vals = copy[items].to_numpy(float)
+        step = rng.choice([-1.0, 0.0, 1.0], size=vals.shape, p=[0.15, 0.7, 0.15])
+        copy[items] = np.where(np.isnan(vals), np.nan, np.clip(vals + step, 1, 5))
+        age = copy["age"].to_numpy(float) + rng.integers(-1, 2, size=len(copy))
+        lo = copy["role"].map(lambda role: cb.age_ranges[role][0]).to_numpy(float)
+        hi = copy["role"].map(lambda role: cb.age_ranges[role][1]).to_numpy(float)
+        copy["age"] = np.where(np.isnan(age), np.nan, np.clip(age, lo, hi))
+        parts.append(copy)
+    tmp = out.with_suffix(f".tmp{os.getpid()}")
+    pd.concat(parts, ignore_index=True).to_csv(tmp, index=False)
+    tmp.rename(out)
+    return out

@@ -1,0 +1,234 @@
+"""Benchmarks of triad's samplers against hand-written Stan, scaling, and fit_all.
+
+One command reproduces everything (about 60-70 minutes on the 2-core machine)::
+
+    nice -n 5 python bench/run_bench.py --repeats 3
+
+Parts (``--parts``): ``main`` (Stan vs triad's backends on the three models, repeats
+interleaved), ``scaling`` (metric and ordinal models on 1x-64x respondents), ``compile``
+(two more cold Stan compiles per model), ``fitall``
+(``scripts/fit_all.py`` cold, warm and profiled).  Each fit runs in its own process
+(``bench/worker.py``); rows are appended to ``bench/results/*.csv`` as they finish, and
+``bench/RESULTS.md`` is rewritten from the CSVs (``--report-only`` rewrites it alone).
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "results"
+sys.path.insert(0, str(HERE))
+
+import report  # noqa: E402
+
+# Ordinal fits with pymc and nutpie take minutes each; by default they run once.
+ONCE = {("ordinal_inspraak", "pymc"), ("ordinal_inspraak", "nutpie")}
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    src = str(REPO / "src")
+    env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def run_worker(args: list[str], log, timeout: float = 3600) -> dict | None:
+    """Run ``bench/worker.py`` with ``args``; return its JSON (None when it failed)."""
+    cmd = [sys.executable, str(HERE / "worker.py"), *args]
+    load_before = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    log.write(f"$ {' '.join(cmd)}\n")
+    log.flush()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=REPO,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log.write(f"  TIMEOUT after {timeout} s\n")
+        return None
+    wall = time.perf_counter() - t0
+    line = [x for x in proc.stdout.splitlines() if x.startswith("BENCHJSON ")]
+    if proc.returncode != 0 or not line:
+        log.write(f"  FAILED rc={proc.returncode}\n{proc.stderr[-3000:]}\n")
+        log.flush()
+        return None
+    res = json.loads(line[-1][len("BENCHJSON "):])
+    res["load1_before"] = load_before
+    res["subprocess_wall"] = wall
+    log.write(f"  ok {wall:.1f} s: ess_bulk {res['ess_bulk_min']:.0f}, wall_total "
+              f"{res['wall_total']:.1f} s, gates {res['gates_passed']}\n")
+    log.flush()
+    return res
+
+
+def _append(path: Path, row: dict) -> None:
+    """Append one row, aligned to the file's header (rows of different engines differ)."""
+    frame = pd.DataFrame([row])
+    if path.is_file():
+        old = pd.read_csv(path)
+        if set(frame.columns) - set(old.columns):  # a new column: rewrite with the union
+            pd.concat([old, frame], ignore_index=True).to_csv(path, index=False)
+            return
+        frame = frame.reindex(columns=old.columns)
+    frame.to_csv(path, mode="a", header=not path.is_file(), index=False)
+
+
+def main_part(repeats: int, log) -> None:
+    """Stan vs triad's three backends on the three models, repeats interleaved."""
+    import benchlib
+
+    nonce = uuid.uuid4().hex[:8]
+    for rep in range(1, repeats + 1):
+        for model in benchlib.MODELS:
+            for engine in benchlib.ENGINES:
+                if rep > 1 and (model, engine) in ONCE:
+                    continue
+                args = ["--engine", engine, "--model", model]
+                if engine == "stan":
+                    args += ["--nonce", nonce]  # cold compile in repeat 1, cached after
+                res = run_worker(args, log)
+                if res is None:
+                    continue
+                key = res.pop("key")
+                res["repeat"] = rep
+                _append(RESULTS / "main.csv", res)
+                for name, (mean, mcse) in key.items():
+                    _append(RESULTS / "key_params.csv",
+                            {"model": model, "engine": engine, "repeat": rep, "param": name,
+                             "mean": mean, "mcse": mcse})
+
+
+# Ordinal fits at 16x and 64x with the spec's 4 chains x (1000 + 1000) are projected at
+# 30-60 min (bench/gradprof.py: 3.4 ms per gradient at 64x, 2^7 leapfrog steps per draw);
+# they run as 2 chains (one per core) x (500 + 600), the "fewer, longer chains" setting.
+LONG_CHAINS = {"chains": 2, "tune": 500, "draws": 600}
+
+
+def scaling_part(factors: list[int], log, ordinal_factors: list[int] | None = None,
+                 long_chains: dict | None = None) -> None:
+    """Metric and ordinal models on replicated respondents with the default backend.
+
+    The sampler path only (Bambi model + triad's sampler call with the spec's arguments):
+    triad's post-processing (prior predictive, expected scores per observation) is
+    measured in the main part.  Ordinal fits from 16x on use :data:`LONG_CHAINS`.
+    """
+    for model in ("metric_inspraak", "ordinal_inspraak"):
+        use = ordinal_factors if model == "ordinal_inspraak" and ordinal_factors else factors
+        for f in use:
+            args = ["--engine", "numpyro", "--model", model, "--scale", str(f),
+                    "--sampler-only"]
+            if model == "ordinal_inspraak" and f >= 16:
+                args += ["--nuts-kwargs", json.dumps(long_chains or LONG_CHAINS)]
+            res = run_worker(args, log, timeout=1800)
+            if res is None:
+                _append(RESULTS / "scaling.csv", {"model": model, "scale": f,
+                                                   "engine": "numpyro", "failed": True})
+                continue
+            res.pop("key")
+            _append(RESULTS / "scaling.csv", res)
+
+
+def compile_part(repeats: int, log) -> None:
+    """Cold Stan compiles only (a new program text each time; 1 chain x 10 + 10 draws).
+
+    The main part compiles cold once per model; these repeats give the median that the
+    report charges to Stan.
+    """
+    import benchlib
+
+    for rep in range(1, repeats + 1):
+        for model in benchlib.MODELS:
+            res = run_worker(["--engine", "stan", "--model", model, "--nonce",
+                              uuid.uuid4().hex[:8], "--draws", "10", "--tune", "10",
+                              "--chains", "1"], log)
+            if res is not None:
+                res.pop("key")
+                res["repeat"] = rep
+                _append(RESULTS / "stan_compile.csv", res)
+
+
+def fitall_part(log) -> None:
+    """fit_all.py cold (empty --out) and warm (same --out again), and a profile of --quick."""
+    out = Path("/tmp/triad_bench_fitall")
+    rows = []
+    for label, clear in (("cold", True), ("warm", False)):
+        if clear:
+            shutil.rmtree(out, ignore_errors=True)
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "scripts/fit_all.py", "--out", str(out)],
+                              capture_output=True, text=True, env=_env(), cwd=REPO)
+        wall = time.perf_counter() - t0
+        log.write(f"fit_all {label}: {wall:.1f} s rc={proc.returncode}\n{proc.stderr[-1500:]}\n")
+        log.flush()
+        rows.append({"run": label, "command": f"python scripts/fit_all.py --out {out}",
+                     "wall_s": wall, "rc": proc.returncode, "load1": os.getloadavg()[0]})
+    qout = Path("/tmp/triad_bench_fitall_quick")
+    shutil.rmtree(qout, ignore_errors=True)
+    prof = RESULTS / "fit_all_quick.prof"
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof),
+                           "scripts/fit_all.py", "--out", str(qout), "--quick", "--jobs", "1"],
+                          capture_output=True, text=True, env=_env(), cwd=REPO)
+    wall = time.perf_counter() - t0
+    log.write(f"fit_all quick profiled: {wall:.1f} s rc={proc.returncode}\n")
+    rows.append({"run": "quick, --jobs 1, under cProfile",
+                 "command": f"python -m cProfile scripts/fit_all.py --out {qout} --quick "
+                            "--jobs 1", "wall_s": wall, "rc": proc.returncode,
+                 "load1": os.getloadavg()[0]})
+    pd.DataFrame(rows).to_csv(RESULTS / "fit_all.csv", index=False)
+    report.write_profile_summary(prof, RESULTS / "fit_all_profile.txt")
+
+
+def main() -> None:
+    """Run the selected parts and write bench/RESULTS.md."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--parts", default="main,scaling,compile,fitall")
+    p.add_argument("--scales", default="1,4,16,64")
+    p.add_argument("--ordinal-scales", default=None,
+                   help="Scales of the ordinal model (default: --scales)")
+    p.add_argument("--report-only", action="store_true")
+    p.add_argument("--long-chains", default=None,
+                   help="JSON sampler settings of the ordinal fits from 16x (a short probe)")
+    p.add_argument("--append", action="store_true",
+                   help="Keep the parts' existing CSVs and add rows to them")
+    a = p.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    if not a.report_only:
+        parts = a.parts.split(",")
+        report.write_machine(RESULTS / "machine.json")
+        with open(RESULTS / "bench.log", "a") as log:
+            log.write(f"=== run {time.strftime('%Y-%m-%d %H:%M:%S')} parts={parts}\n")
+            for part in parts if not a.append else ():
+                for name in {"main": ("main.csv", "key_params.csv"),
+                             "scaling": ("scaling.csv",), "fitall": (),
+                             "compile": ("stan_compile.csv",)}[part]:
+                    (RESULTS / name).unlink(missing_ok=True)
+            if "main" in parts:
+                main_part(a.repeats, log)
+            if "scaling" in parts:
+                scaling_part([int(x) for x in a.scales.split(",") if x], log,
+                             [int(x) for x in a.ordinal_scales.split(",")]
+                             if a.ordinal_scales else None,
+                             json.loads(a.long_chains) if a.long_chains else None)
+            if "compile" in parts:
+                compile_part(2, log)
+            if "fitall" in parts:
+                fitall_part(log)
+    report.write_results(RESULTS, HERE / "RESULTS.md")
+    print((HERE / "RESULTS.md").read_text()[:4000])
+    np.seterr(all="ignore")
+
+
+if __name__ == "__main__":
+    main()
