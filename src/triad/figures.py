@@ -66,6 +66,11 @@ LABELS = {
 }
 
 
+def _variant(frame: pd.DataFrame) -> pd.Series:
+    """Rows of multiverse variants (``model~variant``): drawn only in the multiverse grid."""
+    return frame["model"].astype(str).str.contains("~", regex=False)
+
+
 def _t(lang: str, key: str) -> str:
     return LABELS[lang].get(key, key)
 
@@ -142,7 +147,8 @@ def heatmap_cell_means(cell_means: pd.DataFrame, out: Path, lang: str = "en") ->
     """Sector x rater-group heat map of posterior cell means per scale, published annotated."""
     post = cell_means[(cell_means["data_source"] != "published")
                       & cell_means["model"].str.startswith("metric_")
-                      & ~cell_means["model"].str.endswith("_t")]
+                      & ~cell_means["model"].str.endswith("_t")
+                      & ~_variant(cell_means)]
     if post.empty:
         return None
     pub = load_cells()
@@ -188,6 +194,7 @@ def ppc_plot(ppc: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
     """Posterior predictive check per model and rater group: observed vs replicated shares."""
     if ppc.empty:
         return None
+    ppc = ppc[~_variant(ppc)]
     panels = ppc.groupby(["model", "rater"], sort=True)
     n = len(panels)
     cols = 4
@@ -213,7 +220,7 @@ def ppc_plot(ppc: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
 
 def belangrijk_lukt_plot(contrasts: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
     """Paired Belangrijk - Lukt gap per sector: respondent model, summary model, published."""
-    part = contrasts[contrasts["contrast"] == "belangrijk_minus_lukt"]
+    part = contrasts[(contrasts["contrast"] == "belangrijk_minus_lukt") & ~_variant(contrasts)]
     if part.empty:
         return None
     pub = load_cells(5).set_index(["sector", "scale"])["mean"]
