@@ -227,13 +227,22 @@ def write_results(results: Path, out: Path) -> None:
                                             "slope_grad": "slope: ms per gradient"},
                                    {"slope_s_per_iter": 2, "slope_grad": 2, "points": 0})
     if (results / "fit_all.csv").is_file():
+        fa = pd.read_csv(results / "fit_all.csv").set_index("run")
+        for run in ("cold", "warm"):
+            if run in fa.index:
+                parts[f"fitall_{run}"] = f"{fa.loc[run, 'wall_s']:.0f}"
         parts["fitall"] = _md(pd.read_csv(results / "fit_all.csv"),
-                              {"run": "run", "wall_s": "wall s", "rc": "exit",
-                               "load1": "load"}, {"rc": 0, "load1": 2})
+                              {"run": "run", "command": "command", "wall_s": "wall s",
+                               "rc": "exit", "load1": "load"}, {"rc": 0, "load1": 2})
     if (results / "fit_all_profile.txt").is_file():
         lines = (results / "fit_all_profile.txt").read_text().splitlines()
         start = next((i for i, x in enumerate(lines) if "ncalls" in x), 0)
-        parts["profile"] = "```\n" + "\n".join(lines[start:start + 32]) + "\n```"
+        parts["profile"] = "```\n" + "\n".join(x[:150] for x in lines[start:start + 32]) + "\n```"
+    if (results / "fit_all_warm_profile.txt").is_file():
+        lines = (results / "fit_all_warm_profile.txt").read_text().splitlines()
+        start = next((i for i, x in enumerate(lines) if "ncalls" in x), 0)
+        top = "\n".join(x[:150] for x in lines[start:start + 24])
+        parts["profile_warm"] = "```\n" + top + "\n```"
     template = (Path(__file__).parent / "RESULTS_TEMPLATE.md")
     text = template.read_text() if template.is_file() else "\n".join(
         f"{{{k}}}" for k in parts)
