@@ -582,6 +582,13 @@ def _valid_cache(folder: Path) -> bool:
         return False
 
 
+def _read_sensitivity(path: Path) -> pd.DataFrame:
+    # 'diagnosis' is empty for most rows: read it as text, not as a column of NaN floats
+    table = pd.read_csv(path, dtype={"diagnosis": "string"})
+    table["diagnosis"] = table["diagnosis"].fillna("").astype(object)
+    return table
+
+
 def _load(spec: ModelSpec, folder: Path) -> FitResult:
     record = json.loads((folder / "fit.json").read_text())
     idata = az.from_netcdf(str(folder / "fit.nc"))
@@ -594,6 +601,5 @@ def _load(spec: ModelSpec, folder: Path) -> FitResult:
         ppc = pd.DataFrame()
     return FitResult(spec, idata, record["diagnostics"], contrasts, record, folder, cached=True,
                      claims=claims, cell_means=cell_means, ppc=ppc,
-                     sensitivity=pd.read_csv(folder / "sensitivity.csv", keep_default_na=False,
-                                             na_values=[""]).fillna({"diagnosis": ""}),
+                     sensitivity=_read_sensitivity(folder / "sensitivity.csv"),
                      loo=pd.read_csv(folder / "loo.csv"))
