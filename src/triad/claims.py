@@ -98,7 +98,8 @@ def _pick(table: pd.DataFrame | None, claim_id: str, group_b: str | None):
 
 
 def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.DataFrame,
-                 *, quick: bool = False, data_tests: pd.DataFrame | None = None) -> pd.DataFrame:
+                 *, quick: bool = False, data_tests: pd.DataFrame | None = None,
+                 universes: pd.DataFrame | None = None) -> pd.DataFrame:
     """Build the claim-by-claim comparison table.
 
     Parameters
@@ -114,6 +115,9 @@ def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.D
         Whether the fits were quick smoke runs.
     data_tests : DataFrame, optional
         The same tests on the respondent data (``replicate_claims(cells=...)``).
+    universes : DataFrame, optional
+        :func:`triad.multiverse.claim_universes` of these rows, when the caller already
+        has it (computed here otherwise).
 
     Returns
     -------
@@ -171,7 +175,9 @@ def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.D
             })
     table = pd.DataFrame(rows, columns=[c for c in CLAIMS_COLUMNS
                                         if c not in ROBUSTNESS_COLUMNS])
-    table = robustness_columns(table, claim_universes(claim_rows, diag, primary))
+    if universes is None:
+        universes = claim_universes(claim_rows, diag, primary)
+    table = robustness_columns(table, universes)
     return table[CLAIMS_COLUMNS]
 
 

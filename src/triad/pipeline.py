@@ -227,7 +227,8 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
                 multiverse: bool = True, guard=None) -> dict:
     from concurrent.futures import ProcessPoolExecutor
 
-    from triad.claims import claims_latex, claims_markdown, claims_table
+    from triad.claims import claims_latex, claims_markdown, claims_table, primary_models
+    from triad.multiverse import claim_universes
     from triad.specs import load_specs
 
     # comma-separated globs: --models 'summary_cells.toml,metric_opvoed.toml'
@@ -275,11 +276,13 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
            tables / "posterior_cell_means.csv", guard)
     _write(pd.concat([o["ppc"] for o in outputs], ignore_index=True), tables / "ppc.csv", guard)
     claim_rows = pd.concat([o["claims"] for o in outputs], ignore_index=True)
-    claims = claims_table(replication, claim_rows, diag, quick=quick, data_tests=data_tests)
+    universes = claim_universes(claim_rows, diag, primary_models(diag, claim_rows))
+    claims = claims_table(replication, claim_rows, diag, quick=quick, data_tests=data_tests,
+                          universes=universes)
     if guard is not None:
         claims = guard.apply("claims.csv", claims)
     _write(claims, tables / "claims.csv")
-    _write_sensitivity(outputs, diag, claim_rows, tables, quick, guard)
+    _write_sensitivity(outputs, diag, universes, tables, quick, guard)
     _write_text(claims_markdown(claims) + "\n", tables / "claims.md")
     _write_text(claims_latex(claims), tables / "claims.tex")
     failed = diag.loc[~diag["gates_passed"].astype(bool), "model"].tolist()
@@ -330,15 +333,12 @@ def _design_step(loaded, results: Path, *, quick: bool, pattern: str, backend: s
     return {"seconds": round(time.perf_counter() - start, 2), "cached": False}
 
 
-def _write_sensitivity(outputs: list[dict], diag: pd.DataFrame, claim_rows: pd.DataFrame,
+def _write_sensitivity(outputs: list[dict], diag: pd.DataFrame, universes: pd.DataFrame,
                        tables: Path, quick: bool, guard=None) -> None:
     """Write the multiverse grid, every model's prior sensitivity and the LOO comparisons."""
-    from triad.claims import primary_models
-    from triad.multiverse import claim_universes
     from triad.sensitivity import loo_compare
 
-    universes = claim_universes(claim_rows, diag, primary_models(diag, claim_rows))
-    universes["quick"] = quick
+    universes = universes.assign(quick=quick)
     _write(universes, tables / "multiverse.csv", guard)
     sens = pd.concat([o["sensitivity"] for o in outputs], ignore_index=True)
     sens["quick"] = quick
