@@ -112,7 +112,7 @@ def key_summary(idata, name: str, stan: bool, levels: dict | None = None) -> dic
         var = stan_name if stan else bambi_name
         draws = idata.posterior[var]
         mean = draws.mean(("chain", "draw")).values.reshape(-1)
-        mcse = np.atleast_1d(az.mcse(draws, method="mean").to_array().values.reshape(-1))
+        mcse = np.atleast_1d(np.asarray(az.mcse(draws, method="mean")).reshape(-1))
         if stan:
             labels = levels[stan_name]
         else:
@@ -130,10 +130,28 @@ def peak_rss_mb() -> float:
     return max(own, kids) / 1024.0
 
 
+def stan_datatree(fit):
+    """An ArviZ DataTree (posterior, divergences) of a PyStan 3 fit.
+
+    ArviZ 1.x has no ``from_pystan``: PyStan 3 keeps draws as (flat parameter, draw,
+    chain) in column-major order per parameter, as ArviZ 0.x's converter read them.
+    """
+    import arviz as az
+
+    draws, chains = fit._draws.shape[1:]
+    posterior = {}
+    for name, dims in zip(fit.param_names, fit.dims, strict=True):
+        flat = fit._draws[fit._parameter_indexes(name)]
+        ary = flat.reshape((*dims, draws, chains), order="F")
+        posterior[name] = np.moveaxis(ary, [-2, -1], [1, 0])
+    names = list(fit.sample_and_sampler_param_names)
+    diverging = fit._draws[names.index("divergent__")].T.astype(bool)
+    return az.from_dict({"posterior": posterior, "sample_stats": {"diverging": diverging}})
+
+
 def run_stan(name: str, data_path: str | None, nonce: str | None, draws: int | None = None,
              tune: int | None = None, chains: int | None = None) -> dict:
     """Compile (cold when ``nonce`` is new) and sample the hand-written Stan model."""
-    import arviz as az
     import stan
 
     from triad.fitting import diagnostics
@@ -152,7 +170,7 @@ def run_stan(name: str, data_path: str | None, nonce: str | None, draws: int | N
     fit = model.sample(num_chains=chains, num_samples=draws, num_warmup=tune,
                        delta=args["target_accept"])
     t_sample = time.perf_counter() - t0
-    idata = az.from_pystan(posterior=fit)
+    idata = stan_datatree(fit)
     keep = [v for v in idata.posterior.data_vars]
     diag = diagnostics(idata)
     tree = fit["treedepth__"] if "treedepth__" in fit.sample_and_sampler_param_names else None

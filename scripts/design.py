@@ -9,7 +9,7 @@ import typer
 
 from triad.design import DEFAULT_GRID, run_design
 from triad.fitting import fit
-from triad.paths import repo_root
+from triad.paths import models_dir
 from triad.specs import load_spec
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
@@ -35,7 +35,7 @@ def main(
     out: Annotated[Path, typer.Option(help="Result folder")] = Path("results/design"),
 ) -> None:
     """Fit (or read the cached fit of) MODEL and find respondents per cell for TARGET."""
-    spec = load_spec(repo_root() / "models" / f"{model}.toml")
+    spec = load_spec(models_dir() / f"{model}.toml")
     result = fit(spec, data, out=results)
     done = run_design(result, out, [int(n) for n in grid.split(",")], target=target,
                       family=family, data=data, n_draws=n_draws, reps=reps, seed=seed,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from triad.paths import repo_root
+from triad.paths import models_dir
 from triad.sbc import DEFAULT_SBC_BACKEND, SBC_BACKENDS, sbc_models
 from triad.specs import load_spec
 
@@ -38,7 +38,7 @@ def main(
     if backend not in SBC_BACKENDS:
         typer.echo(f"sbc: --backend must be one of {', '.join(SBC_BACKENDS)}", err=True)
         raise typer.Exit(2)
-    specs = [load_spec(repo_root() / "models" / f"{m.strip()}.toml") for m in models.split(",")]
+    specs = [load_spec(models_dir() / f"{m.strip()}.toml") for m in models.split(",")]
     result = sbc_models(specs, sims, out, draws=draws, thin=thin, tune=tune, seed=seed,
                         backend=backend, jobs=jobs, scheduler=scheduler, data=data, bins=bins,
                         level=level, command=shlex.join(["python", *sys.argv]))

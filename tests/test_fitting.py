@@ -2,13 +2,16 @@
 
 import dataclasses
 import json
+from importlib import metadata
 
+import arviz as az
 import numpy as np
 import pytest
+import xarray as xr
 from typer.testing import CliRunner
 
 from triad.cli import app
-from triad.fitting import FIT_FORMAT, fit
+from triad.fitting import FIT_FORMAT, fit, load_fit
 from triad.paths import repo_root
 from triad.pipeline import default_data
 from triad.readers import read_respondents
@@ -39,9 +42,21 @@ def test_fit_is_stored_cached_and_deterministic(tmp_path):
     record = json.loads((folder / "fit.json").read_text())
     assert record["seed"] == 3 and record["backend"] == "numpyro"
     assert record["format"] == FIT_FORMAT
-    assert record["versions"]["pymc"] == "5.28.5" and record["data_source"] == "published"
+    assert record["versions"]["pymc"] == metadata.version("pymc")
+    assert record["data_source"] == "published"
     again = fit(spec, out=tmp_path)
     assert again.cached and again.contrasts.equals(first.contrasts)
+    # other summary settings: recomputed from the stored draws, never the cached table
+    wider = fit(spec, out=tmp_path, rope=0.2, ci_prob=0.9)
+    assert wider.cached and set(wider.contrasts["rope"]) == {0.2}
+    diffs = xr.open_datatree(folder / "fit.nc")["contrast_draws"]["difference"]
+    by_hand = (np.abs(diffs.stack(s=("chain", "draw"))) <= 0.2).mean("s").to_numpy()
+    np.testing.assert_allclose(wider.contrasts["p_rope"], by_hand)
+    assert (wider.contrasts["p_rope"] >= first.contrasts["p_rope"]).all()
+    assert ((wider.contrasts["ci_high"] - wider.contrasts["ci_low"])
+            < (first.contrasts["ci_high"] - first.contrasts["ci_low"])).all()
+    assert load_fit(folder).contrasts.equals(first.contrasts)
+    assert load_fit("summary_cells", out=tmp_path).contrasts.equals(first.contrasts)
     # same seed, no cache: identical draws
     fresh = fit(spec, use_cache=False)
     np.testing.assert_array_equal(fresh.idata.posterior["mu"].values,
@@ -55,6 +70,25 @@ def test_fit_is_stored_cached_and_deterministic(tmp_path):
                                   first.idata.posterior["mu"].values)
     (folder / "loo.csv").unlink()
     assert not fit(spec, out=tmp_path).cached
+
+
+def test_stored_fit_opens_in_arviz_without_triad(tmp_path, synthetic):
+    spec = _small(load_spec(MODELS / "metric_inspraak.toml"), draws=200)
+    result = fit(spec, synthetic, out=tmp_path)
+    dt = az.from_netcdf(result.path / "fit.nc")
+    assert {"posterior", "sample_stats", "prior", "prior_predictive", "observed_data",
+            "constant_data", "log_likelihood", "posterior_predictive"} <= set(dt.children)
+    assert dt["log_likelihood"]["score"].dtype == np.float32
+    n_obs = dt["observed_data"].sizes["__obs__"]
+    assert dt["posterior_predictive"]["score"].shape == (2, 200, n_obs)
+    # PSIS-LOO of the stored fit equals the one triad reported at fit time
+    assert az.loo(dt).elpd == pytest.approx(result.diagnostics["elpd_loo"], rel=1e-6)
+    pit = az.loo_pit(dt)["score"].to_numpy()
+    assert pit.shape == (n_obs,) and 0.3 < pit.mean() < 0.7  # calibrated, not degenerate
+    # constant_data: predictors with pseudonymous codes, never the file's respondent ids
+    codes = set(dt["constant_data"]["respondent"].to_numpy().astype(str))
+    assert len(codes) == n_obs == 174 + 191  # one Inspraak score per youth and professional
+    assert not codes & set(synthetic.wide["respondent_id"].astype(str))
 
 
 def test_gate_failure_is_flagged_and_strict_exits_1(tmp_path):

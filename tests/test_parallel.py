@@ -34,7 +34,7 @@ def _draws(out):
 
     found = {}
     for nc in sorted((out / "results" / "fits").glob("*/*/fit.nc")):
-        post = az.from_netcdf(str(nc)).posterior
+        post = az.from_netcdf(nc)["posterior"]
         found[nc.parent.parent.name] = {v: post[v].values for v in post.data_vars}
     return found
 

@@ -10,8 +10,8 @@ import pytest
 
 from triad.paths import repo_root
 from triad.sbc import (
+    ecdf_figures,
     family_decision,
-    rank_histogram_figure,
     run_sbc,
     sbc_summary_for_report,
     sbc_uniformity,
@@ -152,7 +152,8 @@ def test_ci_sized_sbc_is_calibrated(ci_run, tmp_path):
     summary = sbc_summary_for_report(tmp_path)
     assert list(summary["model"]) == ["metric_inspraak", "summary_cells"]
     assert summary["calibrated"].all()
-    assert paths["figure"].is_file() and paths["figure"].with_suffix(".pdf").is_file()
+    assert all(p.is_file() and p.with_suffix(".pdf").is_file() for p in paths["figures"])
+    assert len(paths["figures"]) == ranks["model"].nunique()
 
 
 @pytest.mark.slow
@@ -204,5 +205,6 @@ def test_figure_from_stored_ranks(tmp_path):
     ranks = pd.concat([pd.DataFrame({"model": "m", "sim": range(40), "parameter": p,
                                      "kind": "parameter", "rank": rng.integers(0, 101, 40),
                                      "n_ranks": 101}) for p in ("a", "b[c]")])
-    png = rank_histogram_figure(ranks, tmp_path, bins=5)
-    assert png.is_file() and png.with_suffix(".pdf").is_file()
+    pngs = ecdf_figures(ranks, tmp_path)
+    assert [p.name for p in pngs] == ["sbc_ecdf_m.png"]
+    assert pngs[0].with_suffix(".pdf").is_file() and pngs[0].with_suffix(".svg").is_file()

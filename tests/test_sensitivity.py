@@ -125,10 +125,20 @@ def _normal_idata(prior_sd: float, seed: int = 0, n: int = 50, ybar: float = 3.0
     mu = rng.normal(post_mean, np.sqrt(post_var), size=(4, 1000))
     ll = stats.norm.logpdf(y[None, None, :], mu[..., None], 1.0)
     lp = stats.norm.logpdf(mu, 0.0, prior_sd)
-    return az.InferenceData(
-        posterior=xr.Dataset({"theta": (("chain", "draw"), mu)}),
-        log_likelihood=xr.Dataset({"y": (("chain", "draw", "obs"), ll)}),
-        log_prior=xr.Dataset({"theta": (("chain", "draw"), lp)}))
+    return xr.DataTree.from_dict({
+        "posterior": xr.Dataset({"theta": (("chain", "draw"), mu)}),
+        "log_likelihood": xr.Dataset({"y": (("chain", "draw", "obs"), ll)}),
+        "log_prior": xr.Dataset({"theta": (("chain", "draw"), lp)})})
+
+
+def _exact_elpd_loo(prior_sd: float, seed: int = 0, n: int = 50, ybar: float = 3.0) -> float:
+    """Exact leave-one-out elpd of the conjugate model: y_i | y_-i ~ N(m_-i, 1 + v_-i)."""
+    rng = np.random.default_rng(seed)
+    y = ybar + rng.standard_normal(n)
+    y = y - y.mean() + ybar
+    v = 1 / (1 / prior_sd**2 + n - 1)
+    m = v * (y.sum() - y)
+    return float(stats.norm.logpdf(y, m, np.sqrt(1 + v)).sum())
 
 
 def test_power_scaling_separates_weak_prior_from_conflict():
@@ -153,16 +163,31 @@ def test_power_scaling_includes_named_contrasts():
                                                               rel=1e-6)
 
 
+def test_loo_matches_the_exact_leave_one_out_elpd():
+    # PSIS-LOO from exact posterior draws against the closed-form LOO predictive density
+    for prior_sd in (100.0, 0.1):
+        summary, point = loo_pointwise(_normal_idata(prior_sd=prior_sd, seed=1))
+        exact = _exact_elpd_loo(prior_sd, seed=1)
+        assert summary["elpd_loo"] == pytest.approx(exact, abs=0.1)
+        assert point["elpd_loo_i"].sum() == pytest.approx(summary["elpd_loo"], rel=1e-9)
+        assert summary["loo_n"] == 50 and summary["pareto_k_bad"] == 0
+
+
 def test_loo_compare_equals_arviz_compare_on_the_same_fits():
     a, b = _normal_idata(prior_sd=100.0, seed=1), _normal_idata(prior_sd=0.1, seed=1)
-    ref = az.compare({"a": a, "b": b}, ic="loo")
-    fits = {name: (*loo_pointwise(idata), "same-data") for name, idata in
-            (("a", a), ("b", b))}
+    ref = az.compare({"a": a, "b": b}, round_to="none")
+    fits = {"a": (a, "same-data"), "b": (b, "same-data")}
     ours = loo_compare(fits).set_index("model")
     for model in ("a", "b"):
-        for col in ("elpd_loo", "p_loo", "elpd_diff", "dse", "weight"):
-            assert ours.loc[model, col] == pytest.approx(ref.loc[model, col], rel=1e-9,
-                                                         abs=1e-9)
+        for ours_col, ref_col in (("elpd_loo", "elpd"), ("p_loo", "p"),
+                                  ("elpd_diff", "elpd_diff"), ("dse", "dse"),
+                                  ("weight", "weight")):
+            assert ours.loc[model, ours_col] == pytest.approx(ref.loc[model, ref_col],
+                                                              rel=1e-9, abs=1e-9)
+    # the exact elpd difference (worse minus best): the N(0, 0.1) prior conflicts with data
+    # centred at 3
+    diff = _exact_elpd_loo(0.1, seed=1) - _exact_elpd_loo(100.0, seed=1)
+    assert ours.loc["b", "elpd_diff"] == pytest.approx(diff, abs=0.2)
     # different data keys are never compared
-    fits["b"] = (*fits["b"][:2], "other-data")
+    fits["b"] = (b, "other-data")
     assert loo_compare(fits).empty

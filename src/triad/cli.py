@@ -188,13 +188,11 @@ def fit_model(
     ci_prob: Annotated[float, typer.Option(help="HDI probability")] = 0.95,
 ) -> None:
     """Fit one model spec and print its diagnostics and contrasts."""
-    from triad.fitting import fit
-    from triad.paths import repo_root
-    from triad.specs import SpecError, load_spec
+    from triad.fitting import fit, resolve_model
+    from triad.specs import SpecError
 
-    path = Path(model) if model.endswith(".toml") else repo_root() / "models" / f"{model}.toml"
     try:
-        spec = load_spec(path)
+        spec = resolve_model(model)
         result = fit(spec, data, backend=backend, quick=quick, out=out, rope=rope,
                      ci_prob=ci_prob)
     except (TriadInputError, SpecError) as exc:

@@ -31,11 +31,14 @@ from dataclasses import dataclass
 import arviz as az
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from triad.codebook import PROFESSIONAL_ROLES, SECTORS, roles_of
 
 __all__ = ["CONTRAST_COLUMNS", "FAMILIES", "Selector", "compute_contrasts", "known_contrast",
-           "contrast_pairs", "contrast_draws", "claim_contrasts", "CLAIM_CONTRAST_COLUMNS"]
+           "contrast_pairs", "contrast_draws", "contrast_dataset", "summarise_contrasts",
+           "summarise_draws", "claim_contrasts", "claim_dataset", "summarise_claims",
+           "CLAIM_CONTRAST_COLUMNS"]
 
 CONTRAST_COLUMNS = ["contrast", "scale", "sector", "n_a", "n_b", "estimate", "ci_low", "ci_high",
                     "ci_prob", "p_direction", "p_rope", "rope", "bf10", "model", "data_source"]
@@ -173,21 +176,86 @@ def compute_contrasts(
     DataFrame
         Columns :data:`CONTRAST_COLUMNS`.
     """
-    rows = []
+    post, prior = contrast_dataset(draws, units, families, prior_draws=prior_draws)
+    return summarise_contrasts(post, prior, model=model, data_source=data_source,
+                               ci_prob=ci_prob, rope=rope)
+
+
+def contrast_dataset(draws: np.ndarray, units: pd.DataFrame, families, *,
+                     prior_draws: np.ndarray | None = None, chains: int = 1,
+                     suffix: str = "") -> tuple[xr.DataArray, xr.DataArray | None]:
+    """Posterior (and prior) draws of every contrast, as stored in a fit file.
+
+    Returns
+    -------
+    post : DataArray, dims (chain, draw, contrast)
+        One column per contrast; coordinates ``name``, ``scale``, ``sector``, ``n_a``,
+        ``n_b`` along ``contrast`` (whose labels are ``name@sector``).
+    prior : DataArray, dims (chain, draw, contrast), or None
+    """
+    rows, cols, prior_cols = [], [], []
     for name, scale, sector, diff, prior, (n_a, n_b) in contrast_draws(
             draws, units, families, prior_draws=prior_draws, sizes=True):
-        low, high = az.hdi(diff, hdi_prob=ci_prob)
-        side = np.sign(np.median(diff)) or 1.0
-        rows.append({
-            "contrast": name, "scale": scale, "sector": sector, "n_a": n_a, "n_b": n_b,
-            "estimate": float(np.mean(diff)),
-            "ci_low": float(low), "ci_high": float(high), "ci_prob": ci_prob,
-            "p_direction": float(np.mean(np.sign(diff) == side)),
-            "p_rope": float(np.mean(np.abs(diff) <= rope)), "rope": rope,
-            "bf10": _savage_dickey(diff, prior) if prior is not None else np.nan,
-            "model": model, "data_source": data_source,
-        })
-    return pd.DataFrame(rows, columns=CONTRAST_COLUMNS)
+        rows.append((name + suffix, scale, sector, n_a, n_b))
+        cols.append(diff)
+        prior_cols.append(prior)
+    coords = {"contrast": [f"{r[0]}@{r[2]}" for r in rows]}
+    coords.update({key: ("contrast", [r[i] for r in rows]) for i, key in enumerate(
+        ("name", "scale", "sector", "n_a", "n_b"))})
+    post = _as_draws(cols, draws.shape[0], chains, coords, "contrast")
+    prior = None if prior_draws is None else _as_draws(prior_cols, prior_draws.shape[0], 1,
+                                                       coords, "contrast")
+    return post, prior
+
+
+def _as_draws(columns: list[np.ndarray], n_samples: int, chains: int, coords: dict,
+              dim: str) -> xr.DataArray:
+    values = np.stack(columns, axis=-1) if columns else np.empty((n_samples, 0))
+    return xr.DataArray(values.reshape(chains, n_samples // chains, values.shape[-1]),
+                        dims=("chain", "draw", dim), coords=coords)
+
+
+def summarise_draws(post: xr.DataArray, prior: xr.DataArray | None, *, ci_prob: float,
+                    rope: float | np.ndarray, dim: str) -> pd.DataFrame:
+    """Estimate, HDI, p_direction, P(ROPE) and Savage-Dickey BF10 of each draw column.
+
+    ``post`` has dims (chain, draw, ``dim``); ``rope`` is a half-width (scalar, or one per
+    column; NaN gives no P(ROPE)).
+    """
+    values = post.transpose("chain", "draw", dim).to_numpy().reshape(-1, post.sizes[dim])
+    hdi = az.hdi(post, prob=ci_prob, dim=["chain", "draw"]).transpose(dim, ...).to_numpy()
+    side = np.sign(np.median(values, axis=0))
+    side[side == 0] = 1.0
+    rope = np.broadcast_to(np.asarray(rope, dtype=float), (values.shape[1],))
+    p_rope = np.where(np.isnan(rope), np.nan, np.mean(np.abs(values) <= rope, axis=0))
+    out = pd.DataFrame({
+        "estimate": values.mean(axis=0), "ci_low": hdi[:, 0], "ci_high": hdi[:, 1],
+        "ci_prob": ci_prob, "p_direction": np.mean(np.sign(values) == side, axis=0),
+        "p_rope": p_rope, "rope": rope})
+    if prior is None:
+        out["bf10"] = np.nan
+    else:
+        pv = prior.transpose("chain", "draw", dim).to_numpy().reshape(-1, prior.sizes[dim])
+        out["bf10"] = [_savage_dickey(values[:, j], pv[:, j]) for j in range(values.shape[1])]
+    return out
+
+
+def summarise_contrasts(post: xr.DataArray, prior: xr.DataArray | None, *, model: str,
+                        data_source: str, ci_prob: float = 0.95,
+                        rope: float = 0.1) -> pd.DataFrame:
+    """Summarise stored contrast draws as the contrasts table (:data:`CONTRAST_COLUMNS`).
+
+    Latent-scale contrasts (names ending ``_latent``) get no P(ROPE): the ROPE is in
+    scale points.
+    """
+    latent = np.char.endswith(post["name"].to_numpy().astype(str), "_latent")
+    stats = summarise_draws(post, prior, ci_prob=ci_prob, dim="contrast",
+                            rope=np.where(latent, np.nan, rope))
+    meta = pd.DataFrame({"contrast": post["name"].to_numpy(), "scale": post["scale"].to_numpy(),
+                         "sector": post["sector"].to_numpy(), "n_a": post["n_a"].to_numpy(),
+                         "n_b": post["n_b"].to_numpy()})
+    out = pd.concat([meta, stats], axis=1).assign(model=model, data_source=data_source)
+    return out[CONTRAST_COLUMNS]
 
 
 def group_size(units: pd.DataFrame, mask: np.ndarray) -> int:
@@ -237,10 +305,19 @@ def claim_contrasts(
     Only claims whose scale and groups the model's units cover are computed; groups
     are the claims registry's group keys (e.g. ``youth>professional@residential``).
     """
+    post, prior = claim_dataset(draws, units, claims, prior_draws=prior_draws)
+    return summarise_claims(post, prior, model=model, data_source=data_source,
+                            ci_prob=ci_prob, rope=rope)
+
+
+def claim_dataset(draws: np.ndarray, units: pd.DataFrame, claims: pd.DataFrame, *,
+                  prior_draws: np.ndarray | None = None, chains: int = 1
+                  ) -> tuple[xr.DataArray, xr.DataArray | None]:
+    """Posterior (and prior) draws of every claim pair, dims (chain, draw, pair)."""
     from triad.published import claim_groups
 
     weights = units["weight"].to_numpy(dtype=float)
-    rows = []
+    rows, cols, prior_cols = [], [], []
     for _, claim in claims.iterrows():
         if claim["kind"] != "difference" or claim["scale"] not in set(units["scale"]):
             continue
@@ -252,20 +329,29 @@ def claim_contrasts(
             mask = _selector(other, claim["scale"]).mask(units)
             if not mask.any():
                 continue
-            diff = _group_mean(draws, weights, first) - _group_mean(draws, weights, mask)
-            low, high = az.hdi(diff, hdi_prob=ci_prob)
-            side = np.sign(np.median(diff)) or 1.0
-            bf10 = np.nan
+            rows.append((claim["claim_id"], claim["scale"], groups[0], other))
+            cols.append(_group_mean(draws, weights, first) - _group_mean(draws, weights, mask))
             if prior_draws is not None:
-                bf10 = _savage_dickey(diff, _group_mean(prior_draws, weights, first)
-                                      - _group_mean(prior_draws, weights, mask))
-            rows.append({"claim_id": claim["claim_id"], "scale": claim["scale"],
-                         "group_a": groups[0], "group_b": other, "estimate": float(diff.mean()),
-                         "ci_low": float(low), "ci_high": float(high),
-                         "p_direction": float(np.mean(np.sign(diff) == side)),
-                         "p_rope": float(np.mean(np.abs(diff) <= rope)), "bf10": bf10,
-                         "model": model, "data_source": data_source})
-    return pd.DataFrame(rows, columns=CLAIM_CONTRAST_COLUMNS)
+                prior_cols.append(_group_mean(prior_draws, weights, first)
+                                  - _group_mean(prior_draws, weights, mask))
+    coords = {"pair": [f"{r[0]}:{r[2]}:{r[3]}" for r in rows]}
+    coords.update({key: ("pair", [r[i] for r in rows]) for i, key in enumerate(
+        ("claim_id", "scale", "group_a", "group_b"))})
+    post = _as_draws(cols, draws.shape[0], chains, coords, "pair")
+    prior = None if prior_draws is None else _as_draws(prior_cols, prior_draws.shape[0], 1,
+                                                       coords, "pair")
+    return post, prior
+
+
+def summarise_claims(post: xr.DataArray, prior: xr.DataArray | None, *, model: str,
+                     data_source: str, ci_prob: float = 0.95, rope: float = 0.1
+                     ) -> pd.DataFrame:
+    """Summarise stored claim-pair draws (:data:`CLAIM_CONTRAST_COLUMNS`)."""
+    stats = summarise_draws(post, prior, ci_prob=ci_prob, rope=rope, dim="pair")
+    meta = pd.DataFrame({k: post[k].to_numpy() for k in
+                         ("claim_id", "scale", "group_a", "group_b")})
+    out = pd.concat([meta, stats], axis=1).assign(model=model, data_source=data_source)
+    return out[CLAIM_CONTRAST_COLUMNS]
 
 
 def _savage_dickey(posterior: np.ndarray, prior: np.ndarray) -> float:
@@ -282,5 +368,5 @@ def _savage_dickey(posterior: np.ndarray, prior: np.ndarray) -> float:
         # No draw on the far side of 0: the posterior density there is below what a KDE can
         # resolve (ArviZ then extrapolates a boundary value and returns a small, wrong BF).
         return np.inf
-    idata = az.from_dict(posterior={"d": posterior[None, :]}, prior={"d": prior[None, :]})
-    return float(az.bayes_factor(idata, var_name="d", ref_val=0)["BF10"])
+    idata = az.from_dict({"posterior": {"d": posterior[None, :]}, "prior": {"d": prior[None, :]}})
+    return float(az.bayes_factor(idata, var_names="d", ref_vals=0)["d"].sel(bf_type="BF10"))

@@ -20,7 +20,7 @@ from triad.codebook import SECTORS, load_codebook  # noqa: E402
 from triad.published import load_cells  # noqa: E402
 from triad.summary_tests import ttest_from_summary  # noqa: E402
 
-__all__ = ["OKABE_ITO", "LABELS", "save", "forest_claims", "heatmap_cell_means", "ppc_plot",
+__all__ = ["OKABE_ITO", "LABELS", "save", "forest_claims", "heatmap_cell_means", "ppc_figures",
            "belangrijk_lukt_plot", "reliability_plot", "multiverse_grid", "all_figures"]
 
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
@@ -190,32 +190,40 @@ def heatmap_cell_means(cell_means: pd.DataFrame, out: Path, lang: str = "en") ->
     return save(fig, out, "heatmap_cell_means")
 
 
-def ppc_plot(ppc: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
-    """Posterior predictive check per model and rater group: observed vs replicated shares."""
-    if ppc.empty:
-        return None
-    ppc = ppc[~_variant(ppc)]
-    panels = ppc.groupby(["model", "rater"], sort=True)
-    n = len(panels)
-    cols = 4
-    fig, axes = plt.subplots(int(np.ceil(n / cols)), cols, figsize=(12, 2.2 * np.ceil(n / cols)),
-                             constrained_layout=True, squeeze=False)
-    for ax, ((model, rater), part) in zip(axes.ravel(), panels, strict=False):
-        width = 0.4 if model.startswith("ordinal") else 0.2
-        ax.bar(part["bin"], part["observed"], width=width, color=OKABE_ITO[1],
-               label=_t(lang, "observed"))
-        # the mean share can fall outside a skewed 90% band (mostly-zero bins): clip at 0
-        ax.errorbar(part["bin"], part["replicated"],
-                    yerr=[(part["replicated"] - part["replicated_low"]).clip(lower=0),
-                          (part["replicated_high"] - part["replicated"]).clip(lower=0)],
-                    fmt="o", ms=2, color=OKABE_ITO[5], label=_t(lang, "replicated"))
-        ax.set_title(f"{model}: {rater}", fontsize=7)
-        ax.tick_params(labelsize=6)
-    for ax in axes.ravel()[n:]:
-        ax.axis("off")
-    axes.ravel()[0].legend(fontsize=6)
-    fig.supylabel(_t(lang, "share"), fontsize=8)
-    return save(fig, out, "ppc")
+def ppc_figures(diagnostics: pd.DataFrame, out: Path, lang: str = "en") -> list[Path]:
+    """Posterior predictive checks drawn by ArviZ from each primary respondent fit.
+
+    Reads each fit's stored ``fit.nc`` (its ``fit_folder`` in ``diagnostics.csv``):
+    ordinal models get a rootogram (``arviz.plot_ppc_rootogram``) of the answers, metric
+    models the observed against 50 replicated score distributions
+    (``arviz.plot_ppc_dist``).  One figure per model, ``ppc_<model>``.
+    """
+    import arviz as az
+    import xarray as xr
+
+    if diagnostics.empty or "fit_folder" not in diagnostics:
+        return []
+    paths = []
+    for _, row in diagnostics[~_variant(diagnostics)].sort_values("model").iterrows():
+        nc = Path(str(row["fit_folder"])) / "fit.nc"
+        if row["family"] == "summary_normal" or not nc.is_file():
+            continue
+        ordinal = str(row["family"]).startswith("cumulative")
+        with xr.open_datatree(nc, engine="netcdf4") as dt:
+            tree = xr.DataTree.from_dict({g: dt[g].to_dataset().load() for g in (
+                "posterior_predictive", "observed_data")})
+        var = "value" if ordinal else "score"
+        kwargs = {"backend": "matplotlib", "figure_kwargs": {"figsize": (6, 3)},
+                  "var_names": [var]}
+        pc = (az.plot_ppc_rootogram(tree, **kwargs) if ordinal else
+              az.plot_ppc_dist(tree, num_samples=50, **kwargs))
+        fig = pc.viz["figure"].item()
+        fig.suptitle(f"{row['model']}: {_t(lang, 'observed')} vs {_t(lang, 'replicated')}"
+                     + (" (answer - 1)" if ordinal else ""), fontsize=8)
+        fig.subplots_adjust(bottom=0.25)  # room for the data-source footnote
+        _footnote(fig, str(row["data_source"]), lang)
+        paths.append(save(fig, out, f"ppc_{row['model']}"))
+    return paths
 
 
 def belangrijk_lukt_plot(contrasts: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
@@ -329,7 +337,7 @@ def all_figures(tables: Path, out: Path, lang: str = "en") -> list[Path]:
         forest_claims(read("claims.csv"), out, lang) if len(read("claims.csv")) else None,
         heatmap_cell_means(read("posterior_cell_means.csv"), out, lang)
         if len(read("posterior_cell_means.csv")) else None,
-        ppc_plot(read("ppc.csv"), out, lang),
+        *ppc_figures(read("diagnostics.csv"), out, lang),
         belangrijk_lukt_plot(read("contrasts.csv"), out, lang)
         if len(read("contrasts.csv")) else None,
         reliability_plot(read("reliability.csv"), out, lang)

@@ -1,12 +1,18 @@
 """Fit a model spec: build, sample, check the gates, compute contrasts, store, cache.
 
-Every stored fit is a folder ``<out>/fits/<model>/<key>/`` holding ``fit.nc``
-(posterior, sample stats, prior and prior predictive) and ``fit.json`` (spec and
-data hashes, seed, backend, sampler arguments, library versions, diagnostics,
-gates) plus ``contrasts.csv``.  ``key`` hashes everything that determines the
-result, so an unchanged fit is read back instead of re-sampled.  A fit folder is
-written under a temporary name and renamed when complete: a killed run never
-leaves a folder that a later run would read.
+Every stored fit is a folder ``<out>/fits/<model>/<key>/`` holding ``fit.nc``, an
+ArviZ DataTree that ``arviz.from_netcdf`` opens with no triad code: posterior,
+sample_stats, prior, prior_predictive, observed_data, constant_data (pseudonymous
+codes only), log_likelihood and log_prior (float32), posterior_predictive, and the
+draws of every named contrast, claim pair and cell mean (groups ``contrast_draws``,
+``claim_draws``, ``cell_mean_draws`` and their ``*_prior`` twins).  ``fit.json``
+records spec and data hashes, seed, backend, sampler arguments, library versions,
+diagnostics and gates; the CSV tables beside it are summaries of the draws.  ``key``
+hashes everything that determines the draws, so an unchanged fit is read back instead
+of re-sampled; the summaries (HDI, P(ROPE), ...) are recomputed from the stored draws
+for the ``rope`` and ``ci_prob`` asked for.  A fit folder is written under a temporary
+name and renamed when complete: a killed run never leaves a folder that a later run
+would read.
 """
 
 import hashlib
@@ -22,17 +28,24 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 import pandas as pd
+import xarray as xr
 
-from triad.contrasts import claim_contrasts, compute_contrasts, contrast_draws
+from triad.contrasts import (
+    claim_dataset,
+    contrast_dataset,
+    summarise_claims,
+    summarise_contrasts,
+    summarise_draws,
+)
 from triad.modeldata import ModelData, model_frame, summary_frame
 from triad.published import load_claims
 from triad.readers import RespondentData, read_respondents
 from triad.sensitivity import add_log_densities, loo_pointwise, power_scaling, psens_summary
-from triad.specs import ModelSpec
+from triad.specs import ModelSpec, load_spec
 from triad.versions import library_versions
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "GATES", "FitResult", "fit", "diagnostics", "fit_key",
-           "respondent_data"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "GATES", "FitResult", "fit", "load_fit", "diagnostics",
+           "fit_key", "respondent_data", "resolve_model"]
 
 BACKENDS = ("pymc", "nutpie", "numpyro")
 # Measured on this 2-core machine with the synthetic default (README, "Backends"):
@@ -43,17 +56,21 @@ _VERSIONED = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pandas", 
               "numpyro", "jax")
 PRIOR_DRAWS = 1000
 # Bumped whenever a stored fit gains or changes a file: older folders are refitted.
-FIT_FORMAT = 5
+FIT_FORMAT = 6
 FIT_FILES = ("fit.json", "fit.nc", "contrasts.csv", "claims.csv", "cell_means.csv", "ppc.csv",
              "excluded.csv", "sensitivity.csv", "loo.csv")
 
 
 @dataclass
 class FitResult:
-    """A fitted (or cached) model: posterior, diagnostics, gates, contrasts."""
+    """A fitted (or cached) model: posterior, diagnostics, gates, contrasts.
+
+    ``idata`` is the fit's ArviZ DataTree (as stored in ``fit.nc``); ``contrasts``,
+    ``claims`` and ``cell_means`` are tidy tables summarising its stored draws.
+    """
 
     spec: ModelSpec
-    idata: az.InferenceData
+    idata: xr.DataTree
     diagnostics: dict
     contrasts: pd.DataFrame
     record: dict
@@ -95,9 +112,9 @@ def fit_key(spec: ModelSpec, data_hash: str, backend: str, args: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def diagnostics(idata: az.InferenceData, seconds: float | None = None) -> dict:
+def diagnostics(idata: xr.DataTree, seconds: float | None = None) -> dict:
     """R-hat, bulk/tail ESS over every posterior quantity, divergences, and the gates."""
-    post = idata.posterior
+    post = idata["posterior"].to_dataset()
     names = [v for v in post.data_vars if not v.startswith("_")]
     # Unrounded: az.summary rounds to 2 decimals, which would hide an R-hat of 1.014.
     rhat = az.rhat(post[names])
@@ -107,8 +124,8 @@ def diagnostics(idata: az.InferenceData, seconds: float | None = None) -> dict:
     def extreme(ds, fn) -> float:
         return float(fn([float(fn(ds[v].values)) for v in ds.data_vars]))
 
-    divergences = int(idata.sample_stats["diverging"].sum()) if (
-        "sample_stats" in idata.groups() and "diverging" in idata.sample_stats) else 0
+    divergences = int(idata["sample_stats"]["diverging"].sum()) if (
+        "sample_stats" in idata.children and "diverging" in idata["sample_stats"]) else 0
     r_hat = extreme(rhat, np.nanmax)
     ess_bulk = extreme(bulk, np.nanmin)
     ess_tail = extreme(tail, np.nanmin)
@@ -195,14 +212,14 @@ def _check_priors_cover(spec: ModelSpec, model) -> None:
             repr(m) for m in missing) + " (every term needs one, with a 'why')")
 
 
-def _expected(model, idata: az.InferenceData, spec: ModelSpec,
+def _expected(model, idata: xr.DataTree, spec: ModelSpec,
               latent: bool = False) -> np.ndarray:
     """Posterior draws x rows of each row's expected 1-5 score (or latent location)."""
-    if spec.ordinal and "p" in idata.posterior:
+    if spec.ordinal and "p" in idata["posterior"]:
         # prior draws already hold PyMC's own category probabilities per observation
-        post = idata.posterior
+        post = idata["posterior"]
     else:
-        post = model.predict(idata, kind="response_params", inplace=False).posterior
+        post = model.predict(idata, kind="response_params", inplace=False)["posterior"]
     if spec.ordinal:
         p = post["p"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
         if not latent:
@@ -257,7 +274,7 @@ def _summary_model(frame: pd.DataFrame, spec: ModelSpec):
     return model
 
 
-def _sample_pymc(model, args: dict, backend: str, cores: int | None = None) -> az.InferenceData:
+def _sample_pymc(model, args: dict, backend: str, cores: int | None = None) -> xr.DataTree:
     import pymc as pm
 
     # Per-observation deterministics (Bambi's mu, p) would make a fit file hundreds of MB;
@@ -305,8 +322,25 @@ def _data_hash(data: RespondentData | None, md: ModelData) -> str:
     return hashlib.sha256(md.frame.to_csv(index=False).encode()).hexdigest()
 
 
+def resolve_model(spec: ModelSpec | str | Path) -> ModelSpec:
+    """Return the spec given as itself, a spec file's path, or a shipped spec's name."""
+    if isinstance(spec, ModelSpec):
+        return spec
+    from triad.paths import models_dir
+
+    text = str(spec)
+    path = Path(text) if text.endswith(".toml") or Path(text).is_file() else (
+        models_dir() / f"{text}.toml")
+    if not path.is_file():
+        from triad.specs import SpecError
+
+        known = ", ".join(sorted(p.stem for p in models_dir().glob("*.toml")))
+        raise SpecError(path, "name", f"no model spec {text!r} (shipped specs: {known})")
+    return load_spec(path)
+
+
 def fit(
-    spec: ModelSpec,
+    spec: ModelSpec | str | Path,
     data: RespondentData | str | Path | None = None,
     *,
     cells: pd.DataFrame | None = None,
@@ -322,7 +356,8 @@ def fit(
 
     Parameters
     ----------
-    spec : ModelSpec
+    spec : ModelSpec, str or path
+        A spec, a spec file, or the name of a shipped spec (``"metric_inspraak"``).
     data : RespondentData or path, optional
         Respondent data for respondent models; default the embedded synthetic file.
     cells : DataFrame, optional
@@ -335,7 +370,7 @@ def fit(
     use_cache : bool
         Read a stored fit with the same key instead of sampling.
     rope, ci_prob : float
-        Contrast settings.
+        Summary settings; a cached fit's tables are recomputed from its draws with these.
     cores : int, optional
         Processes for the chains (pymc backend); default one per chain up to the CPUs.
 
@@ -343,6 +378,7 @@ def fit(
     -------
     FitResult
     """
+    spec = resolve_model(spec)
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     resp: RespondentData | None = None
@@ -361,11 +397,10 @@ def fit(
         md = summary_frame(spec, cells, data_source=source if cells is not None or
                            data is not None else "published")
     args = _sampler_args(spec, quick)
-    n_cores = cores
     key = fit_key(spec, _data_hash(resp, md), backend, args)
     folder = Path(out) / "fits" / spec.name / key if out is not None else None
     if folder is not None and use_cache and _valid_cache(folder):
-        return _load(spec, folder)
+        return _load(spec, folder, rope=rope, ci_prob=ci_prob)
 
     start = time.perf_counter()
     pymc_log = logging.getLogger("pymc")
@@ -373,45 +408,61 @@ def fit(
     pymc_log.setLevel(logging.ERROR)
     try:
         idata, draws, prior_draws, units, latent, pm_model = _sample_all(spec, md, args,
-                                                                           backend, n_cores)
+                                                                           backend, cores)
     finally:
         pymc_log.setLevel(level)
     seconds = time.perf_counter() - start
     diag = diagnostics(idata, seconds)
+    _add_derived_draws(idata, spec, units, draws, prior_draws, latent, args["chains"])
     start = time.perf_counter()
-    sensitivity, loo_summary, loo_point = _sensitivity(spec, idata, pm_model, draws, units)
+    sensitivity, loo_summary, loo_point = _sensitivity(spec, idata, pm_model)
     diag.update(psens_summary(sensitivity), **loo_summary, loo_data_key=_loo_data_key(md),
                 sensitivity_seconds=round(time.perf_counter() - start, 2))
-    contrasts = compute_contrasts(draws, units, spec.contrasts, model=spec.name,
-                                  data_source=md.data_source, prior_draws=prior_draws,
-                                  rope=rope, ci_prob=ci_prob)
-    if latent is not None:
-        lat = compute_contrasts(latent[0], units, spec.contrasts, model=spec.name,
-                                data_source=md.data_source, prior_draws=latent[1],
-                                rope=rope, ci_prob=ci_prob)
-        lat["contrast"] = lat["contrast"] + "_latent"
-        lat[["p_rope", "rope"]] = np.nan  # the ROPE is in scale points, not latent units
-        contrasts = pd.concat([contrasts, lat], ignore_index=True)
-    contrasts["gates_passed"] = diag["gates_passed"]
-    claims = claim_contrasts(draws, units, load_claims(), model=spec.name,
-                             data_source=md.data_source, prior_draws=prior_draws, rope=rope,
-                             ci_prob=ci_prob)
-    claims["gates_passed"] = diag["gates_passed"]
-    cell_means = _cell_means(draws, units, spec.name, md.data_source, ci_prob)
-    cell_means["gates_passed"] = diag["gates_passed"]
-    ppc = _ppc_summary(idata, md.frame, spec) if spec.data == "respondent" else pd.DataFrame()
     record = {
-        "model": spec.name, "key": key, "spec_sha256": spec.sha256,
+        "model": spec.name, "key": key, "spec_path": str(spec.path), "variant": spec.variant,
+        "spec_sha256": spec.sha256,
         "data_source": md.data_source, "data_sha256": _data_hash(resp, md),
         "rows": int(len(md.frame)), "excluded_rows": int(len(md.excluded)),
         "backend": backend, "sampler": args, "quick": quick, "seed": args["seed"],
         "versions": _versions(), "diagnostics": diag, "gates": GATES, "format": FIT_FORMAT,
     }
-    result = FitResult(spec, idata, diag, contrasts, record, folder, claims=claims,
-                       cell_means=cell_means, ppc=ppc, sensitivity=sensitivity, loo=loo_point)
+    ppc = _ppc_summary(idata, md.frame, spec) if spec.data == "respondent" else pd.DataFrame()
+    result = FitResult(spec, idata, diag, pd.DataFrame(), record, folder, ppc=ppc,
+                       sensitivity=sensitivity, loo=loo_point)
+    _summarise(result, rope=rope, ci_prob=ci_prob)
     if folder is not None:
         _store(result, md)
     return result
+
+
+def load_fit(name_or_path: str | Path, *, out: str | Path = "results", rope: float = 0.1,
+             ci_prob: float = 0.95) -> FitResult:
+    """Open a stored fit: a fit folder (or its ``fit.nc``), or a model name.
+
+    A model name opens the newest complete fit of that model under ``out/fits/<name>/``.
+    The tables are recomputed from the stored draws with ``rope`` and ``ci_prob``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no complete stored fit is found.
+    """
+    path = Path(name_or_path)
+    if path.name == "fit.nc":
+        path = path.parent
+    if not _valid_cache(path):
+        base = Path(out) / "fits" / str(name_or_path)
+        found = sorted((f for f in base.glob("*") if _valid_cache(f)),
+                       key=lambda f: (f / "fit.json").stat().st_mtime)
+        if not found:
+            raise FileNotFoundError(f"no complete stored fit at {path} or under {base} "
+                                    f"(run `triad fit {name_or_path} --out {out}` first)")
+        path = found[-1]
+    record = json.loads((path / "fit.json").read_text())
+    from triad.multiverse import resolve_spec
+
+    spec = resolve_spec(record["spec_path"], record.get("variant", ""))
+    return _load(spec, path, rope=rope, ci_prob=ci_prob)
 
 
 def _loo_data_key(md: ModelData) -> str:
@@ -421,32 +472,38 @@ def _loo_data_key(md: ModelData) -> str:
     return hashlib.sha256(md.frame[cols].to_csv(index=False).encode()).hexdigest()[:16]
 
 
-def _sensitivity(spec: ModelSpec, idata: az.InferenceData, pm_model, draws: np.ndarray,
-                 units: pd.DataFrame) -> tuple:
-    """Power-scaling sensitivity (parameters and contrasts) and PSIS-LOO of a fit."""
+def _sensitivity(spec: ModelSpec, idata: xr.DataTree, pm_model) -> tuple:
+    """Power-scaling sensitivity (parameters and contrasts) and PSIS-LOO of a fit.
+
+    Adds the ``log_likelihood`` and ``log_prior`` groups, in float32 as they are stored,
+    so that a fresh and a reloaded fit give the same LOO.
+    """
     add_log_densities(idata, pm_model, combine="cells" if spec.data == "summary" else None)
-    named = {f"{name}@{sector}": diff for name, _, sector, diff, _ in
-             contrast_draws(draws, units, spec.contrasts)}
+    for group in ("log_likelihood", "log_prior"):
+        idata[group] = xr.DataTree(idata[group].to_dataset().astype("float32"))
+    post = idata["contrast_draws"]["difference"]
+    named = {str(c): post.sel(contrast=c).to_numpy().ravel()
+             for c in post["contrast"].to_numpy() if not str(c).split("@")[0].endswith(
+                 "_latent")}
     table = power_scaling(idata, named)
     loo_summary, loo_point = loo_pointwise(idata)
-    del idata.log_likelihood, idata.log_prior  # recomputable; not stored in fit.nc
     return table, loo_summary, loo_point
 
 
 def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
                 n_cores: int | None) -> tuple:
-    """Sample posterior and prior; return them with the units and the PyMC model.
+    """Sample posterior, prior and posterior predictive; return them with the units.
 
     Returns idata, unit draws, prior unit draws, units, latent draws, PyMC model.
     ``latent`` is (posterior, prior) draws of each row's latent location for ordinal
     models, else None.
     """
+    import pymc as pm
+
     with warnings.catch_warnings():
         # Sampler chatter (BLAS advice, "run 4 chains") is replaced by our own gate report.
         warnings.simplefilter("ignore")
         if spec.data == "respondent":
-            import pymc as pm
-
             model = _bambi_model(spec, md.frame)
             model.build()
             idata = _sample_pymc(model.backend.model, args, backend, n_cores)
@@ -454,87 +511,166 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
                 prior = pm.sample_prior_predictive(
                     draws=args["prior_draws"] * (4 if spec.ordinal else 1),
                     random_seed=args["seed"])
-            idata.extend(prior)
             draws = _expected(model, idata, spec)
-            prior_post = prior.prior
+            prior_post = prior["prior"].to_dataset()
             if spec.ordinal:
                 # Forward prior draws ignore the 'ordered' transform; the constrained prior is
                 # the unconstrained one restricted to ordered cut points, so keep those draws.
                 theta = prior_post["threshold"].values
                 keep = np.all(np.diff(theta, axis=-1) > 0, axis=-1)[0]
                 prior_post = prior_post.isel(draw=np.flatnonzero(keep))
-            prior_idata = az.InferenceData(posterior=prior_post)
+            prior_idata = xr.DataTree.from_dict({"posterior": prior_post})
             prior_draws = _expected(model, prior_idata, spec)
             latent = (_expected(model, idata, spec, latent=True),
                       _expected(model, prior_idata, spec, latent=True)) if spec.ordinal else None
+            # Per-observation prior deterministics (mu, p) are recomputable and large.
+            obs_vars = [v for v in prior["prior"].data_vars
+                        if "__obs__" in prior["prior"][v].dims]
+            prior["prior"] = xr.DataTree(prior["prior"].to_dataset().drop_vars(obs_vars))
+            idata["posterior_predictive"] = xr.DataTree(_posterior_predictive(model, idata,
+                                                                              spec, args))
             units = md.frame.assign(weight=1.0)
             pm_model = model.backend.model
         else:
-            import pymc as pm
-
             model = _summary_model(md.frame, spec)
             idata = _sample_pymc(model, args, backend, n_cores)
             with model:
                 prior = pm.sample_prior_predictive(draws=args["prior_draws"],
                                                    random_seed=args["seed"])
-            idata.extend(prior)
-            draws = idata.posterior["mu"].stack(s=("chain", "draw")).transpose("s", ...).values
-            prior_draws = prior.prior["mu"].stack(s=("chain", "draw")).transpose("s", ...).values
+                pp = pm.sample_posterior_predictive(idata, random_seed=args["seed"],
+                                                    progressbar=False)
+            idata["posterior_predictive"] = xr.DataTree(
+                pp["posterior_predictive"].to_dataset().astype("float32"))
+            draws = idata["posterior"]["mu"].stack(s=("chain", "draw")).transpose(
+                "s", ...).values
+            prior_draws = prior["prior"]["mu"].stack(s=("chain", "draw")).transpose(
+                "s", ...).values
             units = md.frame.assign(weight=md.frame["n"].astype(float))
             latent = None
             pm_model = model
+    for group in ("prior", "prior_predictive", "observed_data"):
+        if group in prior.children and group not in idata.children:
+            idata[group] = prior[group]
+    idata["constant_data"] = xr.DataTree(_constant_data(md.frame, spec))
     return idata, draws, prior_draws, units, latent, pm_model
 
 
-def _cell_means(draws: np.ndarray, units: pd.DataFrame, model: str, source: str,
-                ci_prob: float) -> pd.DataFrame:
-    """Posterior mean and HDI of every role x target x sector (x gender cell) group mean."""
+# The predictors of each observation stored with a fit ('respondent' is the pseudonymous
+# code; the file's respondent ids never enter a fit file).
+_CONSTANT_COLUMNS = ("respondent", "role", "target", "rater", "sector", "gender", "age_z",
+                     "scale", "item", "cell", "n", "mean", "sd")
+
+
+def _constant_data(frame: pd.DataFrame, spec: ModelSpec) -> xr.Dataset:
+    """Per-observation predictors, on the observation dimension of the fit's other groups."""
+    dim = "__obs__" if spec.data == "respondent" else "cell"
+    cols = [c for c in _CONSTANT_COLUMNS if c in frame.columns and not (
+        dim == "cell" and c == "cell")]
+    coords = ({dim: np.arange(len(frame))} if dim == "__obs__" else
+              {dim: (frame["cell"] + "|" + frame["scale"]).to_numpy()})
+    data = {c: (dim, frame[c].to_numpy() if frame[c].dtype.kind in "fiub" else
+                frame[c].astype(str).to_numpy()) for c in cols}
+    return xr.Dataset(data, coords=coords)
+
+
+def _posterior_predictive(model, idata: xr.DataTree, spec: ModelSpec, args: dict
+                          ) -> xr.Dataset:
+    """Replicated responses for every posterior draw (float32; ordinal answers int8)."""
+    if spec.ordinal:
+        # Draw the answers from the category probabilities ourselves: Bambi's probit
+        # differences of normal CDFs can come out at -1e-17, which its sampler rejects.
+        post = model.predict(idata, kind="response_params", inplace=False)["posterior"]
+        p = np.clip(post["p"].transpose("chain", "draw", "__obs__", ...).to_numpy(), 0.0, None)
+        cum = np.cumsum(p / p.sum(axis=-1, keepdims=True), axis=-1)
+        u = np.random.default_rng(args["seed"]).random(cum.shape[:-1] + (1,))
+        # coded as Bambi codes observed_data: category index 0..K-1 (answer 1..K)
+        rep = (u > cum).sum(axis=-1).astype("int8")
+        return xr.Dataset({"value": (("chain", "draw", "__obs__"), rep)},
+                          coords={"chain": post["chain"], "draw": post["draw"]},
+                          attrs={"coding": "category index 0..K-1 (answer 1..K), as "
+                                           "observed_data"})
+    pred = model.predict(idata, kind="response", inplace=False, random_seed=args["seed"])
+    return pred["posterior_predictive"].to_dataset().astype("float32")
+
+
+def _add_derived_draws(idata: xr.DataTree, spec: ModelSpec, units: pd.DataFrame,
+                       draws: np.ndarray, prior_draws: np.ndarray, latent, chains: int) -> None:
+    """Store the draws of every named contrast, claim pair and cell mean in the fit."""
+    post, prior = contrast_dataset(draws, units, spec.contrasts, prior_draws=prior_draws,
+                                   chains=chains)
+    if latent is not None:
+        lat, lat_prior = contrast_dataset(latent[0], units, spec.contrasts,
+                                          prior_draws=latent[1], chains=chains,
+                                          suffix="_latent")
+        post = xr.concat([post, lat], dim="contrast")
+        prior = xr.concat([prior, lat_prior], dim="contrast")
+    claims, claims_prior = claim_dataset(draws, units, load_claims(), prior_draws=prior_draws,
+                                         chains=chains)
+    groups = {"contrast_draws": post, "contrast_draws_prior": prior, "claim_draws": claims,
+              "claim_draws_prior": claims_prior,
+              "cell_mean_draws": _cell_mean_dataset(draws, units, chains)}
+    for group, values in groups.items():
+        name = "mean" if values.dims[-1] == "cell" else "difference"
+        idata[group] = xr.DataTree(xr.Dataset({name: values}))
+
+
+def _cell_mean_dataset(draws: np.ndarray, units: pd.DataFrame, chains: int) -> xr.DataArray:
+    """Draw every role x target x sector (x gender) group mean: dims (chain, draw, cell)."""
     keys = ["scale", "role", "target", "sector"] + (["gender"] if "partition" in units else [])
     weights = units["weight"].to_numpy(dtype=float)
-    rows = []
+    cols, rows = [], []
     for key, part in units.groupby(keys, sort=True):
         idx = part.index.to_numpy()
-        m = draws[:, idx] @ weights[idx] / weights[idx].sum()
-        low, high = az.hdi(m, hdi_prob=ci_prob)
-        row = dict(zip(keys, key, strict=True))
-        row.update(mean=float(m.mean()), ci_low=float(low), ci_high=float(high),
-                   n=int(len(idx)) if "partition" not in units else int(weights[idx].sum()),
-                   model=model, data_source=source)
-        rows.append(row)
-    return pd.DataFrame(rows)
+        cols.append(draws[:, idx] @ weights[idx] / weights[idx].sum())
+        rows.append((*key, int(len(idx)) if "partition" not in units else
+                     int(weights[idx].sum())))
+    values = np.stack(cols, axis=-1)
+    coords = {"cell": ["|".join(str(k) for k in r[:-1]) for r in rows]}
+    coords.update({k: ("cell", [r[i] for r in rows]) for i, k in enumerate([*keys, "n"])})
+    return xr.DataArray(values.reshape(chains, -1, values.shape[-1]),
+                        dims=("chain", "draw", "cell"), coords=coords)
 
 
-def _ppc_summary(idata: az.InferenceData, frame: pd.DataFrame, spec: ModelSpec,
+def _summarise(result: FitResult, *, rope: float, ci_prob: float) -> None:
+    """Fill the result's contrasts, claims and cell-means tables from its stored draws."""
+    idata, model = result.idata, result.spec.name
+    source = result.record["data_source"]
+
+    def draws(group: str, name: str):
+        return idata[group][name] if group in idata.children else None
+
+    contrasts = summarise_contrasts(draws("contrast_draws", "difference"),
+                                    draws("contrast_draws_prior", "difference"), model=model,
+                                    data_source=source, ci_prob=ci_prob, rope=rope)
+    claims = summarise_claims(draws("claim_draws", "difference"),
+                              draws("claim_draws_prior", "difference"), model=model,
+                              data_source=source, ci_prob=ci_prob, rope=rope)
+    cells = draws("cell_mean_draws", "mean")
+    stats = summarise_draws(cells, None, ci_prob=ci_prob, rope=np.nan, dim="cell")
+    keys = [k for k in ("scale", "role", "target", "sector", "gender") if k in cells.coords]
+    cell_means = pd.DataFrame({k: cells[k].to_numpy() for k in keys}).assign(
+        mean=stats["estimate"], ci_low=stats["ci_low"], ci_high=stats["ci_high"],
+        n=cells["n"].to_numpy(), model=model, data_source=source)
+    passed = result.diagnostics["gates_passed"]
+    result.contrasts = contrasts.assign(gates_passed=passed)
+    result.claims = claims.assign(gates_passed=passed)
+    result.cell_means = cell_means.assign(gates_passed=passed)
+
+
+def _ppc_summary(idata: xr.DataTree, frame: pd.DataFrame, spec: ModelSpec,
                  n_draws: int = 200) -> pd.DataFrame:
     """Observed vs posterior-predictive distribution of the response, per rater group.
 
     Scale scores are binned in steps of 0.5; ordinal answers by category.  Replicates
-    are drawn from the stored posterior (first ``n_draws`` draws), so the check is cheap.
+    are the stored posterior predictive's first ``n_draws`` draws.
     """
-    import bambi as bmb  # noqa: F401  (the model is rebuilt below)
-
-    post = idata.posterior.isel(draw=slice(0, max(1, n_draws // idata.posterior.sizes["chain"])))
-    sub = az.InferenceData(posterior=post)
-    with warnings.catch_warnings():
-        # bambi's pandas-3 deprecation notices (select_dtypes) are not ours to fix
-        warnings.simplefilter("ignore")
-        model = _bambi_model(spec, frame)
-        kind = "response_params" if spec.ordinal else "response"
-        pred = model.predict(sub, kind=kind, inplace=False)
+    pp = idata["posterior_predictive"]
+    var = "value" if spec.ordinal else "score"
+    per_chain = max(1, n_draws // pp.sizes["chain"])
+    rep = pp[var].isel(draw=slice(0, per_chain)).stack(s=("chain", "draw")).transpose(
+        "s", ...).to_numpy().astype(float) + (1.0 if spec.ordinal else 0.0)
     obs = (frame["value"].astype(int) if spec.ordinal else frame["score"]).to_numpy(float)
-    if spec.ordinal:
-        # Draw the answers from the category probabilities ourselves: Bambi's probit
-        # differences of normal CDFs can come out at -1e-17, which its sampler rejects.
-        p = pred.posterior["p"].stack(s=("chain", "draw")).transpose("s", ...).values
-        p = np.clip(p, 0.0, None)
-        cum = np.cumsum(p / p.sum(axis=-1, keepdims=True), axis=-1)
-        u = np.random.default_rng(spec.sampler["seed"]).random(cum.shape[:-1] + (1,))
-        rep = (u > cum).sum(axis=-1) + 1.0
-        edges = np.arange(0.5, 6.0, 1.0)
-    else:
-        rep = pred.posterior_predictive["score"].stack(s=("chain", "draw")).transpose(
-            "s", ...).values
-        edges = np.arange(0.75, 5.76, 0.5)
+    edges = np.arange(0.5, 6.0, 1.0) if spec.ordinal else np.arange(0.75, 5.76, 0.5)
     rows = []
     for rater in sorted(frame["rater"].unique()):
         mask = (frame["rater"] == rater).to_numpy()
@@ -556,9 +692,10 @@ def _store(result: FitResult, md: ModelData) -> None:
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
     tmp.mkdir(parents=True)
     idata = result.idata
-    keep = [g for g in ("posterior", "sample_stats", "prior", "prior_predictive")
-            if g in idata.groups()]
-    az.InferenceData(**{g: idata[g] for g in keep}).to_netcdf(str(tmp / "fit.nc"))
+    encoding = {f"/{group}": {v: {"zlib": True, "complevel": 4}
+                              for v in idata[group].data_vars}
+                for group in idata.children}
+    idata.to_netcdf(tmp / "fit.nc", engine="netcdf4", encoding=encoding)
     result.contrasts.to_csv(tmp / "contrasts.csv", index=False)
     result.claims.to_csv(tmp / "claims.csv", index=False)
     result.cell_means.to_csv(tmp / "cell_means.csv", index=False)
@@ -589,17 +726,16 @@ def _read_sensitivity(path: Path) -> pd.DataFrame:
     return table
 
 
-def _load(spec: ModelSpec, folder: Path) -> FitResult:
+def _load(spec: ModelSpec, folder: Path, *, rope: float, ci_prob: float) -> FitResult:
     record = json.loads((folder / "fit.json").read_text())
-    idata = az.from_netcdf(str(folder / "fit.nc"))
-    contrasts = pd.read_csv(folder / "contrasts.csv")
-    claims = pd.read_csv(folder / "claims.csv")
-    cell_means = pd.read_csv(folder / "cell_means.csv")
+    idata = xr.load_datatree(folder / "fit.nc", engine="netcdf4")
     try:
         ppc = pd.read_csv(folder / "ppc.csv")
     except pd.errors.EmptyDataError:  # summary models have no respondent-level predictions
         ppc = pd.DataFrame()
-    return FitResult(spec, idata, record["diagnostics"], contrasts, record, folder, cached=True,
-                     claims=claims, cell_means=cell_means, ppc=ppc,
-                     sensitivity=_read_sensitivity(folder / "sensitivity.csv"),
-                     loo=pd.read_csv(folder / "loo.csv"))
+    result = FitResult(spec, idata, record["diagnostics"], pd.DataFrame(), record, folder,
+                       cached=True, ppc=ppc,
+                       sensitivity=_read_sensitivity(folder / "sensitivity.csv"),
+                       loo=pd.read_csv(folder / "loo.csv"))
+    _summarise(result, rope=rope, ci_prob=ci_prob)
+    return result

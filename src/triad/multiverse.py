@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from triad.paths import repo_root
+from triad.paths import models_dir
 from triad.specs import ModelSpec, SpecError, read_toml, spec_from_raw
 
 __all__ = ["Variant", "variants_file", "load_variants", "derive_spec", "multiverse_specs",
@@ -66,7 +66,7 @@ class Variant:
 
 def variants_file() -> Path:
     """Return the path of the declared variants, ``models/multiverse/variants.toml``."""
-    return repo_root() / "models" / "multiverse" / "variants.toml"
+    return models_dir() / "multiverse" / "variants.toml"
 
 
 def load_variants(path: str | Path | None = None) -> list[Variant]:

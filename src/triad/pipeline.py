@@ -14,12 +14,13 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import xarray as xr
 from rich.console import Console
 
 from triad.audit import SEVERITIES, audit_markdown, audit_published
 from triad.cells import cells_from_scores
 from triad.fitting import DEFAULT_BACKEND
-from triad.paths import data_dir, repo_root
+from triad.paths import data_dir, default_out
 from triad.privacy import DEFAULT_MIN_CELL, SmallCellGuard
 from triad.readers import read_respondents
 from triad.reliability import reliability_table
@@ -108,7 +109,7 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
     triad.errors.TriadInputError
         If the respondent file is refused.
     """
-    out = Path(out) if out is not None else repo_root()
+    out = Path(out) if out is not None else default_out()
     tables = out / "results" / "tables"
     tables.mkdir(parents=True, exist_ok=True)
     record: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "versions": _versions(),
@@ -218,7 +219,7 @@ def _fit_one(spec_path: str, variant: str, data: str | None, results: str, quick
              fit_folder=str(result.path))
     return {"diagnostics": d, "contrasts": result.contrasts, "claims": result.claims,
             "cell_means": result.cell_means, "ppc": result.ppc,
-            "sensitivity": result.sensitivity.assign(model=spec.name), "loo": result.loo}
+            "sensitivity": result.sensitivity.assign(model=spec.name)}
 
 
 def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.DataFrame, *,
@@ -343,9 +344,16 @@ def _write_sensitivity(outputs: list[dict], diag: pd.DataFrame, universes: pd.Da
     sens = pd.concat([o["sensitivity"] for o in outputs], ignore_index=True)
     sens["quick"] = quick
     _write(sens, tables / "prior_sensitivity.csv")
-    fits = {o["diagnostics"]["model"]: (o["diagnostics"], o["loo"],
-                                        o["diagnostics"]["loo_data_key"]) for o in outputs}
-    compared = loo_compare(fits)
+    # Each stored fit.nc holds its float32 log-likelihood: arviz compares the stored fits.
+    opened = {o["diagnostics"]["model"]: xr.open_datatree(
+        Path(o["diagnostics"]["fit_folder"]) / "fit.nc", engine="netcdf4") for o in outputs}
+    try:
+        compared = loo_compare({name: (dt, diag_row["loo_data_key"]) for (name, dt), diag_row
+                                in zip(opened.items(), (o["diagnostics"] for o in outputs),
+                                       strict=True)})
+    finally:
+        for dt in opened.values():
+            dt.close()
     # LOO of a fit whose sampler gates failed is not a finding either: flagged, not dropped
     compared["gates_passed"] = compared["model"].map(
         dict(zip(diag["model"], diag["gates_passed"], strict=True)))

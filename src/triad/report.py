@@ -156,9 +156,7 @@ def _sbc_and_design(results: Path) -> list:
                    f"over a model's quantities at 1%). From <code>{html.escape(str(folder))}"
                    "</code> (the command is in its <code>sbc.json</code>/README).</p>")
         out.append(_table(sbc_summary_for_report(folder)))
-        png = next(iter(sorted(folder.glob("*.png"))), None)
-        if png is not None:
-            out.append(_img(png))
+        out.extend(_img(png) for png in sorted(folder.glob("*.png")))
     out.append("<h3>Design of a next survey wave</h3>")
     design = results / "design"
     summary = design_summary_for_report(design)
@@ -293,8 +291,7 @@ def write_report(results: Path, figures: list[Path], out: Path, lang: str = "en"
             "ess_tail_min", "divergences", "gates_passed", "psens_prior_max",
             "psens_likelihood_max", "psens_flagged", "pareto_k_max", "pareto_k_bad",
             "wall_seconds") if c in diag]]))
-    if "ppc" in fig:
-        parts.append(_img(fig["ppc"]))
+    parts.extend(_img(fig[name]) for name in sorted(fig) if name.startswith("ppc_"))
 
     parts.append(f"<h2>{t['sensitivity']}</h2>")
     parts.extend(_sensitivity(tables, fig, diag, claims))

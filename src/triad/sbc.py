@@ -64,7 +64,7 @@ from triad.specs import ModelSpec
 
 __all__ = ["SBC_BACKENDS", "DEFAULT_SBC_BACKEND", "RANK_COLUMNS", "UNIFORMITY_COLUMNS",
            "SBCDesign", "sbc_design", "run_sbc", "sbc_uniformity", "family_decision",
-           "rank_histogram_figure", "write_sbc", "sbc_models", "sbc_summary_for_report"]
+           "ecdf_figures", "write_sbc", "sbc_models", "sbc_summary_for_report"]
 
 SBC_BACKENDS = ("nutpie", "pymc", "numpyro")
 DEFAULT_SBC_BACKEND = "nutpie"
@@ -601,90 +601,54 @@ def family_decision(table: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- figure
 
 
-def rank_histogram_figure(ranks: pd.DataFrame, out: str | Path, *, bins: int | None = None,
-                          per_model: int = 12, band: float = 0.99,
-                          name: str = "sbc_ranks") -> Path:
-    """Rank histograms with the band a uniform histogram stays in with probability ``band``.
+def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
+                 seed: int = 0) -> list[Path]:
+    """SBC ECDF-difference plots (``arviz.plot_ecdf_pit``), one figure per model.
 
-    Each panel is one quantity; per model the ``per_model`` quantities with the smallest
-    uniformity p-values are shown (all of them when there are fewer), so the panels are
-    the worst cases.  The grey band is the pointwise ``band`` interval of a bin count
-    under uniform ranks (binomial with the bin's exact probability); the line is its
-    expectation.  Okabe-Ito colours (:data:`triad.figures.OKABE_ITO`); saved as PNG
-    (200 dpi) and PDF.
-
-    Parameters
-    ----------
-    ranks : DataFrame
-        The output of :func:`run_sbc` (one or several models).
-    out : path
-        Folder the figure goes to.
-    bins : int, optional
-        As in :func:`sbc_uniformity`.
-    per_model : int
-        Panels per model.
-    band : float
-        Probability of the uniform band.
-    name : str
-        File stem.
+    Each panel is one quantity: the ECDF of its PIT values (ranks made continuous,
+    ``(rank + U) / n_ranks`` with seeded ``U ~ Uniform(0, 1)``, exactly uniform under
+    calibration) minus the uniform CDF, with ArviZ's simultaneous test (``pot_c``,
+    Tesso & Vehtari 2025; Säilynoja et al. 2022).  Per model the ``per_model`` quantities
+    with the smallest chi-square p-values (:func:`sbc_uniformity`) are shown, so the
+    panels are the worst cases.  Saved as ``sbc_ecdf_<model>`` (PNG, PDF, SVG).
 
     Returns
     -------
-    Path
-        The PNG.
+    list of Path
+        The PNGs, in the models' order.
     """
+    import arviz as az
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from scipy import stats
+    import xarray as xr
 
-    from triad.figures import OKABE_ITO
-
-    table = sbc_uniformity(ranks, bins)
-    panels = []
-    for model, part in table.groupby("model", sort=False):
-        shown = part.nsmallest(per_model, "p_value").sort_values("parameter")
-        for _, row in shown.iterrows():
-            panels.append((model, row, len(part)))
-    cols = 4
-    n_rows = int(np.ceil(len(panels) / cols))
-    height = 1.7 * n_rows + 0.8
-    fig, axes = plt.subplots(n_rows, cols, figsize=(11, height), squeeze=False)
-    fig.subplots_adjust(hspace=0.75, wspace=0.25, top=1 - 0.75 / height, bottom=0.2 / height)
-    for ax, (model, row, _) in zip(axes.ravel(), panels, strict=False):
-        part = ranks[(ranks["model"] == model) & (ranks["parameter"] == row["parameter"])]
-        n_ranks, b, n = int(row["n_ranks"]), int(row["bins"]), int(row["n_sims"])
-        probs = _bin_probabilities(n_ranks, b)
-        counts = np.bincount((part["rank"].to_numpy(dtype=int) * b) // n_ranks, minlength=b)
-        x = np.arange(b)
-        low = stats.binom.ppf((1 - band) / 2, n, probs)
-        high = stats.binom.ppf(1 - (1 - band) / 2, n, probs)
-        edges = np.r_[x - 0.5, b - 0.5]
-        ax.fill_between(edges, np.r_[low, low[-1]], np.r_[high, high[-1]], step="post",
-                        color="#BBBBBB", lw=0, zorder=1)
-        ax.bar(x, counts, width=0.8, color=OKABE_ITO[4], alpha=0.85, zorder=2)
-        for bound in (low, high):
-            ax.step(edges, np.r_[bound, bound[-1]], where="post", color="#777777", lw=0.5,
-                    zorder=3)
-        ax.step(edges, np.r_[n * probs, n * probs[-1]], where="post", color=OKABE_ITO[5],
-                lw=0.8, zorder=4)
-        label = row["parameter"]
-        if len(label) > 40 and "[" in label:  # long names: the index on its own line
-            label = label.replace("[", "\n[", 1)
-        ax.set_title(f"{label}\n{model}, p = {row['p_value']:.3f}", fontsize=5.5)
-        ax.set_xticks([])
-        ax.tick_params(labelsize=6)
-    for ax in axes.ravel()[len(panels):]:
-        ax.axis("off")
-    totals = ", ".join(f"{m}: {min(per_model, t)} of {t}" for m, t in
-                       dict.fromkeys((p[0], p[2]) for p in panels))
-    fig.suptitle(f"SBC rank histograms ({totals} quantities, smallest p shown); grey: "
-                 f"{band:.0%} band of a uniform histogram, line: its expectation",
-                 fontsize=8, y=1 - 0.15 / height)
     from triad.figures import save
 
-    return save(fig, Path(out), name)
+    table = sbc_uniformity(ranks)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for model, part in table.groupby("model", sort=False):
+        shown = part.nsmallest(per_model, "p_value").sort_values("parameter")
+        columns, labels = [], []
+        for _, row in shown.iterrows():
+            r = ranks[(ranks["model"] == model) & (ranks["parameter"] == row["parameter"])]
+            r = r.sort_values("sim")
+            pit = (r["rank"].to_numpy(float) + rng.random(len(r))) / r["n_ranks"].to_numpy(float)
+            columns.append(pit)
+            labels.append(f"{row['parameter']} (chi2 p={row['p_value']:.3f})")
+        values = np.stack(columns, axis=-1)[None]  # chain, draw (= simulation), quantity
+        tree = xr.DataTree.from_dict({"prior_sbc": xr.Dataset(
+            {model: (("chain", "draw", "quantity"), values)}, coords={"quantity": labels})})
+        n_rows = int(np.ceil(len(labels) / 4))
+        pc = az.plot_ecdf_pit(tree, backend="matplotlib",
+                              figure_kwargs={"figsize": (11, 2.2 * n_rows + 0.6)})
+        fig = pc.viz["figure"].item()
+        fig.suptitle(f"SBC {model}: ECDF of PIT minus uniform ({len(shown)} of {len(part)} "
+                     "quantities, smallest chi-square p shown), simultaneous test",
+                     fontsize=8)
+        paths.append(save(fig, Path(out), f"sbc_ecdf_{model}"))
+    return paths
 
 
 # --------------------------------------------------------------------------- storage
@@ -723,7 +687,7 @@ def write_sbc(ranks: pd.DataFrame, out: str | Path, record: dict | None = None, 
         tmp = paths[key].with_suffix(".csv.tmp")
         frame.to_csv(tmp, index=False)
         tmp.replace(paths[key])
-    paths["figure"] = rank_histogram_figure(ranks, out, bins=bins)
+    paths["figures"] = ecdf_figures(ranks, out)
     full = dict(record or {})
     full.setdefault("versions", library_versions(_VERSIONED))
     full["decision"] = decision.to_dict(orient="records")

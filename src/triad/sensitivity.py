@@ -1,7 +1,7 @@
 """Prior sensitivity by power-scaling, and PSIS-LOO, for a fitted model.
 
 Power-scaling sensitivity (Kallioinen, Paananen, Buerkner & Vehtari 2023, via
-``arviz.psens``): the prior (or the likelihood) is raised to a power near 1 and the
+``arviz.psense``): the prior (or the likelihood) is raised to a power near 1 and the
 change of each posterior quantity is measured by the cumulative Jensen-Shannon
 distance; values >= 0.05 are flagged (the ``priorsense`` default).  Diagnosis:
 
@@ -11,8 +11,8 @@ distance; values >= 0.05 are flagged (the ``priorsense`` default).  Diagnosis:
 Only the top-level priors are power-scaled (not the population distribution of
 group-level effects).  Quantities are the model's parameters (not per-respondent
 effects) and every named contrast.  PSIS-LOO (``arviz.loo``) is computed per
-observation of the model's own data; :func:`loo_compare` compares only fits of
-identical data.
+observation of the model's own data from the fit's stored ``log_likelihood`` group;
+:func:`loo_compare` hands the fits to ``arviz.compare``, only within identical data.
 """
 
 import re
@@ -24,7 +24,7 @@ import pandas as pd
 import xarray as xr
 
 __all__ = ["PSENS_THRESHOLD", "add_log_densities", "power_scaling", "psens_summary",
-           "loo_pointwise", "loo_compare", "SENSITIVITY_COLUMNS"]
+           "loo_pointwise", "loo_summary", "loo_compare", "SENSITIVITY_COLUMNS"]
 
 PSENS_THRESHOLD = 0.05
 SENSITIVITY_COLUMNS = ["quantity", "kind", "prior", "likelihood", "diagnosis"]
@@ -37,7 +37,7 @@ _SKIP = re.compile(r"(_offset$|\|respondent$|^mu$|^p$|^cell_z$|^_)")
 _HIERARCHICAL = re.compile(r"(\|.*(?<!_sigma)$|^mu$|^cell_z$)")
 
 
-def add_log_densities(idata: az.InferenceData, model, *, combine: str | None = None) -> None:
+def add_log_densities(idata: xr.DataTree, model, *, combine: str | None = None) -> None:
     """Add ``log_likelihood`` and ``log_prior`` groups computed by PyMC (in place).
 
     ``combine`` names one variable into which every observed variable's pointwise
@@ -53,7 +53,8 @@ def add_log_densities(idata: az.InferenceData, model, *, combine: str | None = N
                                   progressbar=False)
     if combine is not None:
         ll = xr.Dataset({combine: sum(ll[v] for v in ll.data_vars)})
-    idata.add_groups(log_likelihood=ll, log_prior=lp)
+    idata["log_likelihood"] = xr.DataTree(ll)
+    idata["log_prior"] = xr.DataTree(lp)
 
 
 def _diagnosis(prior: float, likelihood: float) -> str:
@@ -64,13 +65,13 @@ def _diagnosis(prior: float, likelihood: float) -> str:
     return ""
 
 
-def power_scaling(idata: az.InferenceData, contrasts: dict[str, np.ndarray] | None = None
+def power_scaling(idata: xr.DataTree, contrasts: dict[str, np.ndarray] | None = None
                   ) -> pd.DataFrame:
     """Prior and likelihood power-scaling sensitivity of every quantity.
 
     Parameters
     ----------
-    idata : InferenceData
+    idata : DataTree
         With ``posterior``, ``log_likelihood`` and ``log_prior`` groups.
     contrasts : dict, optional
         Name -> posterior draws (flattened chain x draw, chain-major) of derived quantities.
@@ -80,19 +81,20 @@ def power_scaling(idata: az.InferenceData, contrasts: dict[str, np.ndarray] | No
     DataFrame
         Columns :data:`SENSITIVITY_COLUMNS`, one row per scalar quantity.
     """
-    post = idata.posterior
+    post = idata["posterior"].to_dataset()
     names = [v for v in post.data_vars if not _SKIP.search(v)]
     ds = post[names]
     shape = (post.sizes["chain"], post.sizes["draw"])
     for i, draws in enumerate((contrasts or {}).values()):
         ds[f"_c{i}"] = (("chain", "draw"), np.asarray(draws).reshape(shape))
-    data = az.InferenceData(posterior=ds, log_likelihood=idata.log_likelihood,
-                            log_prior=idata.log_prior)
-    top = [v for v in idata.log_prior.data_vars if not _HIERARCHICAL.search(v)]
+    data = xr.DataTree.from_dict({"posterior": ds,
+                                  "log_likelihood": idata["log_likelihood"].to_dataset(),
+                                  "log_prior": idata["log_prior"].to_dataset()})
+    top = [v for v in idata["log_prior"].data_vars if not _HIERARCHICAL.search(v)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # PSIS k-hat chatter for extreme scalings
-        prior = az.psens(data, component="prior", component_var_names=top)
-        like = az.psens(data, component="likelihood")
+        prior = az.psense(data, group="prior", group_var_names=top)
+        like = az.psense(data, group="likelihood")
     labels = {f"_c{i}": n for i, n in enumerate(contrasts or {})}
     rows = []
     for var in prior.data_vars:
@@ -127,43 +129,39 @@ def psens_summary(table: pd.DataFrame) -> dict:
     }
 
 
-def loo_pointwise(idata: az.InferenceData) -> tuple[dict, pd.DataFrame]:
-    """PSIS-LOO of a fit: summary numbers and the pointwise table (for comparisons)."""
+def loo_pointwise(idata: xr.DataTree) -> tuple[dict, pd.DataFrame]:
+    """PSIS-LOO of a fit: summary numbers and the pointwise table (``loo.csv``)."""
+    loo = _loo(idata)
+    k = np.asarray(loo.pareto_k).ravel()
+    point = pd.DataFrame({"row": np.arange(k.size), "elpd_loo_i": np.asarray(loo.elpd_i).ravel(),
+                          "pareto_k": k})
+    return loo_summary(loo), point
+
+
+def _loo(idata: xr.DataTree):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the high Pareto k warning: reported as a number
-        loo = az.loo(idata, pointwise=True)
-    k = np.asarray(loo["pareto_k"]).ravel()
-    summary = {"elpd_loo": float(loo["elpd_loo"]), "elpd_loo_se": float(loo["se"]),
-               "p_loo": float(loo["p_loo"]), "pareto_k_max": float(np.max(k)),
-               "pareto_k_bad": int(np.sum(k > loo["good_k"])), "loo_n": int(k.size),
-               "loo_good_k": float(loo["good_k"]), "loo_draws": int(loo["n_samples"])}
-    point = pd.DataFrame({"row": np.arange(k.size),
-                          "elpd_loo_i": np.asarray(loo["loo_i"]).ravel(), "pareto_k": k})
-    return summary, point
+        return az.loo(idata, pointwise=True)
 
 
-def _elpd(summary: dict, point: pd.DataFrame) -> az.ELPDData:
-    n = len(point)
-    dims = {"dims": ["row"], "coords": {"row": np.arange(n)}}
-    return az.ELPDData(
-        data=[summary["elpd_loo"], summary["elpd_loo_se"], summary["p_loo"],
-              summary["loo_draws"], n, bool(summary["pareto_k_bad"]),
-              xr.DataArray(point["elpd_loo_i"].to_numpy(), **dims),
-              xr.DataArray(point["pareto_k"].to_numpy(), **dims), "log",
-              summary["loo_good_k"]],
-        index=["elpd_loo", "se", "p_loo", "n_samples", "n_data_points", "warning", "loo_i",
-               "pareto_k", "scale", "good_k"])
+def loo_summary(loo) -> dict:
+    """Return the numbers of an ``arviz.loo`` result that ``diagnostics.csv`` reports."""
+    k = np.asarray(loo.pareto_k).ravel()
+    return {"elpd_loo": float(loo.elpd), "elpd_loo_se": float(loo.se), "p_loo": float(loo.p),
+            "pareto_k_max": float(np.max(k)), "pareto_k_bad": int(np.sum(k > loo.good_k)),
+            "loo_n": int(k.size), "loo_good_k": float(loo.good_k),
+            "loo_draws": int(loo.n_samples)}
 
 
-def loo_compare(fits: dict[str, tuple[dict, pd.DataFrame, str]]) -> pd.DataFrame:
+def loo_compare(fits: dict[str, tuple[xr.DataTree, str]]) -> pd.DataFrame:
     """Compare fits by PSIS-LOO (``arviz.compare``), only within identical data.
 
     Parameters
     ----------
     fits : dict
-        Model name -> (LOO summary, pointwise table, data key).  The data key hashes
-        the rows the model was fitted to; models are compared only with models of the
-        same key (item-level and scale-level fits are never compared).
+        Model name -> (fit DataTree with a ``log_likelihood`` group, data key).  The data
+        key hashes the rows the model was fitted to; models are compared only with models
+        of the same key (item-level and scale-level fits are never compared).
 
     Returns
     -------
@@ -173,24 +171,25 @@ def loo_compare(fits: dict[str, tuple[dict, pd.DataFrame, str]]) -> pd.DataFrame
         ``pareto_k_bad``.
     """
     by_key: dict[str, dict] = {}
-    for name, (summary, point, key) in fits.items():
-        by_key.setdefault(key, {})[name] = (summary, point)
+    for name, (idata, key) in fits.items():
+        by_key.setdefault(key, {})[name] = idata
     rows = []
     for key, members in sorted(by_key.items()):
         if len(members) < 2:
             continue
-        elpds = {m: _elpd(s, p) for m, (s, p) in members.items()}
+        elpds = {m: _loo(idata) for m, idata in members.items()}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            table = az.compare(elpds, ic="loo")
+            table = az.compare(elpds, round_to="none")
         base = sorted(members)[0]
         for model, r in table.iterrows():
+            k = loo_summary(elpds[model])
             rows.append({"comparison": base, "model": model, "rank": int(r["rank"]),
-                         "elpd_loo": float(r["elpd_loo"]), "p_loo": float(r["p_loo"]),
+                         "elpd_loo": float(r["elpd"]), "p_loo": float(r["p"]),
                          "elpd_diff": float(r["elpd_diff"]), "dse": float(r["dse"]),
                          "weight": float(r["weight"]),
-                         "pareto_k_max": members[model][0]["pareto_k_max"],
-                         "pareto_k_bad": members[model][0]["pareto_k_bad"],
+                         "pareto_k_max": k["pareto_k_max"],
+                         "pareto_k_bad": k["pareto_k_bad"],
                          "data_key": key})
     return pd.DataFrame(rows, columns=["comparison", "model", "rank", "elpd_loo", "p_loo",
                                        "elpd_diff", "dse", "weight", "pareto_k_max",

@@ -30,7 +30,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triad.paths import repo_root
+from triad.paths import models_dir
 
 __all__ = ["FORMULA_VARIABLES", "ModelSpec", "SpecError", "load_spec", "load_specs", "read_toml",
            "spec_from_raw"]
@@ -234,5 +234,5 @@ def spec_from_raw(raw: dict, path: Path, *, variant: str = "",
 
 def load_specs(folder: str | Path | None = None, pattern: str = "*.toml") -> list[ModelSpec]:
     """Load every spec in ``models/`` (or ``folder``) matching ``pattern``, sorted by name."""
-    folder = Path(folder) if folder is not None else repo_root() / "models"
+    folder = Path(folder) if folder is not None else models_dir()
     return [load_spec(p) for p in sorted(folder.glob(pattern))]
