@@ -288,13 +288,18 @@ def _swappable(model):
 def _compiled(spec: ModelSpec, frame: pd.DataFrame, variables: list[str]):
     """Return the nutpie model of ``spec`` on ``frame``, compiled once per process."""
     import nutpie
+    import pytensor
 
     key = (_spec_digest(spec, frame), tuple(variables))
     with _LOCK:
         if key not in _COMPILED:
             model, _ = _build(spec, frame)
             swapped, names = _swappable(model)
-            with warnings.catch_warnings():
+            # PyTensor 3's on-disk numba cache: code loaded from it is not bit-identical to
+            # a fresh compile (measured: a cold cache gave other ranks in the spawned workers
+            # than in the parent), so every process compiles afresh and the ranks do not
+            # depend on jobs, scheduler or what an earlier run left in the cache.
+            with warnings.catch_warnings(), pytensor.config.change_flags(numba__cache=False):
                 warnings.simplefilter("ignore")
                 compiled = nutpie.compile_pymc_model(swapped, backend="numba",
                                                      var_names=variables)
