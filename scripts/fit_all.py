@@ -33,6 +33,9 @@ def main(
     min_cell: Annotated[int | None, typer.Option(
         help="Suppress groups with fewer respondents in every output (default 5 for a "
              "respondent file, off for the synthetic default; 0 = off)")] = None,
+    robust_share: Annotated[float, typer.Option(
+        help="A claim is fragile when fewer than this share of the other universes agree",
+        min=0.0, max=1.0)] = 0.8,
 ) -> None:
     """Audit, replicate, fit every model and compare claim by claim."""
     if backend not in BACKENDS:
@@ -47,7 +50,8 @@ def main(
     try:
         record = run_all(data, out, strict=strict, quick=quick, models=models, backend=backend,
                          jobs=jobs, lang=lang, scheduler=scheduler,
-                         multiverse=multiverse, min_cell=min_cell)
+                         multiverse=multiverse, min_cell=min_cell,
+                         robust_share=robust_share)
     except (TriadInputError, SpecError) as exc:
         typer.echo(f"triad: refused {exc}", err=True)
         raise typer.Exit(2) from None

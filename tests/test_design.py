@@ -39,8 +39,11 @@ def _uncertain(seed=0, n=400):
     return pd.concat(parts, ignore_index=True)[DRAW_COLUMNS]
 
 
-def _welch_power(d, s_a, s_b, n, alpha=0.05, grid=600):
-    """Exact power of Welch's test (one-sided, and 'either side'), by quadrature.
+def _welch_power(d, s_a, s_b, n, alpha=0.025, grid=600):
+    """Exact power of Welch's test (one side at alpha, and 'either side'), by quadrature.
+
+    The design's decision (95% HDI excludes 0) is the two-sided test at .05: each side at
+    alpha = .025.
 
     The mean difference D ~ N(d, tau^2), tau^2 = (s_a^2 + s_b^2) / n, is independent of
     the sample variances S_g^2 = s_g^2 X_g / (n - 1), X_g ~ chi2(n - 1), which fix
@@ -76,14 +79,15 @@ def test_fixed_truth_equal_sds_is_t_test_power():
     table = simulate_assurance(_fixed(0.3, 0.6, 0.6), GRID, reps=40_000, seed=4)
     for _, row in table.iterrows():
         n = int(row["n_per_cell"])
-        # Student's power, noncentral t: with df = 2n - 2, ncp = (d/s) sqrt(n/2),
-        # 1 - nct.cdf(t.ppf(.95, df), df, ncp)
-        #   == TTestIndPower().power(effect_size=d/s, nobs1=n, alpha=.05, ratio=1,
+        # Student's power on the right side at .025 (the 95% HDI rule is two-sided at .05),
+        # noncentral t: with df = 2n - 2, ncp = (d/s) sqrt(n/2),
+        # 1 - nct.cdf(t.ppf(.975, df), df, ncp)
+        #   == TTestIndPower().power(effect_size=d/s, nobs1=n, alpha=.025, ratio=1,
         #                            alternative="larger")
         df, ncp = 2 * n - 2, 0.5 * np.sqrt(n / 2)
-        student = 1 - stats.nct.cdf(stats.t.ppf(0.95, df), df, ncp)
+        student = 1 - stats.nct.cdf(stats.t.ppf(0.975, df), df, ncp)
         assert student == pytest.approx(TTestIndPower().power(
-            effect_size=0.5, nobs1=n, alpha=0.05, ratio=1, alternative="larger"))
+            effect_size=0.5, nobs1=n, alpha=0.025, ratio=1, alternative="larger"))
         # Welch's test loses a little to Student's with equal SDs at small n (measured
         # 0.009 at n = 5, where the two tests differ by more than Monte Carlo error);
         # from n = 10 they agree within Monte Carlo error.

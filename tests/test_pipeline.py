@@ -8,22 +8,22 @@ import subprocess
 import pandas as pd
 import pytest
 
-from triad.claims import _agreement, bayes_verdict
+from triad.claims import _agreement
 from triad.pipeline import run_all
 
 
-def test_bayes_verdict_and_agreement():
-    assert bayes_verdict(0.1, 0.5, 0.0) == "difference"
-    assert bayes_verdict(-0.05, 0.05, 0.97) == "equivalent"
-    assert bayes_verdict(-0.1, 0.3, 0.4) == "uncertain"
-    assert _agreement("significant", "first_lower", "yes", "difference", -0.3, True).startswith(
-        "agree")
-    assert _agreement("significant", "first_higher", "yes", "difference", -0.3,
-                      True) == "differ: the Bayesian difference runs the other way"
-    assert _agreement("significant", "first_lower", "no", "uncertain", -0.1, True) == (
-        "differ: the Bayesian interval includes 0; the summary-statistic test does not "
-        "replicate either")
-    assert _agreement("significant", "first_lower", "yes", "difference", -0.3,
+def test_agreement_reads_the_one_rule_against_the_paper():
+    assert _agreement("significant", "first_lower", "yes", "lower", True) == "agrees"
+    assert _agreement("significant", "first_higher", "yes", "lower",
+                      True) == "opposite direction"
+    assert _agreement("significant", "first_lower", "no", "undecided", True) == (
+        "not confirmed; the summary-statistic test does not replicate either")
+    # not significant in the paper and undecided here: no evidence, not agreement
+    assert _agreement("not_significant", "", "yes", "undecided",
+                      True) == "no evidence either way"
+    assert _agreement("not_significant", "", "yes", "equivalent",
+                      True) == "agrees (equivalent)"
+    assert _agreement("significant", "first_lower", "yes", "lower",
                       False) == "no Bayesian finding: sampler gates failed"
 
 
@@ -75,10 +75,13 @@ def test_multiverse_tables(quick_run):
     claims = pd.read_csv(tables / "claims.csv").set_index("claim_id")
     gates = dict(zip(diag["model"], diag["gates_passed"], strict=True))
     passed = sum(bool(gates[m]) for m in c10["model"])
-    assert claims.loc["C10", "universes"] == passed
+    primary = c10["universe"] == "primary (Gaussian)"
+    counted = sum(bool(gates[m]) and not r for m, r in zip(
+        c10.loc[~primary, "model"], c10.loc[~primary, "loo_rejected"], strict=True))
+    # the primary is not counted among the universes its robustness is the share of
+    assert claims.loc["C10", "universes"] == counted
     assert claims.loc["C10", "universes_failed_gates"] == 7 - passed
-    assert claims.loc["C10", "bayes_conclusion"] == c10.loc[
-        c10["universe"] == "primary (Gaussian)", "conclusion"].iloc[0]
+    assert claims.loc["C10", "conclusion"] == c10.loc[primary, "conclusion"].iloc[0]
     loo = pd.read_csv(tables / "loo_compare.csv")
     # the six opvoed fits share their data; the summary model has no partner
     assert sorted(loo["model"]) == sorted(m for m in diag["model"] if m != "summary_cells")

@@ -38,12 +38,12 @@ def test_rows_of_small_groups_are_blanked_and_flagged(scores):
         "claim_id": ["C1", "C2"], "scale": ["inspraak", "inspraak"],
         "group_a": ["professional>youth@all#male", "professional>youth@all"],
         "group_b": ["professional>youth@all#female", "youth>professional@all"],
-        "summary_p": [0.01, 0.02], "bayes_estimate": [0.5, -0.4], "bayes_verdict":
-            ["difference", "difference"]})
+        "summary_p": [0.01, 0.02], "bayes_estimate": [0.5, -0.4], "conclusion":
+            ["higher", "lower"]})
     out = guard.apply("claims.csv", claims)
     # C1 compares 3 male with 6 female professionals: 3 < 5 -> suppressed; C2: 9 vs 8
     assert out["suppressed"].tolist() == [True, False]
-    assert np.isnan(out.loc[0, "bayes_estimate"]) and out.loc[0, "bayes_verdict"] == ""
+    assert np.isnan(out.loc[0, "bayes_estimate"]) and out.loc[0, "conclusion"] == ""
     assert out.loc[1, "bayes_estimate"] == -0.4
     assert out.loc[0, "summary_p"] == 0.01  # published-table statistics are public
     contrasts = pd.DataFrame({"contrast": ["a", "b"], "n_a": [4, 40], "n_b": [50, 5],

@@ -8,9 +8,9 @@ import xarray as xr
 from scipy import stats
 
 from triad.multiverse import (
-    conclusion,
     derive_spec,
     load_variants,
+    loo_rejected,
     multiverse_specs,
     robustness_columns,
 )
@@ -91,28 +91,36 @@ def test_bad_variant_file_names_file_and_key(tmp_path):
         derive_spec(load_spec("models/metric_band.toml"), variant)
 
 
-@pytest.mark.parametrize(("est", "pd_", "rope", "want"), [
-    (0.3, 0.99, 0.0, "higher"), (-0.3, 0.951, 0.1, "lower"), (0.01, 0.6, 0.97, "equivalent"),
-    (0.1, 0.90, 0.5, "undecided"), (0.1, 0.949, np.nan, "undecided"),
-])
-def test_conclusion(est, pd_, rope, want):
-    assert conclusion(est, pd_, rope) == want
-
-
-def test_robustness_share_counts_passing_universes_only():
+def test_robustness_counts_the_other_universes_that_pass_and_loo_keeps():
     claims = pd.DataFrame([{"claim_id": "C1", "group_b": "b", "bayes_model": "m",
-                            "paper_verdict": "significant", "direction": "first_higher"}])
-    rows = [("m", "higher", True), ("m~t", "higher", True), ("m~x", "undecided", True),
-            ("m~y", "higher", True), ("m~z", "lower", True), ("m~w", "lower", False)]
+                            "conclusion": "higher", "paper_verdict": "significant",
+                            "direction": "first_higher"}])
+    # model, conclusion, gates passed, LOO-rejected
+    rows = [("m", "higher", True, False), ("m~t", "higher", True, False),
+            ("m~x", "undecided", True, False), ("m~y", "higher", True, False),
+            ("m~z", "lower", True, False), ("m~w", "lower", False, False),
+            ("m~v", "lower", True, True)]
     universes = pd.DataFrame([{"claim_id": "C1", "group_b": "b", "model": m, "conclusion": c,
-                               "gates_passed": g} for m, c, g in rows])
+                               "gates_passed": g, "loo_rejected": r} for m, c, g, r in rows])
     out = robustness_columns(claims, universes).iloc[0]
-    # 5 universes pass the gates; 3 of them (m, m~t, m~y) reach 'higher': 3/5 = 0.6 < 0.8
-    assert out["universes"] == 5 and out["universes_agree"] == 3
-    assert out["robustness"] == pytest.approx(0.6) and out["robust"] == "fragile"
-    assert out["universes_failed_gates"] == 1
+    # other universes that pass and LOO keeps: m~t, m~x, m~y, m~z; 2 of them agree: 2/4
+    assert out["universes"] == 4 and out["universes_agree"] == 2
+    assert out["robustness"] == pytest.approx(0.5) and out["robust"] == "fragile"
+    assert out["universes_failed_gates"] == 1 and out["universes_loo_rejected"] == 1
+    # support for the paper over every counted universe, primary included: m, m~t, m~y of 5
     assert out["paper_support_share"] == pytest.approx(0.6)
     assert out["dissenting_universes"] == "m~x: undecided; m~z: lower"
+    # the threshold is an option: 0.5 agreeing is robust at 0.5
+    assert robustness_columns(claims, universes, fragile_below=0.5).iloc[0]["robust"] == (
+        "robust")
+
+
+def test_loo_rejects_only_clearly_worse_models():
+    compared = pd.DataFrame({"model": ["best", "close", "noisy", "bad"],
+                             "elpd_diff": [0.0, -3.0, -6.0, -9.0],
+                             "dse": [0.0, 1.0, 3.5, 2.0]})
+    # -6 with SE 3.5 is not 2 SE worse; -9 with SE 2 is worse by > 4 and > 2 SE
+    assert loo_rejected(compared) == {"bad"}
 
 
 def _normal_idata(prior_sd: float, seed: int = 0, n: int = 50, ybar: float = 3.0):

@@ -90,8 +90,13 @@ def test_contrast_arithmetic_on_constant_draws():
     assert out.loc["all", "p_direction"] == 1.0 and out.loc["all", "p_rope"] == 0.0
     assert out.loc["all", "contrast"] == "inspraak_gap_youth_vs_professional"
     assert list(out.columns) == ["contrast", "scale", "n_a", "n_b", "estimate", "ci_low",
-                                 "ci_high", "ci_prob", "p_direction", "p_rope", "rope", "bf10",
-                                 "model", "data_source"]
+                                 "ci_high", "ci_prob", "p_direction", "p_rope", "rope",
+                                 "conclusion", "p_direction_mcse", "ci_low_mcse",
+                                 "ci_high_mcse", "mc_fragile", "bf10", "log10_bf10",
+                                 "bf10_mc_se_log10", "bf10_half", "bf10_double", "bf_prior",
+                                 "bf_method", "model", "data_source"]
+    # every gap is far below 0: the one rule says 'lower', nowhere near flipping
+    assert set(out["conclusion"]) == {"lower"} and not out["mc_fragile"].any()
     # no respondent column: units are weighted cells, n = sum of weights (3 per sector)
     assert out.loc["all", ["n_a", "n_b"]].tolist() == [6, 6]
     assert out.loc["residential", ["n_a", "n_b"]].tolist() == [3, 3]

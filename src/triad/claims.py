@@ -11,17 +11,23 @@ words where the three differ.  Rows computed from synthetic data say so in
 import numpy as np
 import pandas as pd
 
-from triad.multiverse import ROBUSTNESS_COLUMNS, claim_universes, robustness_columns
+from triad.decisions import paper_reading
+from triad.multiverse import (
+    FRAGILE_BELOW,
+    ROBUSTNESS_COLUMNS,
+    claim_universes,
+    robustness_columns,
+)
 from triad.published import claim_groups, load_claims
 
-__all__ = ["CLAIMS_COLUMNS", "claims_table", "primary_models", "claims_markdown", "claims_latex",
-           "bayes_verdict"]
+__all__ = ["CLAIMS_COLUMNS", "claims_table", "primary_models", "claims_markdown", "claims_latex"]
 
 CLAIMS_COLUMNS = [
     "claim_id", "scale", "group_a", "group_b", "paper_values", "paper_verdict", "direction",
     "summary_test", "summary_p", "summary_replicates", "data_test_p", "data_replicates",
     "bayes_model", "bayes_estimate",
-    "bayes_ci_low", "bayes_ci_high", "p_direction", "p_rope", "bayes_verdict", "gates_passed",
+    "bayes_ci_low", "bayes_ci_high", "p_direction", "p_rope", "rope", "conclusion",
+    "p_direction_mcse", "mc_fragile", "gates_passed",
     "summary_model_estimate", "summary_model_ci_low", "summary_model_ci_high", "agreement",
     *ROBUSTNESS_COLUMNS, "data_source", "quick",
 ]
@@ -29,17 +35,6 @@ TESTED = ("significant", "implied_significant")
 # The post hoc test shown for 3+ group families (the report names none; Tukey-Kramer is
 # SPSS's usual choice); the others are in replication.csv.
 PRIMARY_TEST = ("post hoc tukey", "t test (Student)", "pearson r")
-
-
-def bayes_verdict(ci_low: float, ci_high: float, p_rope: float) -> str:
-    """Classify an interval: 'difference' (HDI excludes 0), 'equivalent' (P(ROPE) >= .95)."""
-    if np.isnan(ci_low):
-        return ""
-    if ci_low > 0 or ci_high < 0:
-        return "difference"
-    if p_rope >= 0.95:
-        return "equivalent"
-    return "uncertain"
 
 
 def primary_models(diag: pd.DataFrame, claim_rows: pd.DataFrame) -> dict:
@@ -61,28 +56,16 @@ def primary_models(diag: pd.DataFrame, claim_rows: pd.DataFrame) -> dict:
     return out
 
 
-def _agreement(paper: str, direction: str, summary_rep: str, bayes: str, est: float,
+def _agreement(paper: str, direction: str, summary_rep: str, conclusion: str,
                gates: bool) -> str:
+    """Read the conclusion against the paper's verdict (:func:`triad.decisions.paper_reading`)."""
     if not gates:
         return "no Bayesian finding: sampler gates failed"
-    if bayes == "":
+    if conclusion == "":
         return "no Bayesian contrast for these groups"
-    want_sign = {"first_higher": 1, "first_lower": -1}.get(direction, 0)
-    right_way = want_sign == 0 or np.sign(est) == want_sign
-    if paper in TESTED:
-        if bayes == "difference" and right_way:
-            base = "agree: the Bayesian interval excludes 0 in the claimed direction"
-        elif bayes == "difference":
-            base = "differ: the Bayesian difference runs the other way"
-        elif bayes == "equivalent":
-            base = "differ: the Bayesian model finds practical equivalence (ROPE)"
-        else:
-            base = "differ: the Bayesian interval includes 0"
-    elif paper == "not_significant":
-        base = ("agree: no credible difference" if bayes != "difference"
-                else "differ: the Bayesian interval excludes 0")
-    else:
+    if paper not in (*TESTED, "not_significant"):
         return "descriptive claim: no test to agree with"
+    base = paper_reading(conclusion, paper, direction)
     if summary_rep and summary_rep.startswith("no"):
         base += "; the summary-statistic test does not replicate either"
     return base
@@ -99,7 +82,8 @@ def _pick(table: pd.DataFrame | None, claim_id: str, group_b: str | None):
 
 def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.DataFrame,
                  *, quick: bool = False, data_tests: pd.DataFrame | None = None,
-                 universes: pd.DataFrame | None = None) -> pd.DataFrame:
+                 universes: pd.DataFrame | None = None,
+                 fragile_below: float = FRAGILE_BELOW) -> pd.DataFrame:
     """Build the claim-by-claim comparison table.
 
     Parameters
@@ -118,6 +102,8 @@ def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.D
     universes : DataFrame, optional
         :func:`triad.multiverse.claim_universes` of these rows, when the caller already
         has it (computed here otherwise).
+    fragile_below : float
+        Robustness share below which a claim is called fragile.
 
     Returns
     -------
@@ -142,8 +128,7 @@ def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.D
             summ = bayes[bayes["model"].isin(summary_models)]
             b = main.iloc[0] if len(main) else None
             s = summ.iloc[0] if len(summ) else None
-            verdict = bayes_verdict(b["ci_low"], b["ci_high"], b["p_rope"]) if b is not None \
-                else ""
+            conclusion = b["conclusion"] if b is not None else ""
             gates = bool(b["gates_passed"]) if b is not None else True
             summary_rep = rep_row["replicates"] if rep_row is not None else ""
             quoted = [q for q in (quoted_a, quoted_b) if q is not None]
@@ -162,13 +147,16 @@ def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.D
                 "bayes_ci_high": b["ci_high"] if b is not None else np.nan,
                 "p_direction": b["p_direction"] if b is not None else np.nan,
                 "p_rope": b["p_rope"] if b is not None else np.nan,
-                "bayes_verdict": verdict, "gates_passed": gates,
+                "rope": b["rope"] if b is not None else np.nan,
+                "conclusion": conclusion,
+                "p_direction_mcse": b["p_direction_mcse"] if b is not None else np.nan,
+                "mc_fragile": bool(b["mc_fragile"]) if b is not None else False,
+                "gates_passed": gates,
                 "summary_model_estimate": s["estimate"] if s is not None else np.nan,
                 "summary_model_ci_low": s["ci_low"] if s is not None else np.nan,
                 "summary_model_ci_high": s["ci_high"] if s is not None else np.nan,
                 "agreement": _agreement(claim["verdict"], claim["direction"], summary_rep,
-                                        verdict, b["estimate"] if b is not None else np.nan,
-                                        gates) if claim["kind"] == "difference"
+                                        conclusion, gates) if claim["kind"] == "difference"
                 else "correlation: see replication.csv",
                 "data_source": b["data_source"] if b is not None else "published",
                 "quick": quick,
@@ -177,7 +165,7 @@ def claims_table(replication: pd.DataFrame, claim_rows: pd.DataFrame, diag: pd.D
                                         if c not in ROBUSTNESS_COLUMNS])
     if universes is None:
         universes = claim_universes(claim_rows, diag, primary)
-    table = robustness_columns(table, universes)
+    table = robustness_columns(table, universes, fragile_below=fragile_below)
     return table[CLAIMS_COLUMNS]
 
 

@@ -184,7 +184,10 @@ def fit_model(
     backend: Annotated[str, typer.Option(help="numpyro (default), pymc or nutpie")] = "numpyro",
     quick: Annotated[bool, typer.Option(help="Few draws: a smoke run")] = False,
     strict: Annotated[bool, typer.Option(help="Exit 1 when a sampler gate fails")] = False,
-    rope: Annotated[float, typer.Option(help="ROPE half-width (scale points)")] = 0.1,
+    rope: Annotated[float | None, typer.Option(
+        help="ROPE half-width in scale points (default: --rope-sd x pooled SD)")] = None,
+    rope_sd: Annotated[float, typer.Option(
+        help="ROPE half-width in pooled within-group SDs of each scale")] = 0.1,
     ci_prob: Annotated[float, typer.Option(help="HDI probability")] = 0.95,
 ) -> None:
     """Fit one model spec and print its diagnostics and contrasts."""
@@ -194,7 +197,7 @@ def fit_model(
     try:
         spec = resolve_model(model)
         result = fit(spec, data, backend=backend, quick=quick, out=out, rope=rope,
-                     ci_prob=ci_prob)
+                     rope_sd=rope_sd, ci_prob=ci_prob)
     except (TriadInputError, SpecError) as exc:
         err_console.print(f"[bold red]triad: refused[/] {escape(str(exc))}", highlight=False,
                           soft_wrap=True)

@@ -37,6 +37,9 @@ class Scale:
     min_items: int
     answer_set: str
     composite_of: tuple[str, ...] = ()
+    # a minimal important difference in scale points, when the codebook declares one: it is
+    # then the ROPE half-width of the scale's contrasts (else 0.1 pooled within-group SD)
+    mid: float | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,7 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
             min_items=int(s["min_items"]),
             answer_set=s["answer_set"],
             composite_of=composite,
+            mid=float(s["mid"]) if "mid" in s else None,
         )
     for inst in raw["instruments"]:
         for sid in inst["scales"]:

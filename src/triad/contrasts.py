@@ -33,15 +33,21 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from triad.bayes_factors import BF_COLUMNS, contrast_bayes_factors
 from triad.codebook import PROFESSIONAL_ROLES, SECTORS, roles_of
+from triad.decisions import decide, fragile
 
 __all__ = ["CONTRAST_COLUMNS", "FAMILIES", "Selector", "compute_contrasts", "known_contrast",
            "contrast_pairs", "contrast_draws", "contrast_dataset", "summarise_contrasts",
            "summarise_draws", "claim_contrasts", "claim_dataset", "summarise_claims",
            "CLAIM_CONTRAST_COLUMNS"]
 
+# The decision columns every contrasts/claims table shares (:mod:`triad.decisions`).
+DECISION_COLUMNS = ["conclusion", "p_direction_mcse", "ci_low_mcse", "ci_high_mcse",
+                    "mc_fragile"]
 CONTRAST_COLUMNS = ["contrast", "scale", "sector", "n_a", "n_b", "estimate", "ci_low", "ci_high",
-                    "ci_prob", "p_direction", "p_rope", "rope", "bf10", "model", "data_source"]
+                    "ci_prob", "p_direction", "p_rope", "rope", *DECISION_COLUMNS,
+                    *BF_COLUMNS, "model", "data_source"]
 FAMILIES = ("gap_youth_vs_professional", "gap_parent_vs_professional", "gap_youth_vs_parent",
             "professional_youth_vs_parent", "belangrijk_minus_lukt", "sector_differences",
             "gender_gap_professionals")
@@ -169,12 +175,13 @@ def compute_contrasts(
     ci_prob : float
         Probability of the highest-density interval.
     rope : float
-        Half-width of the region of practical equivalence around 0.
+        Half-width of the region of practical equivalence around 0 (points).
 
     Returns
     -------
     DataFrame
-        Columns :data:`CONTRAST_COLUMNS`.
+        Columns :data:`CONTRAST_COLUMNS` (no Bayes factor: it needs the pooled SD that a
+        fit stores with its draws).
     """
     post, prior = contrast_dataset(draws, units, families, prior_draws=prior_draws)
     return summarise_contrasts(post, prior, model=model, data_source=data_source,
@@ -216,41 +223,80 @@ def _as_draws(columns: list[np.ndarray], n_samples: int, chains: int, coords: di
 
 
 def summarise_draws(post: xr.DataArray, prior: xr.DataArray | None, *, ci_prob: float,
-                    rope: float | np.ndarray, dim: str) -> pd.DataFrame:
-    """Estimate, HDI, p_direction, P(ROPE) and Savage-Dickey BF10 of each draw column.
+                    rope: float | np.ndarray, dim: str,
+                    sd_scale: np.ndarray | None = None) -> pd.DataFrame:
+    """Estimate, HDI, p_direction, P(ROPE), the conclusion and BF10 of each draw column.
 
     ``post`` has dims (chain, draw, ``dim``); ``rope`` is a half-width (scalar, or one per
-    column; NaN gives no P(ROPE)).
+    column; NaN gives no P(ROPE)).  ``sd_scale`` (one per column: the pooled within-group
+    SD) puts the Bayes factor's Cauchy(0, 0.707) prior on the standardised contrast
+    (:mod:`triad.bayes_factors`); without it there is no BF10.
     """
-    values = post.transpose("chain", "draw", dim).to_numpy().reshape(-1, post.sizes[dim])
+    post = post.transpose("chain", "draw", dim)
+    values = post.to_numpy().reshape(-1, post.sizes[dim])
     hdi = az.hdi(post, prob=ci_prob, dim=["chain", "draw"]).transpose(dim, ...).to_numpy()
     side = np.sign(np.median(values, axis=0))
     side[side == 0] = 1.0
     rope = np.broadcast_to(np.asarray(rope, dtype=float), (values.shape[1],))
     p_rope = np.where(np.isnan(rope), np.nan, np.mean(np.abs(values) <= rope, axis=0))
+    same_side = (np.sign(post) == xr.DataArray(side, dims=dim)).astype(float)
+    # Monte Carlo SEs (autocorrelation-aware, ArviZ): of p_direction, and of each HDI end
+    # as the quantile of the draws it sits at; 1-chain prior draws have none.
+    mc_pd = np.asarray(az.mcse(same_side, method="mean")) if post.sizes["chain"] > 1 else (
+        np.full(values.shape[1], np.nan))
+    mc_ends = np.full(hdi.shape, np.nan)
+    if post.sizes["chain"] > 1:
+        for j in range(values.shape[1]):
+            for e in (0, 1):
+                q = float(np.clip(np.mean(values[:, j] <= hdi[j, e]), 0.001, 0.999))
+                mc_ends[j, e] = float(az.mcse(post.isel({dim: j}), method="quantile", prob=q))
+    conclusion = decide(hdi[:, 0], hdi[:, 1], rope)
     out = pd.DataFrame({
         "estimate": values.mean(axis=0), "ci_low": hdi[:, 0], "ci_high": hdi[:, 1],
         "ci_prob": ci_prob, "p_direction": np.mean(np.sign(values) == side, axis=0),
-        "p_rope": p_rope, "rope": rope})
-    if prior is None:
-        out["bf10"] = np.nan
-    else:
-        pv = prior.transpose("chain", "draw", dim).to_numpy().reshape(-1, prior.sizes[dim])
-        out["bf10"] = [_savage_dickey(values[:, j], pv[:, j]) for j in range(values.shape[1])]
-    return out
+        "p_rope": p_rope, "rope": rope, "conclusion": conclusion,
+        "p_direction_mcse": mc_pd, "ci_low_mcse": mc_ends[:, 0], "ci_high_mcse": mc_ends[:, 1],
+        "mc_fragile": fragile(conclusion, hdi[:, 0], hdi[:, 1], mc_ends[:, 0], mc_ends[:, 1],
+                              rope)})
+    if sd_scale is None:
+        return out.assign(**{c: np.nan for c in BF_COLUMNS})
+    pv = None if prior is None else prior.transpose("chain", "draw", dim).to_numpy().reshape(
+        -1, prior.sizes[dim])
+    bf = contrast_bayes_factors(post.to_numpy(), pv, np.asarray(sd_scale, dtype=float))
+    return pd.concat([out, bf[BF_COLUMNS].reset_index(drop=True)], axis=1)
+
+
+def rope_widths(post: xr.DataArray, *, rope: float | None = None, rope_sd: float = 0.1
+                ) -> np.ndarray:
+    """ROPE half-width of each column: ``rope`` points, else the scale's MID, else SD-based.
+
+    The default is ``rope_sd`` x the pooled within-group SD of the contrast's scale (0.1
+    SD: a negligible standardised effect, Kruschke 2018), or the minimal important
+    difference the codebook declares for the scale (coordinate ``mid``).
+    """
+    n = post.sizes[post.dims[-1]]
+    if rope is not None:
+        return np.full(n, float(rope))
+    sd = np.asarray(post["sd_pooled"].to_numpy(), dtype=float) if "sd_pooled" in post.coords \
+        else np.full(n, np.nan)
+    mid = np.asarray(post["mid"].to_numpy(), dtype=float) if "mid" in post.coords else (
+        np.full(n, np.nan))
+    return np.where(np.isnan(mid), rope_sd * sd, mid)
 
 
 def summarise_contrasts(post: xr.DataArray, prior: xr.DataArray | None, *, model: str,
-                        data_source: str, ci_prob: float = 0.95,
-                        rope: float = 0.1) -> pd.DataFrame:
+                        data_source: str, ci_prob: float = 0.95, rope: float | None = None,
+                        rope_sd: float = 0.1) -> pd.DataFrame:
     """Summarise stored contrast draws as the contrasts table (:data:`CONTRAST_COLUMNS`).
 
-    Latent-scale contrasts (names ending ``_latent``) get no P(ROPE): the ROPE is in
-    scale points.
+    ``rope`` (points) overrides the default ROPE of :func:`rope_widths`.  Latent-scale
+    contrasts (names ending ``_latent``) get no P(ROPE): the ROPE is in scale points.
     """
     latent = np.char.endswith(post["name"].to_numpy().astype(str), "_latent")
     stats = summarise_draws(post, prior, ci_prob=ci_prob, dim="contrast",
-                            rope=np.where(latent, np.nan, rope))
+                            rope=np.where(latent, np.nan,
+                                          rope_widths(post, rope=rope, rope_sd=rope_sd)),
+                            sd_scale=_sd_scale(post))
     meta = pd.DataFrame({"contrast": post["name"].to_numpy(), "scale": post["scale"].to_numpy(),
                          "sector": post["sector"].to_numpy(), "n_a": post["n_a"].to_numpy(),
                          "n_b": post["n_b"].to_numpy()})
@@ -285,7 +331,8 @@ def contrast_draws(draws: np.ndarray, units: pd.DataFrame, families, *,
 
 
 CLAIM_CONTRAST_COLUMNS = ["claim_id", "scale", "group_a", "group_b", "estimate", "ci_low",
-                          "ci_high", "p_direction", "p_rope", "bf10", "model", "data_source"]
+                          "ci_high", "p_direction", "p_rope", "rope", *DECISION_COLUMNS,
+                          *BF_COLUMNS, "model", "data_source"]
 
 
 def _selector(group: str, scale: str) -> Selector:
@@ -344,29 +391,17 @@ def claim_dataset(draws: np.ndarray, units: pd.DataFrame, claims: pd.DataFrame, 
 
 
 def summarise_claims(post: xr.DataArray, prior: xr.DataArray | None, *, model: str,
-                     data_source: str, ci_prob: float = 0.95, rope: float = 0.1
-                     ) -> pd.DataFrame:
+                     data_source: str, ci_prob: float = 0.95, rope: float | None = None,
+                     rope_sd: float = 0.1) -> pd.DataFrame:
     """Summarise stored claim-pair draws (:data:`CLAIM_CONTRAST_COLUMNS`)."""
-    stats = summarise_draws(post, prior, ci_prob=ci_prob, rope=rope, dim="pair")
+    stats = summarise_draws(post, prior, ci_prob=ci_prob, dim="pair",
+                            rope=rope_widths(post, rope=rope, rope_sd=rope_sd),
+                            sd_scale=_sd_scale(post))
     meta = pd.DataFrame({k: post[k].to_numpy() for k in
                          ("claim_id", "scale", "group_a", "group_b")})
     out = pd.concat([meta, stats], axis=1).assign(model=model, data_source=data_source)
     return out[CLAIM_CONTRAST_COLUMNS]
 
 
-def _savage_dickey(posterior: np.ndarray, prior: np.ndarray) -> float:
-    """BF10 = prior density / posterior density at 0 (Savage-Dickey), by ArviZ.
-
-    NaN when the prior draws cannot carry a density estimate (constant or not finite);
-    inf when no posterior draw lies on the other side of 0.
-    """
-    prior = prior[np.isfinite(prior)]
-    posterior = posterior[np.isfinite(posterior)]
-    if prior.size < 100 or np.ptp(prior) == 0 or np.ptp(posterior) == 0:
-        return np.nan
-    if not posterior.min() < 0 < posterior.max():
-        # No draw on the far side of 0: the posterior density there is below what a KDE can
-        # resolve (ArviZ then extrapolates a boundary value and returns a small, wrong BF).
-        return np.inf
-    idata = az.from_dict({"posterior": {"d": posterior[None, :]}, "prior": {"d": prior[None, :]}})
-    return float(az.bayes_factor(idata, var_names="d", ref_vals=0)["d"].sel(bf_type="BF10"))
+def _sd_scale(post: xr.DataArray) -> np.ndarray | None:
+    return post["sd_pooled"].to_numpy().astype(float) if "sd_pooled" in post.coords else None

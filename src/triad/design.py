@@ -3,10 +3,11 @@
 For a two-group contrast per sector (default: the Inspraak gap, youths about professionals
 minus professionals about youths, in each of the three sectors) and effect sizes drawn from
 the posterior of a fitted model, find the number of respondents per cell ``n`` such that
-the *assurance* ``P(p_direction >= .95) >= .8``: the probability, over the posterior
-uncertainty about the cell means and SDs and over the sampling of a new wave of ``n``
-youths and ``n`` professionals per sector, that the new wave's analysis puts at least 95%
-of its posterior on one side of zero.
+the *assurance* ``P(conclusion is higher or lower) >= .8``: the probability, over the
+posterior uncertainty about the cell means and SDs and over the sampling of a new wave of
+``n`` youths and ``n`` professionals per sector, that the new wave's analysis reaches a
+directional conclusion under triad's one decision rule (:func:`triad.decisions.decide`:
+its 95% HDI excludes zero).
 
 Analysis of a simulated wave (closed form).  Each group's scores are normal with unknown
 mean and SD; with the reference prior ``p(mu, sigma) ~ 1/sigma`` per group the posterior
@@ -15,10 +16,10 @@ means is the Behrens-Fisher distribution.  Welch and Satterthwaite approximate i
 shifted, scaled t: ``delta | data ~ (xbar_a - xbar_b) + se * t_nu`` with
 ``se^2 = s_a^2/n_a + s_b^2/n_b`` and
 ``nu = se^4 / ((s_a^2/n_a)^2/(n_a-1) + (s_b^2/n_b)^2/(n_b-1))``.  Hence
-``P(delta > 0 | data) = F_nu(t)`` with Welch's ``t = (xbar_a - xbar_b) / se``, and
-``p_direction = max(F_nu(t), 1 - F_nu(t)) >= .95`` exactly when the smaller one-sided
-Welch p-value is ``<= .05`` (``|t| >= t_(.95, nu)``).  ``tests/test_design.py`` checks the
-approximation against the exact Behrens-Fisher posterior by Monte Carlo.  The new wave is
+``P(delta > 0 | data) = F_nu(t)`` with Welch's ``t = (xbar_a - xbar_b) / se``; the 95% HDI
+of this symmetric posterior is ``xbar_a - xbar_b +- t_(.975, nu) se``, which excludes zero
+exactly when the two-sided Welch p-value is ``< .05`` (``|t| > t_(.975, nu)``).
+``tests/test_design.py`` checks the approximation against the exact Behrens-Fisher posterior by Monte Carlo.  The new wave is
 analysed on its own (no borrowing from the earlier wave or across sectors), so the
 assurance is that of a stand-alone analysis.
 
@@ -37,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from triad.decisions import CI_PROB, decide
 
 __all__ = ["DEFAULT_GRID", "DRAW_COLUMNS", "TABLE_COLUMNS", "welch_p_direction",
            "behrens_fisher_p_direction", "design_draws", "simulate_assurance",
@@ -187,7 +190,7 @@ def design_draws(result, *, family: str = "gap_youth_vs_professional",
 # --------------------------------------------------------------------------- simulation
 
 
-def _assurance_one_n(draws: dict, n: int, reps: int, seed: int, threshold: float) -> dict:
+def _assurance_one_n(draws: dict, n: int, reps: int, seed: int, ci_prob: float) -> dict:
     """Assurance for one cell size; ``draws`` arrays are (draws, sectors)."""
     from scipy import stats
 
@@ -202,8 +205,10 @@ def _assurance_one_n(draws: dict, n: int, reps: int, seed: int, threshold: float
     var_a = sa**2 * stats.chi2.ppf(u_a, n - 1) / (n - 1)
     var_b = sb**2 * stats.chi2.ppf(u_b, n - 1) / (n - 1)
     t, nu = _welch(xbar_a, var_a, n, xbar_b, var_b, n)
-    critical = stats.t.ppf(threshold, nu)  # pd >= threshold  <=>  |t| >= t_(threshold, nu)
-    success = np.abs(t) >= critical
+    se = np.sqrt(var_a / n + var_b / n)
+    half = stats.t.ppf(0.5 + ci_prob / 2, nu) * se  # the symmetric posterior's HDI
+    conclusion = decide(t * se - half, t * se + half)
+    success = (conclusion == "higher") | (conclusion == "lower")
     correct = success & (np.sign(t) == np.sign(ma - mb))
     return {"n": n, "success": success.mean(axis=0), "correct": correct.mean(axis=0)}
 
@@ -213,26 +218,26 @@ def simulate_assurance(
     n_grid: Sequence[int] = DEFAULT_GRID,
     *,
     reps: int = 10,
-    threshold: float = 0.95,
+    ci_prob: float = CI_PROB,
     seed: int = 20240601,
     jobs: int = 1,
     scheduler: str | None = None,
     timings: dict | None = None,
 ) -> pd.DataFrame:
-    """Assurance of ``p_direction >= threshold`` for each cell size in ``n_grid``.
+    """Assurance of a directional conclusion for each cell size in ``n_grid``.
 
     Parameters
     ----------
     draws : DataFrame
         Columns :data:`DRAW_COLUMNS` (e.g. :func:`design_draws`); one row per contrast,
         sector and posterior draw.  A single draw per sector (fixed truth) gives the
-        frequentist power of the one-sided Welch test at ``1 - threshold``.
+        frequentist power of the two-sided Welch test at ``1 - ci_prob``.
     n_grid : sequence of int
         Respondents per cell (the same ``n`` in both groups); each at least 2.
     reps : int
         Simulated waves per posterior draw.
-    threshold : float
-        The ``p_direction`` a wave must reach.
+    ci_prob : float
+        Probability of the HDI the decision rule uses (:mod:`triad.decisions`).
     seed : int
         Seed of the simulated waves; the same variates serve every ``n``.
     jobs : int
@@ -261,7 +266,7 @@ def simulate_assurance(
         if table.isna().any().any():
             raise ValueError("every contrast and sector needs the same posterior draws")
         wide[col] = table[keys].to_numpy()
-    args = [(wide, int(n), reps, seed, threshold) for n in n_grid]
+    args = [(wide, int(n), reps, seed, ci_prob) for n in n_grid]
     if scheduler is not None:
         from distributed import Client
 
@@ -362,7 +367,7 @@ def design_table(
     data=None,
     n_draws: int | None = None,
     reps: int = 10,
-    threshold: float = 0.95,
+    ci_prob: float = CI_PROB,
     seed: int = 20240601,
     jobs: int = 1,
     scheduler: str | None = None,
@@ -374,7 +379,7 @@ def design_table(
     source : triad.fitting.FitResult or DataFrame
         A fitted metric model (draws via :func:`design_draws`) or the draws themselves
         (columns :data:`DRAW_COLUMNS`).
-    n_grid, reps, threshold, seed, jobs, scheduler
+    n_grid, reps, ci_prob, seed, jobs, scheduler
         As in :func:`simulate_assurance`.
     family, scale, data, n_draws
         As in :func:`design_draws` (ignored for a DataFrame source, except ``n_draws``).
@@ -393,7 +398,7 @@ def design_table(
     else:
         draws = design_draws(source, family=family, scale=scale, data=data, n_draws=n_draws,
                              seed=seed)
-    return simulate_assurance(draws, n_grid, reps=reps, threshold=threshold, seed=seed,
+    return simulate_assurance(draws, n_grid, reps=reps, ci_prob=ci_prob, seed=seed,
                               jobs=jobs, scheduler=scheduler)
 
 
@@ -445,7 +450,7 @@ def assurance_figure(table: pd.DataFrame, out: str | Path, *, target: float = 0.
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("respondents per cell (each group)" if lang == "en"
                   else "respondenten per cel (per groep)")
-    ax.set_ylabel("assurance P(p_direction >= .95)")
+    ax.set_ylabel("assurance P(95% HDI excludes 0)")
     contrast = ", ".join(sorted(table["contrast"].unique()))
     ax.set_title(contrast, fontsize=8)
     ax.legend(fontsize=7, loc="lower right")
@@ -468,7 +473,7 @@ def run_design(
     data=None,
     n_draws: int | None = None,
     reps: int = 10,
-    threshold: float = 0.95,
+    ci_prob: float = CI_PROB,
     seed: int = 20240601,
     jobs: int = 1,
     scheduler: str | None = None,
@@ -485,7 +490,7 @@ def run_design(
     source : FitResult or DataFrame
         As in :func:`design_table`.
     out : path
-    n_grid, target, family, scale, data, n_draws, reps, threshold, seed, jobs, scheduler
+    n_grid, target, family, scale, data, n_draws, reps, ci_prob, seed, jobs, scheduler
         As in :func:`design_table` and :func:`required_n`.
     record : dict, optional
         Extra fields for the JSON record (e.g. the command).
@@ -508,7 +513,7 @@ def run_design(
         model, data_source = source.spec.name, source.record.get("data_source")
     drawn = time.perf_counter()
     timings: dict = {}
-    table = design_table(draws, n_grid, n_draws=n_draws, reps=reps, threshold=threshold,
+    table = design_table(draws, n_grid, n_draws=n_draws, reps=reps, ci_prob=ci_prob,
                          seed=seed, jobs=jobs, scheduler=scheduler)
     timings["simulate_seconds"] = round(time.perf_counter() - drawn, 2)
     timings["draws_seconds"] = round(drawn - start, 2)
@@ -523,7 +528,8 @@ def run_design(
         tmp.replace(paths[key])
     paths["figure"] = assurance_figure(table, out, target=target)
     full = {**(record or {}), "model": model, "data_source": data_source, "family": family,
-            "grid": [int(n) for n in n_grid], "target": target, "threshold": threshold,
+            "grid": [int(n) for n in n_grid], "target": target, "ci_prob": ci_prob,
+            "decision": "the HDI excludes 0 (triad.decisions)",
             "n_draws": int(table["n_draws"].iloc[0]), "reps": reps, "seed": seed,
             "jobs": jobs, "scheduler": scheduler,
             "analysis": "Welch-Satterthwaite t posterior (reference prior) per simulated wave",

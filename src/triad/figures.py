@@ -41,7 +41,7 @@ LABELS = {
            "professional>youth": "Professionals about youths",
            "professional>parent": "Professionals about parents",
            "professional>self": "Professionals' own competences",
-           "higher": "A higher (pd >= .95)", "lower": "A lower (pd >= .95)",
+           "higher": "A higher (95% HDI > 0)", "lower": "A lower (95% HDI < 0)",
            "equivalent": "equivalent (ROPE)", "undecided": "undecided",
            "gates": "sampler gates failed", "robustness": "share agreeing with primary"},
     "nl": {"special_education": "SO/VSO", "ambulatory_daycare": "Ambulant/Dagopvang",
@@ -60,7 +60,7 @@ LABELS = {
            "professional>youth": "Professionals over jeugdigen",
            "professional>parent": "Professionals over ouders",
            "professional>self": "Eigen competenties professionals",
-           "higher": "A hoger (pd >= ,95)", "lower": "A lager (pd >= ,95)",
+           "higher": "A hoger (95%-HDI > 0)", "lower": "A lager (95%-HDI < 0)",
            "equivalent": "equivalent (ROPE)", "undecided": "onbeslist",
            "gates": "samplercontroles mislukt", "robustness": "aandeel eens met primair"},
 }
@@ -275,7 +275,7 @@ def reliability_plot(reliability: pd.DataFrame, out: Path, lang: str = "en") -> 
 def multiverse_grid(universes: pd.DataFrame, claims: pd.DataFrame, out: Path,
                     lang: str = "en") -> Path | None:
     """Claims x universes: the Bayesian conclusion of every claim pair in every variant."""
-    tested = claims[claims["bayes_conclusion"].fillna("").ne("")].drop_duplicates(
+    tested = claims[claims["conclusion"].fillna("").ne("")].drop_duplicates(
         ["claim_id", "group_a", "group_b"])
     if tested.empty or universes.empty:
         return None
@@ -343,6 +343,6 @@ def all_figures(tables: Path, out: Path, lang: str = "en") -> list[Path]:
         reliability_plot(read("reliability.csv"), out, lang)
         if len(read("reliability.csv")) else None,
         multiverse_grid(read("multiverse.csv"), read("claims.csv"), out, lang)
-        if len(read("claims.csv")) and "bayes_conclusion" in read("claims.csv") else None,
+        if len(read("claims.csv")) and "robustness" in read("claims.csv") else None,
     ]
     return [p for p in made if p is not None]

@@ -56,7 +56,7 @@ _VERSIONED = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pandas", 
               "numpyro", "jax")
 PRIOR_DRAWS = 1000
 # Bumped whenever a stored fit gains or changes a file: older folders are refitted.
-FIT_FORMAT = 6
+FIT_FORMAT = 7
 FIT_FILES = ("fit.json", "fit.nc", "contrasts.csv", "claims.csv", "cell_means.csv", "ppc.csv",
              "excluded.csv", "sensitivity.csv", "loo.csv")
 
@@ -348,7 +348,8 @@ def fit(
     quick: bool = False,
     out: str | Path | None = None,
     use_cache: bool = True,
-    rope: float = 0.1,
+    rope: float | None = None,
+    rope_sd: float = 0.1,
     ci_prob: float = 0.95,
     cores: int | None = None,
 ) -> FitResult:
@@ -369,7 +370,10 @@ def fit(
         Results folder; fits go to ``out/fits``.  None: nothing is stored or cached.
     use_cache : bool
         Read a stored fit with the same key instead of sampling.
-    rope, ci_prob : float
+    rope : float, optional
+        ROPE half-width in scale points for every contrast; default ``rope_sd`` x the
+        pooled within-group SD of each contrast's scale (or the codebook's MID).
+    rope_sd, ci_prob : float
         Summary settings; a cached fit's tables are recomputed from its draws with these.
     cores : int, optional
         Processes for the chains (pymc backend); default one per chain up to the CPUs.
@@ -400,7 +404,7 @@ def fit(
     key = fit_key(spec, _data_hash(resp, md), backend, args)
     folder = Path(out) / "fits" / spec.name / key if out is not None else None
     if folder is not None and use_cache and _valid_cache(folder):
-        return _load(spec, folder, rope=rope, ci_prob=ci_prob)
+        return _load(spec, folder, rope=rope, rope_sd=rope_sd, ci_prob=ci_prob)
 
     start = time.perf_counter()
     pymc_log = logging.getLogger("pymc")
@@ -429,18 +433,20 @@ def fit(
     ppc = _ppc_summary(idata, md.frame, spec) if spec.data == "respondent" else pd.DataFrame()
     result = FitResult(spec, idata, diag, pd.DataFrame(), record, folder, ppc=ppc,
                        sensitivity=sensitivity, loo=loo_point)
-    _summarise(result, rope=rope, ci_prob=ci_prob)
+    _summarise(result, rope=rope, rope_sd=rope_sd, ci_prob=ci_prob)
     if folder is not None:
         _store(result, md)
     return result
 
 
-def load_fit(name_or_path: str | Path, *, out: str | Path = "results", rope: float = 0.1,
+def load_fit(name_or_path: str | Path, *, out: str | Path = "results",
+             rope: float | None = None, rope_sd: float = 0.1,
              ci_prob: float = 0.95) -> FitResult:
     """Open a stored fit: a fit folder (or its ``fit.nc``), or a model name.
 
     A model name opens the newest complete fit of that model under ``out/fits/<name>/``.
-    The tables are recomputed from the stored draws with ``rope`` and ``ci_prob``.
+    The tables are recomputed from the stored draws with ``rope`` (or ``rope_sd``) and
+    ``ci_prob``, as :func:`fit` computes them.
 
     Raises
     ------
@@ -462,7 +468,7 @@ def load_fit(name_or_path: str | Path, *, out: str | Path = "results", rope: flo
     from triad.multiverse import resolve_spec
 
     spec = resolve_spec(record["spec_path"], record.get("variant", ""))
-    return _load(spec, path, rope=rope, ci_prob=ci_prob)
+    return _load(spec, path, rope=rope, rope_sd=rope_sd, ci_prob=ci_prob)
 
 
 def _loo_data_key(md: ModelData) -> str:
@@ -606,12 +612,60 @@ def _add_derived_draws(idata: xr.DataTree, spec: ModelSpec, units: pd.DataFrame,
         prior = xr.concat([prior, lat_prior], dim="contrast")
     claims, claims_prior = claim_dataset(draws, units, load_claims(), prior_draws=prior_draws,
                                          chains=chains)
+    sds, mids = _pooled_sds(units, spec), _mids()
+    latent_sd = {"cumulative_logit": np.pi / np.sqrt(3), "cumulative_probit": 1.0}.get(
+        spec.family, np.nan)
+
+    def scale_coords(values: xr.DataArray, dim: str) -> xr.DataArray:
+        names = values["name"].to_numpy().astype(str) if "name" in values.coords else (
+            np.full(values.sizes[dim], ""))
+        sd = [latent_sd if n.endswith("_latent") else sds.get(str(sc), np.nan)
+              for n, sc in zip(names, values["scale"].to_numpy(), strict=True)]
+        mid = [np.nan if n.endswith("_latent") else mids.get(str(sc), np.nan)
+               for n, sc in zip(names, values["scale"].to_numpy(), strict=True)]
+        return values.assign_coords(sd_pooled=(dim, np.asarray(sd, dtype=float)),
+                                    mid=(dim, np.asarray(mid, dtype=float)))
+
+    post, prior = scale_coords(post, "contrast"), scale_coords(prior, "contrast")
+    claims, claims_prior = scale_coords(claims, "pair"), scale_coords(claims_prior, "pair")
     groups = {"contrast_draws": post, "contrast_draws_prior": prior, "claim_draws": claims,
               "claim_draws_prior": claims_prior,
               "cell_mean_draws": _cell_mean_dataset(draws, units, chains)}
     for group, values in groups.items():
         name = "mean" if values.dims[-1] == "cell" else "difference"
         idata[group] = xr.DataTree(xr.Dataset({name: values}))
+
+
+def _pooled_sds(units: pd.DataFrame, spec: ModelSpec) -> dict[str, float]:
+    """Pooled within-cell SD of each scale's observed scores (the ROPE's and BF's unit).
+
+    Cells are rater x target x sector; item-level models pool the respondents' item means;
+    the summary model pools the published cells' SDs (sector cells only, each person
+    once).  A paired contrast of two scales (label ``a-b``) uses both scales' cells.
+    """
+    if spec.data == "summary":
+        cells = units[units["partition"] == "sector"] if "partition" in units else units
+        parts = {sc: (c["n"] - 1, c["sd"] ** 2) for sc, c in cells.groupby("scale")}
+    else:
+        score = units["value"].astype(float) if spec.ordinal else units["score"]
+        per = units.assign(_score=score).groupby(["scale", "cell", "respondent"])[
+            "_score"].mean().reset_index()
+        stats = per.groupby(["scale", "cell"])["_score"].agg(["count", "var"]).reset_index()
+        stats = stats[stats["count"] > 1]
+        parts = {sc: (c["count"] - 1, c["var"]) for sc, c in stats.groupby("scale")}
+    out = {sc: float(np.sqrt((df * var).sum() / df.sum())) for sc, (df, var) in parts.items()}
+    # a paired contrast of two scales is labelled 'a-b': pool both scales' cells
+    for a_, b_ in ((x, y) for x in parts for y in parts if x != y):
+        both = [parts[a_], parts[b_]]
+        out[f"{a_}-{b_}"] = float(np.sqrt(sum((d * v).sum() for d, v in both)
+                                          / sum(d.sum() for d, _ in both)))
+    return out
+
+
+def _mids() -> dict[str, float]:
+    from triad.codebook import load_codebook
+
+    return {sid: sc.mid for sid, sc in load_codebook().scales.items() if sc.mid is not None}
 
 
 def _cell_mean_dataset(draws: np.ndarray, units: pd.DataFrame, chains: int) -> xr.DataArray:
@@ -631,7 +685,8 @@ def _cell_mean_dataset(draws: np.ndarray, units: pd.DataFrame, chains: int) -> x
                         dims=("chain", "draw", "cell"), coords=coords)
 
 
-def _summarise(result: FitResult, *, rope: float, ci_prob: float) -> None:
+def _summarise(result: FitResult, *, rope: float | None, rope_sd: float, ci_prob: float
+               ) -> None:
     """Fill the result's contrasts, claims and cell-means tables from its stored draws."""
     idata, model = result.idata, result.spec.name
     source = result.record["data_source"]
@@ -641,10 +696,11 @@ def _summarise(result: FitResult, *, rope: float, ci_prob: float) -> None:
 
     contrasts = summarise_contrasts(draws("contrast_draws", "difference"),
                                     draws("contrast_draws_prior", "difference"), model=model,
-                                    data_source=source, ci_prob=ci_prob, rope=rope)
+                                    data_source=source, ci_prob=ci_prob, rope=rope,
+                                    rope_sd=rope_sd)
     claims = summarise_claims(draws("claim_draws", "difference"),
                               draws("claim_draws_prior", "difference"), model=model,
-                              data_source=source, ci_prob=ci_prob, rope=rope)
+                              data_source=source, ci_prob=ci_prob, rope=rope, rope_sd=rope_sd)
     cells = draws("cell_mean_draws", "mean")
     stats = summarise_draws(cells, None, ci_prob=ci_prob, rope=np.nan, dim="cell")
     keys = [k for k in ("scale", "role", "target", "sector", "gender") if k in cells.coords]
@@ -726,7 +782,8 @@ def _read_sensitivity(path: Path) -> pd.DataFrame:
     return table
 
 
-def _load(spec: ModelSpec, folder: Path, *, rope: float, ci_prob: float) -> FitResult:
+def _load(spec: ModelSpec, folder: Path, *, rope: float | None, rope_sd: float,
+          ci_prob: float) -> FitResult:
     record = json.loads((folder / "fit.json").read_text())
     idata = xr.load_datatree(folder / "fit.nc", engine="netcdf4")
     try:
@@ -737,5 +794,5 @@ def _load(spec: ModelSpec, folder: Path, *, rope: float, ci_prob: float) -> FitR
                        cached=True, ppc=ppc,
                        sensitivity=_read_sensitivity(folder / "sensitivity.csv"),
                        loo=pd.read_csv(folder / "loo.csv"))
-    _summarise(result, rope=rope, ci_prob=ci_prob)
+    _summarise(result, rope=rope, rope_sd=rope_sd, ci_prob=ci_prob)
     return result

@@ -4,14 +4,15 @@ Variants are declared in ``models/multiverse/variants.toml`` and derived from ea
 Gaussian respondent-level spec they apply to (likelihood, residual SD, pooling,
 prior scale).  Together with the specs that are variants of their own (Student-t,
 ordinal logit/probit, summary statistics) they form the universes in which every
-claim's Bayesian conclusion is re-read:
+claim's Bayesian conclusion is re-read with the one rule of :mod:`triad.decisions`
+(``higher``/``lower``: the 95% HDI excludes 0; ``equivalent``: it lies inside the ROPE;
+else ``undecided``).
 
-* ``higher`` / ``lower``: p_direction >= .95 with the estimate above / below 0;
-* ``equivalent``: P(|difference| <= ROPE) >= .95;
-* ``undecided``: neither.
-
-A claim's robustness is the share of universes (with passing sampler gates) that
-reach the primary model's conclusion.
+A claim's robustness is the share of the *other* universes (the primary model is not
+counted) that reach the primary model's conclusion, among those whose sampler gates
+passed and that LOO does not clearly reject.  A universe is LOO-rejected when, on the
+same observations, its elpd is more than 4 and more than 2 standard errors below the
+best model's (``loo_compare.csv``); it is shown, flagged, but not counted.
 """
 
 import copy
@@ -29,16 +30,18 @@ from triad.paths import models_dir
 from triad.specs import ModelSpec, SpecError, read_toml, spec_from_raw
 
 __all__ = ["Variant", "variants_file", "load_variants", "derive_spec", "multiverse_specs",
-           "resolve_spec", "universe_label", "conclusion", "claim_universes",
-           "robustness_columns", "ROBUSTNESS_COLUMNS", "FRAGILE_BELOW", "PD_THRESHOLD"]
+           "resolve_spec", "universe_label", "claim_universes", "loo_rejected",
+           "robustness_columns", "ROBUSTNESS_COLUMNS", "FRAGILE_BELOW"]
 
-PD_THRESHOLD = 0.95
-# A claim is called fragile when fewer than this share of universes reach its conclusion.
+# Default: a claim is called fragile when fewer than this share of the other universes
+# reach its conclusion (``--robust-share``).
 FRAGILE_BELOW = 0.8
+# LOO clearly rejects a universe: elpd below the best by more than this and 2 SE.
+LOO_REJECT_ELPD = 4.0
 _VARIANT_KEYS = {"name", "label", "axis", "why", "applies_to", "exclude", "family",
                  "sigma_formula", "priors", "prior_scale", "sampler"}
-ROBUSTNESS_COLUMNS = ["bayes_conclusion", "universes", "universes_agree", "robustness",
-                      "robust", "universes_failed_gates", "paper_support_share",
+ROBUSTNESS_COLUMNS = ["universes", "universes_agree", "robustness", "robust",
+                      "universes_failed_gates", "universes_loo_rejected", "paper_support_share",
                       "dissenting_universes"]
 
 
@@ -196,20 +199,21 @@ def universe_label(model: str, family: str, variant: str = "", labels: dict | No
     return "primary (Gaussian)" if primary else model
 
 
-def conclusion(estimate: float, p_direction: float, p_rope: float,
-               threshold: float = PD_THRESHOLD) -> str:
-    """``higher``, ``lower``, ``equivalent`` or ``undecided`` (see the module docstring)."""
-    if any(pd.isna(x) for x in (estimate, p_direction)):
-        return ""
-    if p_direction >= threshold:
-        return "higher" if estimate > 0 else "lower"
-    if not pd.isna(p_rope) and p_rope >= threshold:
-        return "equivalent"
-    return "undecided"
+def loo_rejected(compared: pd.DataFrame) -> set[str]:
+    """Models that LOO clearly rejects against the best one on the same observations.
+
+    ``compared`` is :func:`triad.sensitivity.loo_compare` output (``elpd_diff`` <= 0 is
+    each model's elpd minus the best one's, ``dse`` its standard error).
+    """
+    if compared.empty:
+        return set()
+    bad = (compared["elpd_diff"] < -LOO_REJECT_ELPD) & (
+        compared["elpd_diff"].abs() > 2 * compared["dse"])
+    return set(compared.loc[bad, "model"])
 
 
 def claim_universes(claim_rows: pd.DataFrame, diag: pd.DataFrame,
-                    primary: dict[str, str]) -> pd.DataFrame:
+                    primary: dict[str, str], rejected: set[str] | None = None) -> pd.DataFrame:
     """Every claim contrast in every universe, with its conclusion and grid label.
 
     Parameters
@@ -221,11 +225,14 @@ def claim_universes(claim_rows: pd.DataFrame, diag: pd.DataFrame,
         One row per model: ``model, family, variant, gates_passed``.
     primary : dict
         Scale -> primary model name (its universe is labelled ``primary``).
+    rejected : set of str, optional
+        Models LOO clearly rejects (:func:`loo_rejected`).
 
     Returns
     -------
     DataFrame
-        ``claim_rows`` plus ``family, variant, universe, conclusion``.
+        ``claim_rows`` (with their ``conclusion``) plus ``family, variant, universe,
+        is_primary, loo_rejected``.
     """
     labels = {v.name: v.label for v in load_variants()}
     info = diag.set_index("model")
@@ -236,8 +243,9 @@ def claim_universes(claim_rows: pd.DataFrame, diag: pd.DataFrame,
         universe_label(m, f, v, labels, primary=primary.get(s) == m)
         for m, f, v, s in zip(out["model"], out["family"], out["variant"], out["scale"],
                               strict=True)]
-    out["conclusion"] = [conclusion(e, p, r) for e, p, r in zip(
-        out["estimate"], out["p_direction"], out["p_rope"], strict=True)]
+    out["is_primary"] = [primary.get(s) == m for m, s in zip(out["model"], out["scale"],
+                                                              strict=True)]
+    out["loo_rejected"] = out["model"].isin(rejected or set())
     # Base Gaussian specs other than a scale's primary are universes of their own too.
     return out
 
@@ -251,42 +259,45 @@ def _supports_paper(concl: str, verdict: str, direction: str) -> bool | None:
     return None
 
 
-def robustness_columns(claims: pd.DataFrame, universes: pd.DataFrame) -> pd.DataFrame:
+def robustness_columns(claims: pd.DataFrame, universes: pd.DataFrame, *,
+                       fragile_below: float = FRAGILE_BELOW) -> pd.DataFrame:
     """Add the robustness columns (:data:`ROBUSTNESS_COLUMNS`) to the claims table.
 
-    ``bayes_conclusion`` is the primary model's conclusion; ``universes`` counts the
-    universes with passing gates that compute the claim (primary included);
-    ``universes_agree`` those reaching the same conclusion; ``robustness`` their share;
-    ``robust`` is ``robust``, ``fragile`` (share < :data:`FRAGILE_BELOW`) or empty;
-    ``paper_support_share`` the share of universes that support the paper's verdict;
-    ``dissenting_universes`` names the others.
+    The claims table's ``conclusion`` is the primary model's.  ``universes`` counts the
+    other universes that compute the claim with passing gates and no LOO rejection;
+    ``universes_agree`` those reaching the primary's conclusion; ``robustness`` their
+    share; ``robust`` is ``robust``, ``fragile`` (share < ``fragile_below``) or empty
+    (no other universe); ``universes_failed_gates`` and ``universes_loo_rejected`` count
+    the universes shown but not counted; ``paper_support_share`` is the share of all
+    counted universes, primary included, that support the paper's verdict;
+    ``dissenting_universes`` names the counted universes that disagree.
     """
     out = claims.copy()
     cols: dict[str, list] = {c: [] for c in ROBUSTNESS_COLUMNS}
     for _, row in out.iterrows():
         u = universes[(universes["claim_id"] == row["claim_id"])
                       & (universes["group_b"].fillna("") == row["group_b"])]
-        ok = u[u["gates_passed"].astype(bool)]
-        # the primary's own conclusion is shown even when its gates failed (claims.csv
-        # flags that row); the share counts only universes whose gates passed
-        main = u[u["model"] == row["bayes_model"]]
-        concl = main["conclusion"].iloc[0] if len(main) else ""
-        agree = ok["conclusion"] == concl
+        passed = u["gates_passed"].astype(bool)
+        counted = passed & ~u["loo_rejected"].astype(bool)
+        others = u[counted & (u["model"] != row["bayes_model"])]
+        concl = row["conclusion"]
+        agree = others["conclusion"] == concl
         support = [_supports_paper(c, row["paper_verdict"], row["direction"])
-                   for c in ok["conclusion"]]
+                   for c in u.loc[counted, "conclusion"]]
         support = [s for s in support if s is not None]
-        cols["bayes_conclusion"].append(concl)
-        cols["universes"].append(len(ok))
+        share = float(agree.mean()) if concl and len(others) else np.nan
+        cols["universes"].append(len(others))
         cols["universes_agree"].append(int(agree.sum()) if concl else 0)
-        share = float(agree.mean()) if concl and len(ok) else np.nan
         cols["robustness"].append(share)
         cols["robust"].append("" if np.isnan(share) else (
-            "fragile" if share < FRAGILE_BELOW else "robust"))
-        cols["universes_failed_gates"].append(int((~u["gates_passed"].astype(bool)).sum()))
+            "fragile" if share < fragile_below else "robust"))
+        cols["universes_failed_gates"].append(int((~passed).sum()))
+        cols["universes_loo_rejected"].append(int((passed & u["loo_rejected"]).sum()))
         cols["paper_support_share"].append(float(np.mean(support)) if support else np.nan)
         cols["dissenting_universes"].append("; ".join(
-            f"{m}: {c}" for m, c in zip(ok.loc[~agree, "model"], ok.loc[~agree, "conclusion"],
-                                        strict=True)) if concl else "")
+            f"{m}: {c}" for m, c in zip(others.loc[~agree, "model"],
+                                        others.loc[~agree, "conclusion"], strict=True))
+            if concl else "")
     for c in ROBUSTNESS_COLUMNS:
         out[c] = cols[c]
     return out

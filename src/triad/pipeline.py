@@ -64,7 +64,7 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
             quick: bool = False, models: str = "*.toml", backend: str = DEFAULT_BACKEND,
             jobs: int = 1, fit_models: bool = True, lang: str = "en",
             scheduler: str | None = None, multiverse: bool = True,
-            min_cell: int | None = None) -> dict:
+            min_cell: int | None = None, robust_share: float = 0.8) -> dict:
     """Run every available step and write the tables.
 
     Parameters
@@ -98,6 +98,9 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
         Small-cell protection: statistics of groups with fewer respondents are
         suppressed in every table, figure and the report.  Default 5 for a respondent
         file, off (0) for the embedded synthetic data set, which describes nobody.
+    robust_share : float
+        A claim is called fragile when fewer than this share of the other universes reach
+        its primary conclusion.
 
     Returns
     -------
@@ -113,7 +116,7 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
     tables = out / "results" / "tables"
     tables.mkdir(parents=True, exist_ok=True)
     record: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "versions": _versions(),
-                    "steps": {}}
+                    "robust_share": robust_share, "steps": {}}
 
     start = time.perf_counter()
     findings = audit_published()
@@ -177,7 +180,8 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
         record["steps"]["models"] = _fit_models(
             data if data is not None else None, out / "results", tables, replication,
             quick=quick, pattern=models, backend=backend, jobs=jobs, data_tests=data_tests,
-            scheduler=scheduler, multiverse=multiverse, guard=guard)
+            scheduler=scheduler, multiverse=multiverse, guard=guard,
+            robust_share=robust_share)
         if loaded is not None:
             record["steps"]["design"] = _design_step(loaded, out / "results", quick=quick,
                                                      pattern=models, backend=backend,
@@ -225,11 +229,11 @@ def _fit_one(spec_path: str, variant: str, data: str | None, results: str, quick
 def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.DataFrame, *,
                 quick: bool, pattern: str, backend: str, jobs: int,
                 data_tests: pd.DataFrame | None = None, scheduler: str | None = None,
-                multiverse: bool = True, guard=None) -> dict:
+                multiverse: bool = True, guard=None, robust_share: float = 0.8) -> dict:
     from concurrent.futures import ProcessPoolExecutor
 
     from triad.claims import claims_latex, claims_markdown, claims_table, primary_models
-    from triad.multiverse import claim_universes
+    from triad.multiverse import claim_universes, loo_rejected
     from triad.specs import load_specs
 
     # comma-separated globs: --models 'summary_cells.toml,metric_opvoed.toml'
@@ -277,13 +281,15 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
            tables / "posterior_cell_means.csv", guard)
     _write(pd.concat([o["ppc"] for o in outputs], ignore_index=True), tables / "ppc.csv", guard)
     claim_rows = pd.concat([o["claims"] for o in outputs], ignore_index=True)
-    universes = claim_universes(claim_rows, diag, primary_models(diag, claim_rows))
+    compared = _loo_comparison(outputs, diag, quick)
+    universes = claim_universes(claim_rows, diag, primary_models(diag, claim_rows),
+                               rejected=loo_rejected(compared))
     claims = claims_table(replication, claim_rows, diag, quick=quick, data_tests=data_tests,
-                          universes=universes)
+                          universes=universes, fragile_below=robust_share)
     if guard is not None:
         claims = guard.apply("claims.csv", claims)
     _write(claims, tables / "claims.csv")
-    _write_sensitivity(outputs, diag, universes, tables, quick, guard)
+    _write_sensitivity(outputs, universes, compared, tables, quick, guard)
     _write_text(claims_markdown(claims) + "\n", tables / "claims.md")
     _write_text(claims_latex(claims), tables / "claims.tex")
     failed = diag.loc[~diag["gates_passed"].astype(bool), "model"].tolist()
@@ -334,16 +340,21 @@ def _design_step(loaded, results: Path, *, quick: bool, pattern: str, backend: s
     return {"seconds": round(time.perf_counter() - start, 2), "cached": False}
 
 
-def _write_sensitivity(outputs: list[dict], diag: pd.DataFrame, universes: pd.DataFrame,
+def _write_sensitivity(outputs: list[dict], universes: pd.DataFrame, compared: pd.DataFrame,
                        tables: Path, quick: bool, guard=None) -> None:
     """Write the multiverse grid, every model's prior sensitivity and the LOO comparisons."""
-    from triad.sensitivity import loo_compare
-
     universes = universes.assign(quick=quick)
     _write(universes, tables / "multiverse.csv", guard)
     sens = pd.concat([o["sensitivity"] for o in outputs], ignore_index=True)
     sens["quick"] = quick
     _write(sens, tables / "prior_sensitivity.csv")
+    _write(compared, tables / "loo_compare.csv")
+
+
+def _loo_comparison(outputs: list[dict], diag: pd.DataFrame, quick: bool) -> pd.DataFrame:
+    """PSIS-LOO comparison of the stored fits within identical observations."""
+    from triad.sensitivity import loo_compare
+
     # Each stored fit.nc holds its float32 log-likelihood: arviz compares the stored fits.
     opened = {o["diagnostics"]["model"]: xr.open_datatree(
         Path(o["diagnostics"]["fit_folder"]) / "fit.nc", engine="netcdf4") for o in outputs}
@@ -358,7 +369,7 @@ def _write_sensitivity(outputs: list[dict], diag: pd.DataFrame, universes: pd.Da
     compared["gates_passed"] = compared["model"].map(
         dict(zip(diag["model"], diag["gates_passed"], strict=True)))
     compared["quick"] = quick
-    _write(compared, tables / "loo_compare.csv")
+    return compared
 
 
 def _report(d: dict, name: str) -> None:

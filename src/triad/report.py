@@ -81,36 +81,50 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else pd.DataFrame()
 
 
+def _robust_share(tables: Path) -> float:
+    """Return the fragility threshold the run used (``run.json``), else the default."""
+    from triad.multiverse import FRAGILE_BELOW
+
+    record = tables.parent / "run.json"
+    if record.is_file():
+        return float(json.loads(record.read_text()).get("robust_share", FRAGILE_BELOW))
+    return FRAGILE_BELOW
+
+
 def _sensitivity(tables: Path, fig: dict, diag: pd.DataFrame, claims: pd.DataFrame) -> list:
     """Render the 'Sensitivity' section: multiverse, prior sensitivity, LOO, SBC, design."""
-    from triad.multiverse import FRAGILE_BELOW, PD_THRESHOLD
+    from triad.decisions import CI_PROB, RULE_TEXT
+    from triad.multiverse import LOO_REJECT_ELPD
     from triad.sensitivity import PSENS_THRESHOLD
 
+    share = _robust_share(tables)
     out = ["<h3>Multiverse of analytic choices</h3>",
-           "<p>Every claim's Bayesian conclusion (A higher or lower: p_direction &ge; "
-           f"{PD_THRESHOLD:g}; equivalent: P(ROPE) &ge; {PD_THRESHOLD:g}; else undecided) is "
-           "re-read in each universe: the primary Gaussian model, a Student-t likelihood, one "
-           "residual SD, no pooling of the sector cells, priors half and twice as wide "
+           f"<p>Every claim's Bayesian conclusion ({html.escape(RULE_TEXT.format(ci=CI_PROB))}"
+           ") is re-read in each universe: the primary Gaussian model, a Student-t likelihood, "
+           "one residual SD, no pooling of the sector cells, priors half and twice as wide "
            "(<code>models/multiverse/variants.toml</code>), the item-level ordinal logit and "
            "probit models (Inspraak) and the summary-statistic model of the published cells. "
-           "Robustness is the share of universes whose sampler gates passed that reach the "
-           f"primary's conclusion; below {FRAGILE_BELOW:.0%} a claim is called "
-           "<b>fragile</b>.</p>"]
+           "Robustness is the share of the <i>other</i> universes (the primary is not counted) "
+           "that reach the primary's conclusion, among those whose sampler gates passed and "
+           f"that LOO does not clearly reject (elpd more than {LOO_REJECT_ELPD:g} and 2 SE "
+           "below the best model on the same observations: shown, not counted); below "
+           f"{share:.0%} (<code>--robust-share</code>) a claim is called <b>fragile</b>.</p>"]
     if "multiverse_grid" in fig:
         out.append(_img(fig["multiverse_grid"]))
     if len(claims) and "robustness" in claims:
-        shown = claims[claims["bayes_conclusion"].fillna("").ne("")].sort_values(
+        shown = claims[claims["conclusion"].fillna("").ne("")].sort_values(
             ["robustness", "claim_id"])
         counts = shown["robust"].value_counts()
         out.append("<p>" + ", ".join(f"{k}: {v}" for k, v in counts.items()) + " claim pairs."
                    "</p>")
         out.append(_table(shown[["claim_id", "scale", "group_a", "group_b", "paper_verdict",
-                                 "bayes_conclusion", "universes", "universes_agree",
+                                 "conclusion", "universes", "universes_agree",
                                  "robustness", "robust", "universes_failed_gates",
+                                 "universes_loo_rejected",
                                  "paper_support_share", "dissenting_universes"]]))
     out.append("<h3>Prior sensitivity (power-scaling)</h3>"
                "<p>Power-scaling of the top-level priors and of the likelihood (Kallioinen et "
-               "al. 2023, <code>arviz.psens</code>): a quantity whose posterior moves by a "
+               "al. 2023, <code>arviz.psense</code>): a quantity whose posterior moves by a "
                f"cumulative Jensen-Shannon distance &ge; {PSENS_THRESHOLD:g} is flagged, as "
                "prior-data conflict (both sensitive) or strong prior / weak likelihood. "
                "Every quantity is in <code>prior_sensitivity.csv</code>.</p>")
