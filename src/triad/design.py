@@ -19,8 +19,8 @@ shifted, scaled t: ``delta | data ~ (xbar_a - xbar_b) + se * t_nu`` with
 ``P(delta > 0 | data) = F_nu(t)`` with Welch's ``t = (xbar_a - xbar_b) / se``; the 95% HDI
 of this symmetric posterior is ``xbar_a - xbar_b +- t_(.975, nu) se``, which excludes zero
 exactly when the two-sided Welch p-value is ``< .05`` (``|t| > t_(.975, nu)``).
-``tests/test_design.py`` checks the approximation against the exact Behrens-Fisher posterior by Monte Carlo.  The new wave is
-analysed on its own (no borrowing from the earlier wave or across sectors), so the
+``tests/test_design.py`` checks the approximation against the exact Behrens-Fisher
+posterior by Monte Carlo.  The new wave is analysed on its own (no borrowing from the earlier wave or across sectors), so the
 assurance is that of a stand-alone analysis.
 
 Simulation.  A wave's sufficient statistics are drawn directly (exact for normal data):
