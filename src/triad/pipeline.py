@@ -190,6 +190,13 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
         record["privacy"]["suppressed"] = guard.notes
         _write(guard.summary(), tables / "suppression.csv")
     _write_text(json.dumps(record, indent=2, default=str) + "\n", out / "results" / "run.json")
+    if fit_models:
+        # methods.md/.tex from the specs, run.json and the model tables (read by the report)
+        from triad.methods import write_methods
+        from triad.specs import load_specs
+
+        found = {s.name: s for g in models.split(",") for s in load_specs(pattern=g.strip())}
+        write_methods(out / "results", [found[name] for name in sorted(found)])
     start = time.perf_counter()
     from triad.figures import all_figures
     from triad.report import write_report

@@ -16,6 +16,7 @@ TEXT = {
            "bayes": "Bayesian contrasts", "claims": "Claim by claim",
            "diagnostics": "Diagnostics", "reliability": "Reliability",
            "reproduce": "How to reproduce", "sensitivity": "Sensitivity",
+           "methods": "Methods",
            "synthetic": "SYNTHETIC DATA: the respondent-level results below come from a data set "
                         "reconstructed from the published tables, not from the study's "
                         "respondents. They show what the models do with data that reproduce the "
@@ -32,6 +33,7 @@ TEXT = {
            "bayes": "Bayesiaanse contrasten", "claims": "Claim voor claim",
            "diagnostics": "Diagnostiek", "reliability": "Betrouwbaarheid",
            "reproduce": "Reproduceren", "sensitivity": "Gevoeligheid",
+           "methods": "Methoden",
            "synthetic": "SYNTHETISCHE DATA: de resultaten op respondentniveau hieronder komen "
                         "uit een dataset die uit de gepubliceerde tabellen is gereconstrueerd, "
                         "niet uit de respondenten van het onderzoek. Het zijn geen bevindingen "
@@ -292,6 +294,10 @@ def write_report(results: Path, figures: list[Path], out: Path, lang: str = "en"
                                     "paper_verdict", "summary_p", "data_test_p",
                                     "bayes_estimate", "bayes_ci_low", "bayes_ci_high",
                                     "agreement", "data_source"]]))
+        if "bayes_conclusion" in claims:
+            from triad.methods import multiplicity_note
+
+            parts.append(f"<p><b>Multiplicity.</b> {html.escape(multiplicity_note(claims))}</p>")
 
     parts.append(f"<h2>{t['diagnostics']}</h2>")
     if len(diag):
@@ -313,6 +319,13 @@ def write_report(results: Path, figures: list[Path], out: Path, lang: str = "en"
     parts.append(f"<h2>{t['reliability']}</h2>")
     if "reliability" in fig:
         parts.append(_img(fig["reliability"]))
+
+    methods = results / "methods.md"
+    if methods.is_file():
+        # the text authors paste (results/methods.md; methods.tex beside it)
+        parts.append(f"<h2>{t['methods']}</h2><p class='note'>results/methods.md and "
+                     "results/methods.tex:</p><pre style='white-space:pre-wrap'>"
+                     f"{html.escape(methods.read_text(encoding='utf-8'))}</pre>")
 
     parts.append(f"<h2>{t['reproduce']}</h2>")
     versions = ", ".join(f"{k} {v}" for k, v in run.get("versions", {}).items())
