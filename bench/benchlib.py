@@ -20,7 +20,7 @@ try:  # the benchmarks run from a checkout; fall back to its src/ if triad is no
 except ImportError:  # pragma: no cover
     sys.path.insert(0, str(REPO / "src"))
 
-from triad.fitting import _sampler_args  # noqa: E402
+from triad.fitting import sampler_args  # noqa: E402
 from triad.modeldata import model_frame, summary_frame  # noqa: E402
 from triad.readers import read_respondents  # noqa: E402
 from triad.specs import load_spec  # noqa: E402
@@ -157,7 +157,7 @@ def run_stan(name: str, data_path: str | None, nonce: str | None, draws: int | N
     from triad.fitting import diagnostics
 
     spec = spec_of(name)
-    args = _sampler_args(spec, quick=False)
+    args = sampler_args(spec, quick=False)
     draws, tune, chains = draws or args["draws"], tune or args["tune"], chains or args["chains"]
     data, levels = stan_data(name, model_data(name, data_path))
     code = (REPO / "bench" / "stan" / f"{name}.stan").read_text()
@@ -229,7 +229,7 @@ def run_triad(name: str, backend: str, data_path: str | None, sampler_only: bool
             warnings.simplefilter("ignore")
             t0 = time.perf_counter()
             if sampler_only:
-                args = tf._sampler_args(spec, quick=False)
+                args = tf.sampler_args(spec, quick=False)
                 frame = model_data(name, data_path)
                 if spec.data == "summary":
                     model = tf._summary_model(frame, spec)

@@ -8,7 +8,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-import triad.multiverse as mv
+from triad.decisions import decide
 from triad.fitting import GATES
 from triad.methods import (
     BARG_ITEMS,
@@ -39,7 +39,7 @@ def _claims() -> pd.DataFrame:
     # (row 3's fit failed its gates, so it is not a finding).
     return pd.DataFrame({
         "claim_id": ["c1", "c2", "c3", "c4", "c5", "c6"],
-        "bayes_conclusion": ["higher", "lower", "higher", "undecided", "equivalent", None],
+        "conclusion": ["higher", "lower", "higher", "undecided", "equivalent", None],
         "p_direction": [0.99, 0.97, 0.96, 0.80, 0.55, float("nan")],
         "gates_passed": [True, True, False, True, True, True],
         "data_source": ["synthetic"] * 6,
@@ -192,24 +192,16 @@ def test_multiplicity_matches_hand_calculation():
         assert m["null_benchmark"] == pytest.approx(0.5)
 
 
-def test_decision_rule_describes_what_conclusion_does():
-    # Guards against drift: the text comes from decision_rule(), which must describe the
-    # rule triad.multiverse.conclusion applies.  When conclusion() changes, this fails
-    # until decision_rule() (or triad.multiverse.DECISION_RULE) follows.
+def test_decision_rule_describes_what_decide_does():
+    # Guards against drift: the text must describe the rule triad.decisions.decide applies.
     rule = decision_rule(0.95)
-    if rule["name"] == "p_direction":
-        t = mv.PD_THRESHOLD
-        assert mv.conclusion(0.3, t, 0.0) == "higher"
-        assert mv.conclusion(-0.3, t, 0.0) == "lower"
-        assert mv.conclusion(0.3, t - 0.01, 0.0) == "undecided"
-        assert mv.conclusion(0.01, 0.6, t) == "equivalent"
-        assert f"p_direction >= {t:g}" in rule["conditions"]["higher"]
-    else:
-        assert mv.conclusion(estimate=0.2, ci_low=0.05, ci_high=0.4, rope=0.1) == "higher"
-        assert mv.conclusion(estimate=-0.2, ci_low=-0.4, ci_high=-0.05, rope=0.1) == "lower"
-        assert mv.conclusion(estimate=0.0, ci_low=-0.05, ci_high=0.05, rope=0.1) == "equivalent"
-        assert mv.conclusion(estimate=0.1, ci_low=-0.05, ci_high=0.3, rope=0.1) == "undecided"
-        assert "95% HDI excludes 0" in rule["conditions"]["higher"]
+    assert decide(0.05, 0.4, 0.1) == "higher" and "HDI excludes 0 and lies above" in (
+        rule["conditions"]["higher"])
+    assert decide(-0.4, -0.05, 0.1) == "lower" and "lies below" in rule["conditions"]["lower"]
+    assert decide(-0.05, 0.05, 0.1) == "equivalent" and "inside the ROPE" in (
+        rule["conditions"]["equivalent"])
+    assert decide(-0.05, 0.3, 0.1) == "undecided"
+    assert rule["conditions"]["higher"].startswith("the 95% HDI")
     assert set(rule["conditions"]) == {"higher", "lower", "equivalent", "undecided"}
 
 

@@ -20,8 +20,8 @@ shifted, scaled t: ``delta | data ~ (xbar_a - xbar_b) + se * t_nu`` with
 of this symmetric posterior is ``xbar_a - xbar_b +- t_(.975, nu) se``, which excludes zero
 exactly when the two-sided Welch p-value is ``< .05`` (``|t| > t_(.975, nu)``).
 ``tests/test_design.py`` checks the approximation against the exact Behrens-Fisher
-posterior by Monte Carlo.  The new wave is analysed on its own (no borrowing from the earlier wave or across sectors), so the
-assurance is that of a stand-alone analysis.
+posterior by Monte Carlo.  The new wave is analysed on its own (no borrowing from the
+earlier wave or across sectors), so the assurance is that of a stand-alone analysis.
 
 Simulation.  A wave's sufficient statistics are drawn directly (exact for normal data):
 ``xbar ~ N(mu, sd^2 / n)``, ``s^2 ~ sd^2 chi2_(n-1) / (n-1)``, from the same uniform and

@@ -44,15 +44,16 @@ from triad.sensitivity import add_log_densities, loo_pointwise, power_scaling, p
 from triad.specs import ModelSpec, load_spec
 from triad.versions import library_versions
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "GATES", "FitResult", "fit", "load_fit", "diagnostics",
-           "fit_key", "respondent_data", "resolve_model"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "GATES", "MODEL_LIBRARIES", "FitResult", "fit",
+           "load_fit", "diagnostics", "fit_key", "respondent_data", "resolve_model",
+           "sampler_args"]
 
 BACKENDS = ("pymc", "nutpie", "numpyro")
 # Measured on this 2-core machine with the synthetic default (README, "Backends"):
 # numpyro 182 ESS/s vs pymc 94 vs nutpie 57 (metric_inspraak); 28.6 vs 7.9 (ordinal).
 DEFAULT_BACKEND = "numpyro"
 GATES = {"r_hat_max": 1.01, "ess_bulk_min": 400, "ess_tail_min": 400, "divergences_max": 0}
-_VERSIONED = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pandas", "nutpie",
+MODEL_LIBRARIES = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pandas", "nutpie",
               "numpyro", "jax")
 PRIOR_DRAWS = 1000
 # Bumped whenever a stored fit gains or changes a file: older folders are refitted.
@@ -89,10 +90,11 @@ class FitResult:
 
 
 def _versions() -> dict:
-    return library_versions(_VERSIONED)
+    return library_versions(MODEL_LIBRARIES)
 
 
-def _sampler_args(spec: ModelSpec, quick: bool) -> dict:
+def sampler_args(spec: ModelSpec, quick: bool) -> dict:
+    """Sampler arguments of a fit: the defaults, the spec's ``[sampler]``, quick overrides."""
     args = {"draws": 1000, "tune": 1000, "chains": 4, "target_accept": 0.9, "seed": 1,
             "prior_draws": PRIOR_DRAWS}
     args.update(spec.sampler)
@@ -400,7 +402,7 @@ def fit(
             source = resp.data_source
         md = summary_frame(spec, cells, data_source=source if cells is not None or
                            data is not None else "published")
-    args = _sampler_args(spec, quick)
+    args = sampler_args(spec, quick)
     key = fit_key(spec, _data_hash(resp, md), backend, args)
     folder = Path(out) / "fits" / spec.name / key if out is not None else None
     if folder is not None and use_cache and _valid_cache(folder):

@@ -10,7 +10,6 @@ The text follows the Bayesian Analysis Reporting Guidelines (Kruschke 2021) and 
 with a checklist mapping each BARG item (:data:`BARG_ITEMS`) to the section covering it.
 """
 
-import inspect
 import json
 import math
 import re
@@ -138,61 +137,36 @@ FAMILY_TEXT = {
                       "given its n",
 }
 
-# Decision rules the project has used; :func:`decision_rule` picks the one that
-# ``triad.multiverse.conclusion`` implements.  ``null_rate``: share of contrasts declared
-# directional by chance if every contrast were null (flat-prior sampling behaviour).
-_RULES = {
-    "p_direction": {
-        "higher": "p_direction >= {threshold:g} and the posterior mean above 0",
-        "lower": "p_direction >= {threshold:g} and the posterior mean below 0",
-        "equivalent": "P(|difference| <= ROPE) >= {threshold:g}",
-        "undecided": "neither",
-    },
-    "hdi_rope": {
-        "higher": "the {ci_pct} HDI excludes 0 and lies above it",
-        "lower": "the {ci_pct} HDI excludes 0 and lies below it",
-        "equivalent": "the {ci_pct} HDI lies entirely inside the ROPE [-ROPE, +ROPE]",
-        "undecided": "neither (the HDI includes 0 but is not inside the ROPE)",
-    },
+# The conditions of the one rule (:func:`triad.decisions.decide`), in words.
+_CONDITIONS = {
+    "higher": "the {ci_pct} HDI excludes 0 and lies above it",
+    "lower": "the {ci_pct} HDI excludes 0 and lies below it",
+    "equivalent": "the {ci_pct} HDI lies entirely inside the ROPE [-ROPE, +ROPE]",
+    "undecided": "neither (the HDI includes 0 but is not inside the ROPE)",
 }
 
 
 def decision_rule(ci_prob: float | None = None) -> dict:
-    """Describe the decision rule that :func:`triad.multiverse.conclusion` applies.
-
-    ``triad.multiverse.DECISION_RULE`` (a key of the known rules) wins when defined;
-    otherwise the rule is read from ``conclusion``'s signature (interval bounds mean the
-    HDI + ROPE rule, else the p_direction rule with ``PD_THRESHOLD``).  A test probes
-    ``conclusion`` so that this description fails loudly when the rule changes.
+    """Describe the decision rule of :func:`triad.decisions.decide` in words.
 
     Parameters
     ----------
     ci_prob : float, optional
-        The interval probability of the contrasts (default: the rule's threshold).
+        The interval probability of the contrasts (default :data:`triad.decisions.CI_PROB`).
 
     Returns
     -------
     dict
-        ``name``, ``threshold``, ``ci_prob``, ``conditions`` (conclusion -> condition),
-        ``null_rate`` and ``max_sign_error`` (bound on P(wrong sign) of one conclusion).
+        ``name``, ``ci_prob``, ``conditions`` (conclusion -> condition), ``null_rate``
+        (share of null contrasts declared directional by chance under a flat prior) and
+        ``max_sign_error`` (bound on P(wrong sign) of one directional conclusion).
     """
-    import triad.multiverse as mv
+    from triad.decisions import CI_PROB
 
-    threshold = float(getattr(mv, "PD_THRESHOLD", 0.95))
-    ci = float(ci_prob) if ci_prob is not None and not pd.isna(ci_prob) else threshold
-    name = getattr(mv, "DECISION_RULE", None)
-    if name not in _RULES:
-        params = set(inspect.signature(mv.conclusion).parameters)
-        name = "hdi_rope" if {"ci_low", "ci_high"} <= params or "hdi" in params \
-            else "p_direction"
-    fmt = {"threshold": threshold, "ci_pct": f"{ci:.0%}"}
-    conditions = {k: v.format(**fmt) for k, v in _RULES[name].items()}
-    if name == "p_direction":
-        null_rate, max_err = 2 * (1 - threshold), 1 - threshold
-    else:
-        null_rate, max_err = 1 - ci, 1 - ci
-    return {"name": name, "threshold": threshold, "ci_prob": ci, "conditions": conditions,
-            "null_rate": null_rate, "max_sign_error": max_err}
+    ci = float(ci_prob) if ci_prob is not None and not pd.isna(ci_prob) else CI_PROB
+    conditions = {k: v.format(ci_pct=f"{ci:.0%}") for k, v in _CONDITIONS.items()}
+    return {"name": "hdi_rope", "ci_prob": ci, "conditions": conditions,
+            "null_rate": 1 - ci, "max_sign_error": (1 - ci) / 2}
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -210,7 +184,7 @@ def multiplicity(claims: pd.DataFrame) -> dict:
     Parameters
     ----------
     claims : DataFrame
-        ``claims.csv``: ``bayes_conclusion``, ``p_direction`` and (optionally)
+        ``claims.csv``: ``conclusion``, ``p_direction`` and (optionally)
         ``gates_passed``, ``data_source``.
 
     Returns
@@ -223,7 +197,7 @@ def multiplicity(claims: pd.DataFrame) -> dict:
         ``rule`` (:func:`decision_rule`).
     """
     rule = decision_rule()
-    concl = _text(claims["bayes_conclusion"]) if "bayes_conclusion" in claims else \
+    concl = _text(claims["conclusion"]) if "conclusion" in claims else \
         pd.Series("", index=claims.index)
     examined = concl.ne("")
     directional = concl.isin(["higher", "lower"])
@@ -345,8 +319,7 @@ def _fit_versions(diag: pd.DataFrame) -> dict:
 def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
     """Collect every value the methods templates render (from the specs and ``results``)."""
     import triad.contrasts
-    from triad.fitting import _VERSIONED as FIT_VERSIONED
-    from triad.fitting import GATES, _sampler_args
+    from triad.fitting import GATES, MODEL_LIBRARIES, sampler_args
     from triad.multiverse import load_variants
 
     results = Path(results)
@@ -381,7 +354,7 @@ def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
     by_model = {str(r["model"]): r for _, r in diag.iterrows()} if "model" in diag else {}
     models = []
     for spec in specs:
-        args = _sampler_args(spec, quick)
+        args = sampler_args(spec, quick)
         response = spec.formula.split("~", 1)[0].strip()
         models.append({
             "name": spec.name, "description": " ".join(spec.description.split()),
@@ -420,13 +393,13 @@ def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
     for k, v in _fit_versions(diag).items():
         versions.setdefault(k, v)
     # without stored fit records: the sampling stack installed in this (the run's) process
-    for k, v in library_versions(FIT_VERSIONED).items():
+    for k, v in library_versions(MODEL_LIBRARIES).items():
         if v is not None:
             versions.setdefault(k, v)
     variants = [{"name": v.name, "label": v.label, "axis": v.axis, "why": v.why}
                 for v in load_variants()]
     n_variant_fits = int(_text(diag["variant"]).ne("").sum()) if "variant" in diag else 0
-    mult = multiplicity(claims) if len(claims) and "bayes_conclusion" in claims else None
+    mult = multiplicity(claims) if len(claims) and "conclusion" in claims else None
     has = {name: (tables / f"{name}.csv").is_file() for name in (
         "ppc", "prior_sensitivity", "loo_compare", "multiverse", "claims")}
     checklist = [{**item, **_status_in_run(item, has),

@@ -294,7 +294,7 @@ def write_report(results: Path, figures: list[Path], out: Path, lang: str = "en"
                                     "paper_verdict", "summary_p", "data_test_p",
                                     "bayes_estimate", "bayes_ci_low", "bayes_ci_high",
                                     "agreement", "data_source"]]))
-        if "bayes_conclusion" in claims:
+        if "conclusion" in claims:
             from triad.methods import multiplicity_note
 
             parts.append(f"<p><b>Multiplicity.</b> {html.escape(multiplicity_note(claims))}</p>")
