@@ -45,9 +45,9 @@ __all__ = ["CONTRAST_COLUMNS", "FAMILIES", "Selector", "compute_contrasts", "kno
 # The decision columns every contrasts/claims table shares (:mod:`triad.decisions`).
 DECISION_COLUMNS = ["conclusion", "p_direction_mcse", "ci_low_mcse", "ci_high_mcse",
                     "mc_fragile"]
-CONTRAST_COLUMNS = ["contrast", "scale", "sector", "n_a", "n_b", "estimate", "ci_low", "ci_high",
-                    "ci_prob", "p_direction", "p_rope", "rope", *DECISION_COLUMNS,
-                    *BF_COLUMNS, "model", "data_source"]
+CONTRAST_COLUMNS = ["contrast", "scale", "sector", "estimand", "n_a", "n_b", "estimate",
+                    "ci_low", "ci_high", "ci_prob", "p_direction", "p_rope", "rope",
+                    *DECISION_COLUMNS, *BF_COLUMNS, "model", "data_source"]
 FAMILIES = ("gap_youth_vs_professional", "gap_parent_vs_professional", "gap_youth_vs_parent",
             "professional_youth_vs_parent", "belangrijk_minus_lukt", "sector_differences",
             "gender_gap_professionals")
@@ -206,9 +206,10 @@ def contrast_dataset(draws: np.ndarray, units: pd.DataFrame, families, *,
         rows.append((name + suffix, scale, sector, n_a, n_b))
         cols.append(diff)
         prior_cols.append(prior)
-    coords = {"contrast": [f"{r[0]}@{r[2]}" for r in rows]}
+    coords = {"contrast": [f"{r[0]}@{r[2]}#descriptive" for r in rows]}
     coords.update({key: ("contrast", [r[i] for r in rows]) for i, key in enumerate(
         ("name", "scale", "sector", "n_a", "n_b"))})
+    coords["estimand"] = ("contrast", ["descriptive"] * len(rows))
     post = _as_draws(cols, draws.shape[0], chains, coords, "contrast")
     prior = None if prior_draws is None else _as_draws(prior_cols, prior_draws.shape[0], 1,
                                                        coords, "contrast")
@@ -298,8 +299,10 @@ def summarise_contrasts(post: xr.DataArray, prior: xr.DataArray | None, *, model
                                           rope_widths(post, rope=rope, rope_sd=rope_sd)),
                             sd_scale=_sd_scale(post))
     meta = pd.DataFrame({"contrast": post["name"].to_numpy(), "scale": post["scale"].to_numpy(),
-                         "sector": post["sector"].to_numpy(), "n_a": post["n_a"].to_numpy(),
-                         "n_b": post["n_b"].to_numpy()})
+                         "sector": post["sector"].to_numpy(),
+                         "estimand": post["estimand"].to_numpy() if "estimand" in post.coords
+                         else "descriptive",
+                         "n_a": post["n_a"].to_numpy(), "n_b": post["n_b"].to_numpy()})
     out = pd.concat([meta, stats], axis=1).assign(model=model, data_source=data_source)
     return out[CONTRAST_COLUMNS]
 

@@ -21,6 +21,7 @@ from triad.published import load_cells  # noqa: E402
 from triad.summary_tests import ttest_from_summary  # noqa: E402
 
 __all__ = ["OKABE_ITO", "LABELS", "save", "forest_claims", "heatmap_cell_means", "ppc_figures",
+           "rope_sensitivity_plot",
            "belangrijk_lukt_plot", "reliability_plot", "multiverse_grid", "all_figures"]
 
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
@@ -226,6 +227,42 @@ def ppc_figures(diagnostics: pd.DataFrame, out: Path, lang: str = "en") -> list[
     return paths
 
 
+def rope_sensitivity_plot(curve: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
+    """P(ROPE) of each between-group gap against the ROPE half-width (in pooled SDs).
+
+    Primary models only; one panel per gap, one line per sector; the dashed line is the
+    .95 the equivalence rule would need (the HDI inside the ROPE, roughly).
+    """
+    if curve.empty:
+        return None
+    curve = curve[~_variant(curve)]
+    primary = curve[~curve["data_source"].eq("published")]
+    curve = primary if len(primary) else curve
+    # one model per gap: the first (by name) that reports it
+    curve = curve[curve["model"] == curve.groupby("contrast")["model"].transform("min")]
+    panels = sorted(curve["contrast"].unique())
+    cols = min(3, len(panels))
+    rows = int(np.ceil(len(panels) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.2 * rows), squeeze=False,
+                             sharey=True, constrained_layout=True)
+    for ax, name in zip(axes.ravel(), panels, strict=False):
+        part = curve[curve["contrast"] == name]
+        for k, (sector, line) in enumerate(part.groupby("sector", sort=True)):
+            ax.plot(line["rope_sd"], line["p_rope"], marker="o", ms=2.5,
+                    color=OKABE_ITO[k % len(OKABE_ITO)], label=_t(lang, sector))
+        ax.axhline(0.95, color="#777777", lw=0.7, ls="--")
+        ax.set_title(f"{name} ({part['model'].iloc[0]})", fontsize=6.5)
+        ax.set_ylim(0, 1)
+        ax.tick_params(labelsize=6)
+    for ax in axes.ravel()[len(panels):]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=5.5)
+    fig.supxlabel("ROPE half-width (pooled within-group SDs)", fontsize=7)
+    fig.supylabel("P(ROPE)", fontsize=7)
+    _footnote(fig, str(curve["data_source"].iloc[0]), lang)
+    return save(fig, out, "rope_sensitivity")
+
+
 def belangrijk_lukt_plot(contrasts: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
     """Paired Belangrijk - Lukt gap per sector: respondent model, summary model, published."""
     part = contrasts[(contrasts["contrast"] == "belangrijk_minus_lukt") & ~_variant(contrasts)]
@@ -338,6 +375,7 @@ def all_figures(tables: Path, out: Path, lang: str = "en") -> list[Path]:
         heatmap_cell_means(read("posterior_cell_means.csv"), out, lang)
         if len(read("posterior_cell_means.csv")) else None,
         *ppc_figures(read("diagnostics.csv"), out, lang),
+        rope_sensitivity_plot(read("rope_sensitivity.csv"), out, lang),
         belangrijk_lukt_plot(read("contrasts.csv"), out, lang)
         if len(read("contrasts.csv")) else None,
         reliability_plot(read("reliability.csv"), out, lang)

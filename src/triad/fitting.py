@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import warnings
@@ -57,7 +58,7 @@ MODEL_LIBRARIES = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pand
               "numpyro", "jax")
 PRIOR_DRAWS = 1000
 # Bumped whenever a stored fit gains or changes a file: older folders are refitted.
-FIT_FORMAT = 7
+FIT_FORMAT = 8
 FIT_FILES = ("fit.json", "fit.nc", "contrasts.csv", "claims.csv", "cell_means.csv", "ppc.csv",
              "excluded.csv", "sensitivity.csv", "loo.csv")
 
@@ -82,6 +83,7 @@ class FitResult:
     ppc: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
     loo: pd.DataFrame | None = None
+    rope_curve: pd.DataFrame | None = None
 
     @property
     def passed(self) -> bool:
@@ -215,13 +217,17 @@ def _check_priors_cover(spec: ModelSpec, model) -> None:
 
 
 def _expected(model, idata: xr.DataTree, spec: ModelSpec,
-              latent: bool = False) -> np.ndarray:
-    """Posterior draws x rows of each row's expected 1-5 score (or latent location)."""
-    if spec.ordinal and "p" in idata["posterior"]:
+              latent: bool = False, data: pd.DataFrame | None = None) -> np.ndarray:
+    """Posterior draws x rows of each row's expected 1-5 score (or latent location).
+
+    ``data``: a modified copy of the model frame (counterfactual predictions).
+    """
+    if spec.ordinal and "p" in idata["posterior"] and data is None:
         # prior draws already hold PyMC's own category probabilities per observation
         post = idata["posterior"]
     else:
-        post = model.predict(idata, kind="response_params", inplace=False)["posterior"]
+        post = model.predict(idata, kind="response_params", inplace=False,
+                             data=data)["posterior"]
     if spec.ordinal:
         p = post["p"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
         if not latent:
@@ -413,13 +419,14 @@ def fit(
     level = pymc_log.level
     pymc_log.setLevel(logging.ERROR)
     try:
-        idata, draws, prior_draws, units, latent, pm_model = _sample_all(spec, md, args,
-                                                                           backend, cores)
+        idata, draws, prior_draws, units, latent, pm_model, counterfactual = _sample_all(
+            spec, md, args, backend, cores)
     finally:
         pymc_log.setLevel(level)
     seconds = time.perf_counter() - start
     diag = diagnostics(idata, seconds)
-    _add_derived_draws(idata, spec, units, draws, prior_draws, latent, args["chains"])
+    _add_derived_draws(idata, spec, units, draws, prior_draws, latent, counterfactual,
+                       args["chains"])
     start = time.perf_counter()
     sensitivity, loo_summary, loo_point = _sensitivity(spec, idata, pm_model)
     diag.update(psens_summary(sensitivity), **loo_summary, loo_data_key=_loo_data_key(md),
@@ -531,6 +538,8 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
             prior_draws = _expected(model, prior_idata, spec)
             latent = (_expected(model, idata, spec, latent=True),
                       _expected(model, prior_idata, spec, latent=True)) if spec.ordinal else None
+            counterfactual = _counterfactual(model, idata, prior_idata, spec, md.frame, draws,
+                                             prior_draws, args["chains"])
             # Per-observation prior deterministics (mu, p) are recomputable and large.
             obs_vars = [v for v in prior["prior"].data_vars
                         if "__obs__" in prior["prior"][v].dims]
@@ -554,13 +563,29 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
             prior_draws = prior["prior"]["mu"].stack(s=("chain", "draw")).transpose(
                 "s", ...).values
             units = md.frame.assign(weight=md.frame["n"].astype(float))
-            latent = None
+            latent = counterfactual = None
             pm_model = model
     for group in ("prior", "prior_predictive", "observed_data"):
         if group in prior.children and group not in idata.children:
             idata[group] = prior[group]
     idata["constant_data"] = xr.DataTree(_constant_data(md.frame, spec))
-    return idata, draws, prior_draws, units, latent, pm_model
+    return idata, draws, prior_draws, units, latent, pm_model, counterfactual
+
+
+def _counterfactual(model, idata, prior_idata, spec: ModelSpec, frame: pd.DataFrame,
+                    draws: np.ndarray, prior_draws: np.ndarray, chains: int) -> tuple | None:
+    """Draw the adjusted gender and age contrasts (:mod:`triad.estimands`), posterior and prior."""
+    from triad.codebook import load_codebook
+    from triad.estimands import counterfactual_contrasts
+
+    terms = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", f"{spec.formula} {spec.sigma_formula}"))
+    genders = tuple(load_codebook().genders)[:2]
+    out = []
+    for tree, base, n_chains in ((idata, draws, chains), (prior_idata, prior_draws, 1)):
+        out.append(counterfactual_contrasts(
+            lambda alt, tree=tree: _expected(model, tree, spec, data=alt), frame, base,
+            genders, chains=n_chains, formula_terms=terms))
+    return None if out[0] is None else tuple(out)
 
 
 # The predictors of each observation stored with a fit ('respondent' is the pseudonymous
@@ -602,8 +627,15 @@ def _posterior_predictive(model, idata: xr.DataTree, spec: ModelSpec, args: dict
 
 
 def _add_derived_draws(idata: xr.DataTree, spec: ModelSpec, units: pd.DataFrame,
-                       draws: np.ndarray, prior_draws: np.ndarray, latent, chains: int) -> None:
-    """Store the draws of every named contrast, claim pair and cell mean in the fit."""
+                       draws: np.ndarray, prior_draws: np.ndarray, latent, counterfactual,
+                       chains: int) -> None:
+    """Store the draws of every named contrast, claim pair and cell mean in the fit.
+
+    Contrasts come in the estimands of :mod:`triad.estimands`: the families' descriptive
+    rows, their equally sector-weighted twins, and adjusted gender and age effects.
+    """
+    from triad.estimands import standardised_contrasts
+
     post, prior = contrast_dataset(draws, units, spec.contrasts, prior_draws=prior_draws,
                                    chains=chains)
     if latent is not None:
@@ -612,6 +644,18 @@ def _add_derived_draws(idata: xr.DataTree, spec: ModelSpec, units: pd.DataFrame,
                                           suffix="_latent")
         post = xr.concat([post, lat], dim="contrast")
         prior = xr.concat([prior, lat_prior], dim="contrast")
+    posts, priors = [post], [prior]
+    standard = standardised_contrasts(post)
+    if standard is not None:
+        posts.append(standard)
+        priors.append(standardised_contrasts(prior))
+    if counterfactual is not None:
+        # a family may already give a descriptive gender gap (the same quantity): keep one
+        new = ~np.isin(counterfactual[0]["contrast"].to_numpy(), post["contrast"].to_numpy())
+        posts.append(counterfactual[0].isel(contrast=np.flatnonzero(new)))
+        priors.append(counterfactual[1].isel(contrast=np.flatnonzero(new)))
+    post = xr.concat(posts, dim="contrast")
+    prior = xr.concat(priors, dim="contrast")
     claims, claims_prior = claim_dataset(draws, units, load_claims(), prior_draws=prior_draws,
                                          chains=chains)
     sds, mids = _pooled_sds(units, spec), _mids()
@@ -710,9 +754,35 @@ def _summarise(result: FitResult, *, rope: float | None, rope_sd: float, ci_prob
         mean=stats["estimate"], ci_low=stats["ci_low"], ci_high=stats["ci_high"],
         n=cells["n"].to_numpy(), model=model, data_source=source)
     passed = result.diagnostics["gates_passed"]
+    result.rope_curve = _rope_curve(draws("contrast_draws", "difference"), model,
+                                    source).assign(gates_passed=passed)
     result.contrasts = contrasts.assign(gates_passed=passed)
     result.claims = claims.assign(gates_passed=passed)
     result.cell_means = cell_means.assign(gates_passed=passed)
+
+
+# ROPE half-widths, in pooled within-group SDs, over which P(ROPE) is shown per headline gap
+ROPE_WIDTHS_SD = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+
+
+def _rope_curve(post: xr.DataArray, model: str, source: str) -> pd.DataFrame:
+    """P(ROPE) of every descriptive between-group gap at :data:`ROPE_WIDTHS_SD` widths."""
+    names = post["name"].to_numpy().astype(str)
+    keep = np.flatnonzero(np.char.find(names, "_gap_") >= 0)
+    keep = [j for j in keep if str(post["estimand"].values[j]) == "descriptive"
+            and not names[j].endswith("_latent")]
+    rows = []
+    for j in keep:
+        col = post.isel(contrast=j)
+        values, sd = np.abs(col.to_numpy().ravel()), float(col["sd_pooled"])
+        for w in ROPE_WIDTHS_SD:
+            rows.append({"contrast": names[j], "scale": str(col["scale"].values),
+                         "sector": str(col["sector"].values), "n_a": int(col["n_a"]),
+                         "n_b": int(col["n_b"]), "rope_sd": w,
+                         "rope": w * sd, "p_rope": float(np.mean(values <= w * sd)),
+                         "model": model, "data_source": source})
+    return pd.DataFrame(rows, columns=["contrast", "scale", "sector", "n_a", "n_b", "rope_sd",
+                                       "rope", "p_rope", "model", "data_source"])
 
 
 def _ppc_summary(idata: xr.DataTree, frame: pd.DataFrame, spec: ModelSpec,

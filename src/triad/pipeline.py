@@ -230,7 +230,8 @@ def _fit_one(spec_path: str, variant: str, data: str | None, results: str, quick
              fit_folder=str(result.path))
     return {"diagnostics": d, "contrasts": result.contrasts, "claims": result.claims,
             "cell_means": result.cell_means, "ppc": result.ppc,
-            "sensitivity": result.sensitivity.assign(model=spec.name)}
+            "sensitivity": result.sensitivity.assign(model=spec.name),
+            "rope_curve": result.rope_curve}
 
 
 def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.DataFrame, *,
@@ -287,6 +288,8 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
     _write(pd.concat([o["cell_means"] for o in outputs], ignore_index=True),
            tables / "posterior_cell_means.csv", guard)
     _write(pd.concat([o["ppc"] for o in outputs], ignore_index=True), tables / "ppc.csv", guard)
+    _write(pd.concat([o["rope_curve"] for o in outputs], ignore_index=True).assign(quick=quick),
+           tables / "rope_sensitivity.csv", guard)
     claim_rows = pd.concat([o["claims"] for o in outputs], ignore_index=True)
     compared = _loo_comparison(outputs, diag, quick)
     universes = claim_universes(claim_rows, diag, primary_models(diag, claim_rows),
@@ -389,6 +392,7 @@ def _report(d: dict, name: str) -> None:
 def _cached_figures(tables: Path, folder: Path, stamp: Path, lang: str, draw) -> list[Path]:
     """Redraw the figures only when their input tables (or the language) changed."""
     inputs = ["claims.csv", "posterior_cell_means.csv", "ppc.csv", "contrasts.csv",
+              "rope_sensitivity.csv",
               "reliability.csv", "multiverse.csv", "design.csv"]
     digest = hashlib.sha256(lang.encode())
     for name in inputs:

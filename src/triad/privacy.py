@@ -41,6 +41,7 @@ PROTECTED_COLUMNS = {
     "multiverse.csv": ["estimate", "ci_low", "ci_high", "p_direction", "p_rope", "bf10",
                        "conclusion"],
     "ppc.csv": ["observed", "replicated", "replicated_low", "replicated_high"],
+    "rope_sensitivity.csv": ["rope", "p_rope"],
 }
 
 
@@ -92,7 +93,7 @@ class SmallCellGuard:
 
     def _row_min(self, name: str, row: pd.Series) -> float:
         """Smallest group a row of table ``name`` describes (inf when it names none)."""
-        if name in ("contrasts.csv",):
+        if name in ("contrasts.csv", "rope_sensitivity.csv"):
             sizes = [row.get("n_a"), row.get("n_b")]
             return float(np.nanmin([np.nan if pd.isna(x) else x for x in sizes] + [np.inf]))
         if name in ("cells.csv", "posterior_cell_means.csv", "reliability.csv"):

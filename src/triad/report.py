@@ -83,6 +83,38 @@ def _read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else pd.DataFrame()
 
 
+def _estimands_and_rope(contrasts: pd.DataFrame, fig: dict) -> list:
+    """Explain the estimand labels, the decision rule and the ROPE of the contrasts table."""
+    from triad.decisions import CI_PROB, RULE_TEXT
+    from triad.estimands import STANDARD_WEIGHTS
+
+    out = ["<p><b>Estimands.</b> Each contrast row says what it estimates (column "
+           "<code>estimand</code>): <i>descriptive</i>, the as-sampled difference of the two "
+           "groups' average fitted values (what the report's cell means compare, sector and "
+           "age mix included); <i>adjusted</i>, the counterfactual average comparison: each "
+           "person's gender switched (male minus female), or age raised by one SD or by 5 "
+           "years, with cell, sector and everything else kept; <i>standardised</i>, a pooled "
+           f"gap with {html.escape(STANDARD_WEIGHTS)}. Gaps are the first-named group minus "
+           "the second (youth minus professional).</p>",
+           f"<p><b>Decision rule</b> (every table, figure and share): "
+           f"{html.escape(RULE_TEXT.format(ci=CI_PROB))}. <code>mc_fragile</code> flags a "
+           "conclusion whose deciding HDI end lies within 2 Monte Carlo SEs of its "
+           "boundary.</p>"]
+    if "rope" in contrasts:
+        ropes = contrasts[contrasts["estimand"].eq("descriptive")].dropna(subset=["rope"])
+        per_scale = ropes.groupby("scale")["rope"].first().round(3)
+        out.append("<p><b>ROPE.</b> Half-width 0.1 pooled within-group SD of each scale (a "
+                   "negligible standardised difference, Kruschke 2018), or the minimal "
+                   "important difference the codebook declares for a scale; here: "
+                   + ", ".join(f"{html.escape(str(k))} &plusmn;{v:g}"
+                               for k, v in per_scale.items())
+                   + " points. P(ROPE) over widths of 0.05-0.3 SD is in "
+                   "<code>rope_sensitivity.csv</code> and the figure below.</p>")
+    if "rope_sensitivity" in fig:
+        out.append(_img(fig["rope_sensitivity"]))
+    return out
+
+
 def _robust_share(tables: Path) -> float:
     """Return the fragility threshold the run used (``run.json``), else the default."""
     from triad.multiverse import FRAGILE_BELOW
@@ -283,10 +315,12 @@ def write_report(results: Path, figures: list[Path], out: Path, lang: str = "en"
             parts.append(_img(fig[name]))
     contrasts = _read(tables / "contrasts.csv")
     if len(contrasts):
-        gaps = contrasts[contrasts["contrast"].str.contains("gap|minus")]
-        parts.append(_table(gaps[["contrast", "sector", "estimate", "ci_low", "ci_high",
-                                  "p_direction", "p_rope", "bf10", "model", "data_source",
-                                  "gates_passed"]]))
+        parts.extend(_estimands_and_rope(contrasts, fig))
+        gaps = contrasts[contrasts["contrast"].str.contains("gap|minus|age")]
+        parts.append(_table(gaps[[c for c in (
+            "contrast", "sector", "estimand", "estimate", "ci_low", "ci_high", "p_direction",
+            "rope", "p_rope", "conclusion", "mc_fragile", "bf10", "model", "data_source",
+            "gates_passed") if c in gaps]]))
 
     parts.append(f"<h2>{t['claims']}</h2>")
     if len(claims):
