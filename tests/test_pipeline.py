@@ -64,31 +64,57 @@ def test_run_all_quick_writes_every_table(quick_run):
 def test_multiverse_tables(quick_run):
     tables = quick_run[0] / "results" / "tables"
     diag = pd.read_csv(tables / "diagnostics.csv", keep_default_na=False)
-    # metric_opvoed and its 5 variants (t, one SD, no pooling, priors x0.5/x2) + summary
-    assert sorted(diag["variant"]) == ["", "", "no_pooling", "prior_double", "prior_half",
-                                       "sigma_common", "t"]
+    # metric_opvoed and its 5 variants (t, one SD, no pooling, priors x0.5/x2) + summary,
+    # and the summary model of the respondent file's own cells
+    assert sorted(diag["variant"]) == ["", "", "data_cells", "no_pooling", "prior_double",
+                                       "prior_half", "sigma_common", "t"]
     assert {"psens_prior_max", "pareto_k_max", "elpd_loo"} <= set(diag.columns)
     universes = pd.read_csv(tables / "multiverse.csv")
     c10 = universes[universes["claim_id"] == "C10"]
-    # C10 (Opvoed, teachers vs social workers about parents): 6 opvoed models + summary model
-    assert len(c10) == 7 and c10["universe"].nunique() == 7
+    # C10 (Opvoed, teachers vs social workers about parents): 6 opvoed models + the summary
+    # model of the published cells + that of the file's cells
+    assert len(c10) == 8 and c10["universe"].nunique() == 8
     claims = pd.read_csv(tables / "claims.csv").set_index("claim_id")
     gates = dict(zip(diag["model"], diag["gates_passed"], strict=True))
     passed = sum(bool(gates[m]) for m in c10["model"])
     primary = c10["universe"] == "primary (Gaussian)"
+    same = c10["data_source"] == "synthetic"
     counted = sum(bool(gates[m]) and not r for m, r in zip(
-        c10.loc[~primary, "model"], c10.loc[~primary, "loo_rejected"], strict=True))
-    # the primary is not counted among the universes its robustness is the share of
+        c10.loc[~primary & same, "model"], c10.loc[~primary & same, "loo_rejected"],
+        strict=True))
+    # the primary is not counted among the universes its robustness is the share of, nor
+    # is the published-cells universe (other data than the file's)
     assert claims.loc["C10", "universes"] == counted
-    assert claims.loc["C10", "universes_failed_gates"] == 7 - passed
+    assert claims.loc["C10", "universes_other_data"] == 1
+    assert claims.loc["C10", "universes_failed_gates"] == 8 - passed
     assert claims.loc["C10", "conclusion"] == c10.loc[primary, "conclusion"].iloc[0]
     loo = pd.read_csv(tables / "loo_compare.csv")
-    # the six opvoed fits share their data; the summary model has no partner
-    assert sorted(loo["model"]) == sorted(m for m in diag["model"] if m != "summary_cells")
+    # the six opvoed fits share their data; the summary models have no partner
+    assert sorted(loo["model"]) == sorted(m for m in diag["model"]
+                                          if not m.startswith("summary_cells"))
     assert loo["comparison"].nunique() == 1 and sorted(loo["rank"]) == list(range(6))
     sens = pd.read_csv(tables / "prior_sensitivity.csv")
     assert set(sens["model"]) == set(diag["model"])
     assert "Sensitivity" in (quick_run[0] / "results" / "report.html").read_text()
+
+
+@pytest.mark.sampling
+@pytest.mark.slow
+def test_no_table_carries_two_conclusions(quick_run):
+    # one decision rule: every written table has at most one conclusion column of ours
+    # (paper_verdict is the paper's own words), and its values are the rule's four words
+    tables = quick_run[0] / "results" / "tables"
+    scanned = 0
+    for path in sorted(tables.glob("*.csv")):
+        frame = pd.read_csv(path)
+        ours = [c for c in frame.columns if ("conclusion" in c or "verdict" in c)
+                and c != "paper_verdict"]
+        assert len(ours) <= 1, (path.name, ours)
+        for c in ours:
+            values = set(frame[c].dropna().astype(str)) - {""}
+            assert values <= {"higher", "lower", "equivalent", "undecided"}, (path.name, values)
+        scanned += 1
+    assert scanned >= 15
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

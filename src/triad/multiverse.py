@@ -30,7 +30,8 @@ from triad.paths import models_dir
 from triad.specs import ModelSpec, SpecError, read_toml, spec_from_raw
 
 __all__ = ["Variant", "variants_file", "load_variants", "derive_spec", "multiverse_specs",
-           "resolve_spec", "universe_label", "claim_universes", "loo_rejected",
+           "resolve_spec", "data_cells_spec", "universe_label", "claim_universes",
+           "loo_rejected", "DATA_CELLS",
            "robustness_columns", "ROBUSTNESS_COLUMNS", "FRAGILE_BELOW"]
 
 # Default: a claim is called fragile when fewer than this share of the other universes
@@ -38,11 +39,13 @@ __all__ = ["Variant", "variants_file", "load_variants", "derive_spec", "multiver
 FRAGILE_BELOW = 0.8
 # LOO clearly rejects a universe: elpd below the best by more than this and 2 SE.
 LOO_REJECT_ELPD = 4.0
+# The variant name of a summary spec fitted to the respondent file's own cells.
+DATA_CELLS = "data_cells"
 _VARIANT_KEYS = {"name", "label", "axis", "why", "applies_to", "exclude", "family",
                  "sigma_formula", "priors", "prior_scale", "sampler"}
 ROBUSTNESS_COLUMNS = ["universes", "universes_agree", "robustness", "robust",
-                      "universes_failed_gates", "universes_loo_rejected", "paper_support_share",
-                      "dissenting_universes"]
+                      "universes_failed_gates", "universes_loo_rejected",
+                      "universes_other_data", "paper_support_share", "dissenting_universes"]
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,19 @@ def multiverse_specs(specs: list[ModelSpec],
     return [derive_spec(s, v) for s in specs for v in variants if v.applies(s)]
 
 
+def data_cells_spec(base: ModelSpec) -> ModelSpec:
+    """Return the summary-statistic spec fitted to the respondent file's own cells.
+
+    The published cells describe the study's respondents, not a user's file: with a
+    respondent file, the summary universe of a claim is this fit, not the published one.
+    """
+    import dataclasses
+
+    digest = hashlib.sha256((base.sha256 + DATA_CELLS).encode()).hexdigest()
+    return dataclasses.replace(base, name=f"{base.name}~{DATA_CELLS}", variant=DATA_CELLS,
+                               content_sha256=digest)
+
+
 def resolve_spec(path: str | Path, variant: str = "") -> ModelSpec:
     """Load a spec file, or the named variant of it (used by worker processes)."""
     from triad.specs import load_spec
@@ -179,6 +195,8 @@ def resolve_spec(path: str | Path, variant: str = "") -> ModelSpec:
     base = load_spec(path)
     if not variant:
         return base
+    if variant == DATA_CELLS and base.data == "summary":
+        return data_cells_spec(base)
     found = [v for v in load_variants() if v.name == variant]
     if not found:
         raise SpecError(variants_file(), "variant", f"no variant named {variant!r}")
@@ -188,6 +206,8 @@ def resolve_spec(path: str | Path, variant: str = "") -> ModelSpec:
 def universe_label(model: str, family: str, variant: str = "", labels: dict | None = None,
                    primary: bool = False) -> str:
     """Column label of a universe in the claims x universes grid."""
+    if variant == DATA_CELLS:
+        return "summary statistics (the file's cells)"
     if variant:
         return (labels or {}).get(variant, variant)
     if family == "summary_normal":
@@ -278,7 +298,11 @@ def robustness_columns(claims: pd.DataFrame, universes: pd.DataFrame, *,
         u = universes[(universes["claim_id"] == row["claim_id"])
                       & (universes["group_b"].fillna("") == row["group_b"])]
         passed = u["gates_passed"].astype(bool)
-        counted = passed & ~u["loo_rejected"].astype(bool)
+        # universes of other data (the published cells when a file is analysed) are shown,
+        # not counted: they are not re-analyses of the same respondents
+        same = (u["data_source"] == row["data_source"]) if "data_source" in u else (
+            pd.Series(True, index=u.index))
+        counted = passed & ~u["loo_rejected"].astype(bool) & same
         others = u[counted & (u["model"] != row["bayes_model"])]
         concl = row["conclusion"]
         agree = others["conclusion"] == concl
@@ -293,6 +317,7 @@ def robustness_columns(claims: pd.DataFrame, universes: pd.DataFrame, *,
             "fragile" if share < fragile_below else "robust"))
         cols["universes_failed_gates"].append(int((~passed).sum()))
         cols["universes_loo_rejected"].append(int((passed & u["loo_rejected"]).sum()))
+        cols["universes_other_data"].append(int((~same).sum()))
         cols["paper_support_share"].append(float(np.mean(support)) if support else np.nan)
         cols["dissenting_universes"].append("; ".join(
             f"{m}: {c}" for m, c in zip(others.loc[~agree, "model"],

@@ -216,11 +216,12 @@ def _fit_one(spec_path: str, variant: str, data: str | None, results: str, quick
              backend: str, cores: int | None) -> dict:
     """Fit one spec or multiverse variant (in a worker process or inline)."""
     from triad.fitting import fit
-    from triad.multiverse import resolve_spec
+    from triad.multiverse import DATA_CELLS, resolve_spec
 
     spec = resolve_spec(spec_path, variant)
     start = time.perf_counter()
-    result = fit(spec, data if spec.data == "respondent" else None, quick=quick,
+    own_data = spec.data == "respondent" or variant == DATA_CELLS
+    result = fit(spec, data if own_data else None, quick=quick,
                  backend=backend, out=results, cores=cores)
     d = dict(result.diagnostics)
     d.update(model=spec.name, variant=spec.variant, family=spec.family,
@@ -248,9 +249,14 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
     found = {s.name: s for glob in pattern.split(",") for s in load_specs(pattern=glob.strip())}
     specs = [found[name] for name in sorted(found)]
     if multiverse:
-        from triad.multiverse import multiverse_specs
+        from triad.multiverse import data_cells_spec, multiverse_specs
 
         specs += multiverse_specs(specs)
+        # the summary universe of a respondent file is fitted to that file's own cells
+        respondent_file = data if data is not None else default_data()
+        if respondent_file is not None:
+            specs += [data_cells_spec(s) for s in specs if s.data == "summary" and not s.variant]
+            data = respondent_file
     parallel = jobs > 1 or scheduler is not None
     args = [(str(s.path), s.variant, str(data) if data else None, str(results), quick, backend,
              1 if parallel else None) for s in specs]
