@@ -82,6 +82,7 @@ def test_contrast_arithmetic_on_constant_draws():
     draws = value[None, :] + rng.normal(0, 0.01, size=(4000, 1))  # same shift for all units
     out = compute_contrasts(draws, units, ["gap_youth_vs_professional"], model="m",
                             data_source="test").set_index("sector")
+    assert set(out["estimand"]) == {"descriptive"}
     # hand: SO 3.8 - 4.2 = -0.4; residential 3.6 - 4.4 = -0.8; pooled (6 youths vs 6 pros)
     # (3 * 3.8 + 3 * 3.6) / 6 - (3 * 4.2 + 3 * 4.4) / 6 = 3.7 - 4.3 = -0.6
     assert out.loc["special_education", "estimate"] == pytest.approx(-0.4, abs=1e-12)
@@ -89,7 +90,8 @@ def test_contrast_arithmetic_on_constant_draws():
     assert out.loc["all", "estimate"] == pytest.approx(-0.6, abs=1e-12)
     assert out.loc["all", "p_direction"] == 1.0 and out.loc["all", "p_rope"] == 0.0
     assert out.loc["all", "contrast"] == "inspraak_gap_youth_vs_professional"
-    assert list(out.columns) == ["contrast", "scale", "n_a", "n_b", "estimate", "ci_low",
+    assert list(out.columns) == ["contrast", "scale", "estimand", "n_a", "n_b", "estimate",
+                                 "ci_low",
                                  "ci_high", "ci_prob", "p_direction", "p_rope", "rope",
                                  "conclusion", "p_direction_mcse", "ci_low_mcse",
                                  "ci_high_mcse", "mc_fragile", "bf10", "log10_bf10",
@@ -134,13 +136,24 @@ def test_gender_and_summary_partition_selectors():
     assert names == {"band_gender_gap_professionals_about_youth"}
 
 
-def test_savage_dickey_bayes_factor():
-    from triad.contrasts import _savage_dickey
+def test_contrast_bayes_factor_is_the_stated_cauchy_prior():
+    import xarray as xr
+    from scipy import integrate, stats
+
+    from triad.contrasts import summarise_draws
 
     rng = np.random.default_rng(0)
-    # prior N(0, 1), posterior N(-0.1, 0.1): BF10 = phi(0; 0, 1) / phi(0; -0.1, 0.1)
-    # = 0.3989 / (3.989 * exp(-0.5)) = 0.1649 (hand); the KDE is within 15%
-    bf = _savage_dickey(rng.normal(-0.1, 0.1, 20000), rng.normal(0, 1, 20000))
-    assert bf == pytest.approx(0.1649, rel=0.15)
-    # posterior far from 0 (no draw beyond it): unresolvably large, reported as inf
-    assert _savage_dickey(rng.normal(-0.6, 0.05, 4000), rng.normal(0, 1, 4000)) == np.inf
+    # posterior N(-0.1, 0.1) under an implied prior N(0, 1): the normal likelihood has
+    # precision 1/0.1^2 - 1 = 99 (s_L = 0.1005) and mean s_L^2 * (-0.1 / 0.01) = -0.10101
+    post = xr.DataArray(rng.normal(-0.1, 0.1, (4, 5000, 1)), dims=("chain", "draw", "k"))
+    prior = xr.DataArray(rng.normal(0, 1, (1, 20000, 1)), dims=("chain", "draw", "k"))
+    out = summarise_draws(post, prior, ci_prob=0.95, rope=0.1, dim="k", sd_scale=[1.0])
+    s_l = 1 / np.sqrt(99)
+    m_l = s_l**2 * (-0.1 / 0.01)
+    # BF10 = int N(m_L; d, s_L) Cauchy(d; 0, 0.707) dd / N(m_L; 0, s_L), by quadrature
+    num = integrate.quad(lambda d: stats.norm.pdf(m_l, d, s_l) * stats.cauchy.pdf(d, 0, 0.707),
+                         -2, 2, points=[m_l])[0]
+    exact = num / stats.norm.pdf(m_l, 0, s_l)
+    assert out.loc[0, "bf10"] == pytest.approx(exact, rel=0.05)
+    assert out.loc[0, "bf_prior"] == "Cauchy(0, 0.707 SD)"
+    assert out.loc[0, "bf10_half"] > out.loc[0, "bf10"] > out.loc[0, "bf10_double"]

@@ -208,8 +208,8 @@ def fit_model(
     console.print(f"{spec.name}{' (cached)' if result.cached else ''}: R-hat max "
                   f"{d['r_hat_max']:.3f}, ESS bulk min {d['ess_bulk_min']:.0f}, tail min "
                   f"{d['ess_tail_min']:.0f}, divergences {d['divergences']}; {status}")
-    show = result.contrasts[["contrast", "sector", "estimate", "ci_low", "ci_high",
-                             "p_direction", "p_rope"]].round(3)
+    show = result.contrasts[["contrast", "sector", "estimand", "estimate", "ci_low", "ci_high",
+                             "p_direction", "p_rope", "conclusion"]].round(3)
     _print_frame(show, f"Contrasts ({result.record['data_source']}"
                        f"{', QUICK' if quick else ''}{'' if result.passed else ', NOT A FINDING'})")
     if result.path is not None:

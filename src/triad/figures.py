@@ -265,7 +265,9 @@ def rope_sensitivity_plot(curve: pd.DataFrame, out: Path, lang: str = "en") -> P
 
 def belangrijk_lukt_plot(contrasts: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
     """Paired Belangrijk - Lukt gap per sector: respondent model, summary model, published."""
-    part = contrasts[(contrasts["contrast"] == "belangrijk_minus_lukt") & ~_variant(contrasts)]
+    part = contrasts[(contrasts["contrast"] == "belangrijk_minus_lukt") & ~_variant(contrasts)
+                     & contrasts.get("estimand", pd.Series("descriptive", index=contrasts.index))
+                     .eq("descriptive")]
     if part.empty:
         return None
     pub = load_cells(5).set_index(["sector", "scale"])["mean"]

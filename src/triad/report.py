@@ -100,8 +100,9 @@ def _estimands_and_rope(contrasts: pd.DataFrame, fig: dict) -> list:
            f"{html.escape(RULE_TEXT.format(ci=CI_PROB))}. <code>mc_fragile</code> flags a "
            "conclusion whose deciding HDI end lies within 2 Monte Carlo SEs of its "
            "boundary.</p>"]
-    if "rope" in contrasts:
-        ropes = contrasts[contrasts["estimand"].eq("descriptive")].dropna(subset=["rope"])
+    if {"rope", "scale"} <= set(contrasts.columns):
+        estimand = contrasts.get("estimand", pd.Series("descriptive", index=contrasts.index))
+        ropes = contrasts[estimand.eq("descriptive")].dropna(subset=["rope"])
         per_scale = ropes.groupby("scale")["rope"].first().round(3)
         out.append("<p><b>ROPE.</b> Half-width 0.1 pooled within-group SD of each scale (a "
                    "negligible standardised difference, Kruschke 2018), or the minimal "
