@@ -292,7 +292,8 @@ def _sample_pymc(model, args: dict, backend: str, cores: int | None = None) -> x
         if "__obs__" not in model.named_vars_to_dims.get(v.name, ())]
     kwargs = {"draws": args["draws"], "tune": args["tune"], "chains": args["chains"],
               "random_seed": args["seed"], "progressbar": False, "var_names": keep,
-              "target_accept": args["target_accept"], "compute_convergence_checks": False}
+              "target_accept": args["target_accept"], "compute_convergence_checks": False,
+              "quiet": True}
     if backend == "pymc":
         kwargs["cores"] = cores or min(args["chains"], os.cpu_count() or 1)
     else:
