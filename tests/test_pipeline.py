@@ -144,3 +144,13 @@ def test_report_renders_with_its_figures_in_headless_chromium(quick_run, tmp_pat
     embedded = text.count("<img")
     assert embedded >= n_figures + 1
     assert f"[figures {embedded}/{embedded}]" in title.group(1)
+
+
+def test_report_never_prints_an_infinite_bayes_factor():
+    import numpy as np
+
+    from triad.report import _table
+
+    text = _table(pd.DataFrame({"contrast": ["a", "b", "c"], "bf10": [np.inf, 3.21, 1e-6]}))
+    assert "inf" not in text and "&gt; 1000" in text and "&lt; 1/1000" in text
+    assert "3.21" in text

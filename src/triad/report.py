@@ -71,7 +71,14 @@ def _img(path: Path) -> str:
 
 
 def _table(frame: pd.DataFrame, max_rows: int = 200) -> str:
-    shown = frame.head(max_rows)
+    from triad.bayes_factors import format_bf
+
+    shown = frame.head(max_rows).copy()
+    # Bayes factors are printed as '> 1000' / '< 1/1000' beyond those bounds, never 'inf'
+    for col in ("bf10", "bf10_half", "bf10_double"):
+        if col in shown:
+            shown[col] = [format_bf(v) if isinstance(v, int | float) and not pd.isna(v) else ""
+                          for v in shown[col]]
     text = shown.to_html(index=False, float_format=lambda x: f"{x:.3g}", na_rep="",
                          border=0, escape=True)
     if len(frame) > max_rows:
