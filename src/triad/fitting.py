@@ -58,9 +58,9 @@ MODEL_LIBRARIES = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pand
               "numpyro", "jax")
 PRIOR_DRAWS = 1000
 # Bumped whenever a stored fit gains or changes a file: older folders are refitted.
-FIT_FORMAT = 8
+FIT_FORMAT = 9
 FIT_FILES = ("fit.json", "fit.nc", "contrasts.csv", "claims.csv", "cell_means.csv", "ppc.csv",
-             "excluded.csv", "sensitivity.csv", "loo.csv")
+             "excluded.csv", "sensitivity.csv", "loo.csv", "rope_sensitivity.csv")
 
 
 @dataclass
@@ -439,6 +439,8 @@ def fit(
         "rows": int(len(md.frame)), "excluded_rows": int(len(md.excluded)),
         "backend": backend, "sampler": args, "quick": quick, "seed": args["seed"],
         "versions": _versions(), "diagnostics": diag, "gates": GATES, "format": FIT_FORMAT,
+        # the settings of the stored summary tables (reused only when asked for again)
+        "summary_settings": _summary_settings(rope, rope_sd, ci_prob),
     }
     ppc = _ppc_summary(idata, md.frame, spec) if spec.data == "respondent" else pd.DataFrame()
     result = FitResult(spec, idata, diag, pd.DataFrame(), record, folder, ppc=ppc,
@@ -446,6 +448,8 @@ def fit(
     _summarise(result, rope=rope, rope_sd=rope_sd, ci_prob=ci_prob)
     if folder is not None:
         _store(result, md)
+        # the tables as stored (CSV round trip): a later cached read gives the same frames
+        _read_tables(result, folder)
     return result
 
 
@@ -832,6 +836,7 @@ def _store(result: FitResult, md: ModelData) -> None:
     md.excluded.to_csv(tmp / "excluded.csv", index=False)
     result.sensitivity.to_csv(tmp / "sensitivity.csv", index=False)
     result.loo.to_csv(tmp / "loo.csv", index=False)
+    result.rope_curve.to_csv(tmp / "rope_sensitivity.csv", index=False)
     (tmp / "fit.json").write_text(json.dumps(result.record, indent=2, default=float) + "\n")
     shutil.rmtree(folder, ignore_errors=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -858,6 +863,9 @@ def _read_sensitivity(path: Path) -> pd.DataFrame:
 def _load(spec: ModelSpec, folder: Path, *, rope: float | None, rope_sd: float,
           ci_prob: float) -> FitResult:
     record = json.loads((folder / "fit.json").read_text())
+    # Eagerly, and the file closed: a lazily opened fit.nc shares its HDF5 handle with any
+    # later opening of the same file in the process, and closing that one crashed the
+    # reader (SIGSEGV, measured in the kill-and-resume test).
     idata = xr.load_datatree(folder / "fit.nc", engine="netcdf4")
     try:
         ppc = pd.read_csv(folder / "ppc.csv")
@@ -867,5 +875,28 @@ def _load(spec: ModelSpec, folder: Path, *, rope: float | None, rope_sd: float,
                        cached=True, ppc=ppc,
                        sensitivity=_read_sensitivity(folder / "sensitivity.csv"),
                        loo=pd.read_csv(folder / "loo.csv"))
-    _summarise(result, rope=rope, rope_sd=rope_sd, ci_prob=ci_prob)
+    if record.get("summary_settings") == _summary_settings(rope, rope_sd, ci_prob):
+        _read_tables(result, folder)
+    else:  # other settings than the stored tables': recomputed from the stored draws
+        _summarise(result, rope=rope, rope_sd=rope_sd, ci_prob=ci_prob)
     return result
+
+
+def _read_tables(result: FitResult, folder: Path) -> None:
+    result.contrasts = _read_table(folder / "contrasts.csv")
+    result.claims = _read_table(folder / "claims.csv")
+    result.cell_means = _read_table(folder / "cell_means.csv")
+    result.rope_curve = _read_table(folder / "rope_sensitivity.csv")
+
+
+def _summary_settings(rope: float | None, rope_sd: float, ci_prob: float) -> dict:
+    return {"rope": rope, "rope_sd": rope_sd, "ci_prob": ci_prob}
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    # text columns that are empty in every row stay text (pandas would read floats)
+    table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    for col in ("bf_prior", "bf_method", "conclusion", "estimand", "data_source"):
+        if col in table:
+            table[col] = table[col].astype(object).where(table[col].notna(), "")
+    return table

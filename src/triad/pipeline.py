@@ -297,7 +297,7 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
     _write(pd.concat([o["rope_curve"] for o in outputs], ignore_index=True).assign(quick=quick),
            tables / "rope_sensitivity.csv", guard)
     claim_rows = pd.concat([o["claims"] for o in outputs], ignore_index=True)
-    compared = _loo_comparison(outputs, diag, quick)
+    compared = _loo_comparison(outputs, diag, quick, cache=results / "fits")
     universes = claim_universes(claim_rows, diag, primary_models(diag, claim_rows),
                                rejected=loo_rejected(compared))
     claims = claims_table(replication, claim_rows, diag, quick=quick, data_tests=data_tests,
@@ -367,20 +367,34 @@ def _write_sensitivity(outputs: list[dict], universes: pd.DataFrame, compared: p
     _write(compared, tables / "loo_compare.csv")
 
 
-def _loo_comparison(outputs: list[dict], diag: pd.DataFrame, quick: bool) -> pd.DataFrame:
-    """PSIS-LOO comparison of the stored fits within identical observations."""
+def _loo_comparison(outputs: list[dict], diag: pd.DataFrame, quick: bool,
+                    cache: Path | None = None) -> pd.DataFrame:
+    """PSIS-LOO comparison of the stored fits within identical observations.
+
+    ``cache`` (a folder) keeps the comparison of the same stored fits (their folders name
+    their keys), so a rerun with nothing changed does not recompute every PSIS-LOO.
+    """
     from triad.sensitivity import loo_compare
 
-    # Each stored fit.nc holds its float32 log-likelihood: arviz compares the stored fits.
-    opened = {o["diagnostics"]["model"]: xr.open_datatree(
-        Path(o["diagnostics"]["fit_folder"]) / "fit.nc", engine="netcdf4") for o in outputs}
-    try:
-        compared = loo_compare({name: (dt, diag_row["loo_data_key"]) for (name, dt), diag_row
-                                in zip(opened.items(), (o["diagnostics"] for o in outputs),
-                                       strict=True)})
-    finally:
-        for dt in opened.values():
-            dt.close()
+    folders = {o["diagnostics"]["model"]: str(o["diagnostics"]["fit_folder"]) for o in outputs}
+    key = hashlib.sha256(json.dumps(folders, sort_keys=True).encode()).hexdigest()[:16]
+    stored = cache / f"loo_compare_{key}.csv" if cache is not None else None
+    if stored is not None and stored.is_file():
+        compared = pd.read_csv(stored)
+    else:
+        # Each stored fit.nc holds its float32 log-likelihood: arviz compares the stored fits
+        opened = {name: xr.open_datatree(Path(folder) / "fit.nc", engine="netcdf4")
+                  for name, folder in folders.items()}
+        try:
+            compared = loo_compare({name: (dt, o["diagnostics"]["loo_data_key"])
+                                    for (name, dt), o in zip(opened.items(), outputs,
+                                                             strict=True)})
+        finally:
+            for dt in opened.values():
+                dt.close()
+        if stored is not None:
+            _write(compared, stored)
+            compared = pd.read_csv(stored)  # the same bytes whether computed or read
     # LOO of a fit whose sampler gates failed is not a finding either: flagged, not dropped
     compared["gates_passed"] = compared["model"].map(
         dict(zip(diag["model"], diag["gates_passed"], strict=True)))
