@@ -62,6 +62,23 @@ def test_counterfactual_contrasts_with_a_known_linear_predictor():
         pytest.approx(AGE * 5 / frame["age"].std(), rel=1e-9))
 
 
+def test_counterfactual_switches_a_scale_coded_gender_too():
+    # a model whose gender term is 'scale:gender' (as the competences model's)
+    frame = _frame(300, seed=2)
+    frame["scale_gender"] = frame["scale"] + ":" + frame["gender"]
+
+    def mu(alt):
+        male = alt["scale_gender"].str.endswith(":male").to_numpy()
+        return (3.5 + alt["sector"].map(SECTOR).to_numpy() + GENDER * male)[None, :]
+
+    out = counterfactual_contrasts(mu, frame, mu(frame), ("male", "female"), chains=1,
+                                   formula_terms={"scale_gender"})
+    labels = list(out["contrast"].to_numpy())
+    adjusted = out.to_numpy()[0, 0, labels.index(
+        "s_gender_gap_professionals_about_youth@all#adjusted")]
+    assert adjusted == pytest.approx(GENDER, abs=1e-12)
+
+
 def test_standardised_pooling_weights_sectors_equally():
     # per-sector gaps -0.1 and -0.5; the pooled 'all' row (as sampled) is -0.4
     values = np.array([[-0.4, -0.1, -0.5]])[None]  # chain, draw, contrast

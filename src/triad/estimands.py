@@ -67,8 +67,8 @@ def counterfactual_contrasts(predict, frame: pd.DataFrame, base: np.ndarray,
     chains : int
         Chains of the draws (kept in the output's shape).
     formula_terms : set of str
-        Variables the model's formula uses; gender rows need ``group_gender`` (or
-        ``gender``), age rows ``age_z``.
+        Variables the model's formula uses; gender rows need ``group_gender``,
+        ``scale_gender`` or ``gender``, age rows ``age_z``.
 
     Returns
     -------
@@ -79,18 +79,20 @@ def counterfactual_contrasts(predict, frame: pd.DataFrame, base: np.ndarray,
     first, second = genders
     rows, columns = [], []
     sectors = ["all", *sorted(frame["sector"].unique())]
-    has_gender = bool({"group_gender", "gender"} & formula_terms)
+    # the model frame's variables that encode gender (each 'prefix:gender')
+    coded = [v for v in ("group_gender", "scale_gender") if v in frame and v in formula_terms]
+    has_gender = bool(coded) or "gender" in formula_terms
     has_age = "age_z" in formula_terms and "age" in frame
     counterfactual = {}
     if has_gender:
         for g in (first, second):
             alt = frame.assign(gender=g)
-            if "group_gender" in frame:
-                alt["group_gender"] = frame["group"] + ":" + g
-                # a group never observed with this gender has no coefficient to predict from
-                known = set(frame["group_gender"])
-                alt.loc[~alt["group_gender"].isin(known), "group_gender"] = frame[
-                    "group_gender"]
+            for var in coded:
+                prefix = frame[var].str.rsplit(":", n=1).str[0]
+                alt[var] = prefix + ":" + g
+                # a level never observed with this gender has no coefficient to predict from
+                unseen = ~alt[var].isin(set(frame[var]))
+                alt.loc[unseen, var] = frame.loc[unseen, var]
             counterfactual[g] = predict(alt)
     if has_age:
         sd = frame.groupby("role")["age"].transform("std").to_numpy(dtype=float)
@@ -104,8 +106,10 @@ def counterfactual_contrasts(predict, frame: pd.DataFrame, base: np.ndarray,
                 m = idx[sub["gender"].to_numpy() == first]
                 f = idx[sub["gender"].to_numpy() == second]
                 both = np.concatenate([m, f])
-                level_ok = {f"{rater}>{target}:{first}",
-                            f"{rater}>{target}:{second}"} <= set(frame.get("group_gender", []))
+                # both genders must be levels of the variable that codes them for this group
+                level_ok = all({f"{p}:{first}", f"{p}:{second}"} <= set(frame[v])
+                               for v, p in (("group_gender", f"{rater}>{target}"),
+                                            ("scale_gender", scale)) if v in coded)
                 if len(m) and len(f) and level_ok:
                     name = f"{scale}_gender_gap_{_plural(rater)}_about_{target}"
                     n_m, n_f = _people(sub, first), _people(sub, second)
