@@ -44,6 +44,7 @@ BAD = [
     ("fit", ["metric_inspraak", "--ci-prob", "0"], "--ci-prob", ["between 0 and 1"]),
     ("fit", ["metric_inspraak", "--format", "xml"], "--format", ["csv", "md", "json"]),
     ("reconstruct", ["--seed", "-1"], "--seed", ["0"]),
+    ("reconstruct", ["--verify", "--format", "xml"], "--format", ["csv", "md", "json"]),
     ("run", ["--backend", "stan"], "--backend", ["pymc", "nutpie", "numpyro"]),
     ("run", ["--lang", "de"], "--lang", ["en", "nl"]),
     ("run", ["--jobs", "0"], "--jobs", ["1"]),
@@ -217,8 +218,10 @@ def test_contrast_table_abbreviates_with_a_legend_at_80_columns(monkeypatch, cap
     text = capsys.readouterr().out
     assert max(len(line.rstrip()) for line in text.splitlines()) <= 80
     assert "…" not in text
-    for name in set(frame["contrast"]) | set(frame["sector"]) - {"all"}:
-        assert f"= {name}" in text  # every abbreviated name is in the legend
+    # every abbreviated name is in the legend; sector pairs keep their shape
+    for name in {*frame["contrast"], "special_education", "ambulatory_daycare", "descriptive"}:
+        assert f"= {name}" in text
+    assert " se-ad " in text
     assert "equivalent" in text and "-0.354" in text
 
 

@@ -346,6 +346,8 @@ def reconstruct(
         typer.Option(help="Do not build: recompute every target from OUT/respondents.csv "
                           "and print target vs achieved"),
     ] = False,
+    fmt: FormatOption = "table",
+    wide: WideOption = False,
 ) -> None:
     """Build the synthetic data set reconstructed from the published tables (or --verify it).
 
@@ -355,7 +357,7 @@ def reconstruct(
     from triad.reconstruct import missed, write_synthetic
     from triad.reconstruct import verify as verify_file
 
-    show = Output()
+    show = Output(fmt, wide)
     folder = out if out is not None else data_dir() / "synthetic"
     if not verify:
         prov = write_synthetic(folder, seed=seed)
@@ -368,18 +370,20 @@ def reconstruct(
     except TriadInputError as exc:
         _refuse(exc)
     if verify:
-        shown = report.drop(columns=["reason"])
-        for col in ("achieved", "difference"):
-            shown[col] = shown[col].round(4)
-        show.say(f"[bold]Targets vs {escape(str(path))}[/]")
-        typer.echo(shown.to_string(index=False))
+        show.table(report, f"Targets vs {path}", name="targets", decimals=4,
+                   columns=["table", "group", "scale", "stat", "target", "achieved",
+                            "difference", "status"], abbreviate=("group", "scale"))
     conflicts = report[report["status"] == "conflict"]
     bad = missed(report)
     show.say(f"{int(report['matched'].sum())} of {len(report)} targets met; "
              f"{len(conflicts)} documented conflicts ({int((~conflicts['matched']).sum())} "
              f"not met, reasons in provenance.json); {len(bad)} missed")
     if len(bad):
-        show.table(bad.drop(columns=["reason"]), "Missed targets")
+        show.table(bad, "Missed targets", name="missed", decimals=4,
+                   columns=["table", "group", "scale", "stat", "target", "achieved",
+                            "difference", "status"], abbreviate=("group", "scale"))
+    show.close()
+    if len(bad):
         raise typer.Exit(code=1)
 
 

@@ -67,34 +67,60 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _acronym(value: str) -> str:
-    # 'special_education-ambulatory_daycare' -> 'se-ad'; a one-word part keeps 3 letters
-    parts = []
-    for part in value.split("-"):
-        words = [w for w in re.split(r"[^0-9A-Za-z]+", part) if w]
-        if len(words) == 1:
-            parts.append(words[0][:3])
+_SEPARATOR = re.compile(r"([>@~#-])")
+
+
+def _short(word: str, length: int) -> str:
+    # 'special_education' -> 'se' (initials), 'residential' -> 'res' (first letters)
+    words = [w for w in re.split(r"[^0-9A-Za-z]+", word) if w]
+    if len(words) > 1 and length <= len(words):
+        return "".join(w if w.isdigit() else w[0] for w in words)
+    return "".join(words)[:length]
+
+
+def _unique_codes(words: list[str], avoid: set[str], width: int) -> dict[str, str] | None:
+    """Codes of at most ``width`` characters, unique and unlike any word in ``avoid``."""
+    codes: dict[str, str] = {}
+    for word in words:
+        n_words = len([w for w in re.split(r"[^0-9A-Za-z]+", word) if w])
+        for length in range(min(n_words, 3) if n_words > 1 else 3, width + 1):
+            code = _short(word, length)
+            if code and code not in avoid and code not in codes.values():
+                codes[word] = code
+                break
         else:
-            parts.append("".join(w if w.isdigit() else w[0] for w in words))
-    return "-".join(parts)
+            return None
+    return codes
 
 
-def _codes(column: str, values: list[str], keep: set[str]) -> dict[str, str]:
-    """Short codes for ``values``: acronyms when they are unique and short, else numbers."""
-    acronyms = {v: _acronym(v) for v in values}
-    taken = set(acronyms.values())
-    if (len(taken) == len(values) and not taken & keep and all(acronyms.values())
-            and max(map(len, taken)) <= 6):
-        return acronyms
-    prefix = column[:1].upper() or "X"
-    numbered = {}
-    i = 0
-    for v in values:
-        i += 1
-        while f"{prefix}{i}" in keep:
-            i += 1
-        numbered[v] = f"{prefix}{i}"
-    return numbered
+def _abbreviations(column: str, values: list[str], avoid: frozenset = frozenset()
+                   ) -> tuple[dict[str, str], dict[str, str]]:
+    """Shorter forms of a column's values and the legend (code -> what it stands for).
+
+    Composite keys (``social_worker>youth@special_education``, sector pairs) keep their
+    structure and shorten their long parts (``sw>youth@se``); plain names of one or two
+    words become short forms (``des``), longer ones (contrast names) numbered codes.
+    No code equals a word in ``avoid`` (the table's other words, such as ``all``).
+    """
+    if any(_SEPARATOR.search(v) for v in values):
+        parts = {v: _SEPARATOR.split(v) for v in values}
+        tokens = list(dict.fromkeys(t for p in parts.values() for t in p
+                                    if not _SEPARATOR.fullmatch(t)))
+        long = [t for t in tokens if len(t) > 7]
+        codes = _unique_codes(long, set(tokens) | avoid, 5)
+        if codes:
+            shown = {v: "".join(codes.get(t, t) for t in p) for v, p in parts.items()}
+            return shown, {c: t for t, c in codes.items()}
+    long = [v for v in values if len(v) > 4]
+    # an acronym of a long name ('igyvp') reads worse than a number with a legend
+    few_words = all(len(re.split(r"[^0-9A-Za-z]+", v)) <= 2 for v in long)
+    codes = _unique_codes(long, set(values) | avoid, 6) if few_words else None
+    if codes is None:
+        prefix = column[:1].upper() or "X"
+        numbered = (f"{prefix}{i}" for i in range(1, 10**6)
+                    if f"{prefix}{i}" not in values and f"{prefix}{i}" not in avoid)
+        codes = {v: next(numbered) for v in long}
+    return codes, {c: v for v, c in codes.items()}
 
 
 class Output:
@@ -200,15 +226,16 @@ class Output:
                 break
             col = max(longest, key=longest.get)
             candidates.remove(col)
-            long_values = [v for v in dict.fromkeys(cells[col]) if len(v) > 4]
-            keep = set(cells[col]) - set(long_values)
-            codes = _codes(str(col), long_values, keep)
-            cells[col] = cells[col].map(lambda v, codes=codes: codes.get(v, v))
-            legend.append((str(col), codes))
+            words = frozenset(w for c in cells.columns for v in set(cells[c])
+                              for w in (v, *_SEPARATOR.split(v)))
+            shown_as, meaning = _abbreviations(str(col), list(dict.fromkeys(cells[col])), words)
+            cells[col] = cells[col].map(lambda v, m=shown_as: m.get(v, v))
+            if meaning:
+                legend.append((str(col), meaning))
         console.print(_rich(cells, title, numeric))
-        for col, codes in legend:
+        for col, meaning in legend:
             console.print(f"[dim]{escape(col)}:[/]", highlight=False)
-            for value, code in codes.items():
+            for code, value in meaning.items():
                 console.print(f"  {escape(code)} = {escape(value)}", highlight=False)
         notes = []
         if head is not None and rows > head:
