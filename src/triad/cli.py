@@ -140,7 +140,7 @@ def _main(
     """Bayesian multilevel re-analysis of the youth-parent-professional partnership study."""
 
 
-@app.command()
+@app.command(short_help="Check a respondent file against the codebook.")
 def validate(
     path: Annotated[Path, typer.Argument(help="Respondent file: .csv, .sav or .parquet")],
     strict: Annotated[
@@ -182,7 +182,7 @@ def validate(
         out.say(f"quarantine report: {escape(str(quarantine))} ({len(data.quarantine)} rows)")
 
 
-@app.command()
+@app.command(short_help="Scale scores of a respondent file to a CSV.")
 def scores(
     path: Annotated[Path, typer.Argument(help="Respondent file")],
     out: Annotated[Path, typer.Option(help="CSV file for the scale scores")],
@@ -204,7 +204,7 @@ def scores(
                  "(too few items answered; reason in excluded_reason)")
 
 
-@app.command()
+@app.command(short_help="Alpha and omega per scale beside the report's.")
 def reliability(
     path: Annotated[Path, typer.Argument(help="Respondent file")],
     by_sector: Annotated[bool, typer.Option(help="Also per sector")] = False,
@@ -233,7 +233,7 @@ def reliability(
     show.close()
 
 
-@app.command()
+@app.command(short_help="The report's tables or claims, as transcribed.")
 def published(
     table: Annotated[int | None, typer.Option(help="Only this table", min=1, max=12)] = None,
     claims: Annotated[bool, typer.Option(help="Show the claims registry instead")] = False,
@@ -246,7 +246,8 @@ def published(
     out = Output(fmt, wide)
     if claims:
         out.table(load_claims(), "Claims registry (data/published/claims.csv)", name="claims",
-                  columns=["claim_id", "scale", "table", "groups", "quoted", "verdict"])
+                  columns=["claim_id", "scale", "table", "groups", "quoted", "verdict"],
+                  abbreviate=("groups",))
     else:
         out.table(load_cells(table), "Published cells (data/published/cells.csv)",
                   name="cells", columns=["table", "group", "scale", "n", "mean", "sd"],
@@ -254,7 +255,7 @@ def published(
     out.close()
 
 
-@app.command()
+@app.command(short_help="Audit the report's tables; replicate its claims.")
 def audit(
     out: Annotated[Path, typer.Option(help="Folder for audit.csv/.md and replication.csv/.md")],
 ) -> None:
@@ -287,7 +288,7 @@ def audit(
     say(f"written: {out}/audit.csv, audit.md, replication.csv, replication.md")
 
 
-@app.command("fit")
+@app.command("fit", short_help="Fit one model: gates and contrasts.")
 def fit_model(
     model: Annotated[str, typer.Argument(help="Spec name in models/ or a path to a .toml")],
     data: Annotated[Path | None, typer.Option(help="Respondent file (default: synthetic)")] = None,
@@ -335,7 +336,7 @@ def fit_model(
         raise typer.Exit(code=1)
 
 
-@app.command()
+@app.command(short_help="Build (or --verify) the synthetic data set.")
 def reconstruct(
     seed: Annotated[int, typer.Option(help="Seed of the random generator", min=0)] = 20240601,
     out: Annotated[
@@ -387,7 +388,7 @@ def reconstruct(
         raise typer.Exit(code=1)
 
 
-@app.command("run")
+@app.command("run", short_help="The main job (scripts/fit_all.py).")
 def run_job(
     data: Annotated[Path | None, typer.Option(help="Respondent file (.csv/.sav/.parquet)")] = None,
     out: Annotated[Path | None, typer.Option(help="Output root (default: repository)")] = None,
@@ -445,7 +446,7 @@ def run_job(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(short_help="Simulation-based calibration (scripts/sbc.py).")
 def sbc(
     models: Annotated[str, typer.Option(help="Comma-separated spec names in models/")] = (
         "metric_inspraak,summary_cells"),
@@ -497,7 +498,7 @@ def sbc(
     show.say(f"{result['record']['wall_seconds']} s; written to {escape(str(out))}")
 
 
-@app.command()
+@app.command(short_help="Next-wave design study (scripts/design.py).")
 def design(
     model: Annotated[str, typer.Option(help="Metric respondent spec in models/")] = (
         "metric_inspraak"),

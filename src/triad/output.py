@@ -67,7 +67,7 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return out
 
 
-_SEPARATOR = re.compile(r"([>@~#-])")
+_SEPARATOR = re.compile(r"([>@~#|\s-])")
 
 
 def _short(word: str, length: int) -> str:
@@ -207,19 +207,22 @@ class Output:
             shown = shown.head(head)
         if decimals is not None:
             shown = shown.round(decimals)
-        cells = pd.DataFrame({c: shown[c].map(_cell) for c in shown.columns})
+        # 'a|b|c' lists wrap between their items, not inside one
+        cells = pd.DataFrame({c: shown[c].map(lambda v: _cell(v).replace("|", " | "))
+                              for c in shown.columns})
         numeric = {c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c])
                    and not pd.api.types.is_bool_dtype(shown[c])}
         console = self.console
+        console.print(f"[bold]{escape(title)}[/]", highlight=False)
         if self.wide:
-            natural = _unbounded.measure(_rich(cells, title, numeric)).maximum
+            natural = _unbounded.measure(_rich(cells, numeric)).maximum
             console = Console(width=max(console.width, natural), highlight=False)
-            console.print(_rich(cells, title, numeric))
+            console.print(_rich(cells, numeric))
             return
         legend: list[tuple[str, dict]] = []
         candidates = [c for c in abbreviate if c in cells.columns]
         # measured on an unbounded console: a console's own measure is clamped to its width
-        while _unbounded.measure(_rich(cells, title, numeric)).minimum > console.width:
+        while _unbounded.measure(_rich(cells, numeric)).minimum > console.width:
             # The widest identifier column goes first; free text wraps at its spaces.
             longest = {c: cells[c].str.len().max() for c in candidates}
             if not longest or max(longest.values()) <= 4:
@@ -232,7 +235,7 @@ class Output:
             cells[col] = cells[col].map(lambda v, m=shown_as: m.get(v, v))
             if meaning:
                 legend.append((str(col), meaning))
-        console.print(_rich(cells, title, numeric))
+        console.print(_rich(cells, numeric, console.width))
         for col, meaning in legend:
             console.print(f"[dim]{escape(col)}:[/]", highlight=False)
             for code, value in meaning.items():
@@ -247,14 +250,18 @@ class Output:
                           "everything)[/]", highlight=False)
 
 
-def _rich(cells: pd.DataFrame, title: str, numeric: set) -> Table:
+def _rich(cells: pd.DataFrame, numeric: set, width: int | None = None) -> Table:
     # one space between columns (the box's blank divider, no padding): 80 columns are few
-    table = Table(title=escape(title), box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False,
-                  show_edge=False, title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False, show_edge=False)
+    longest = {c: max([len(w) for v in cells[c] for w in v.split()] + [len(str(c))])
+               for c in cells.columns}
+    # Where every word fits, no column is narrower than its longest word, so text wraps
+    # between words; where not, rich's own widths (a minimum it cannot honour crops).
+    keep_words = width is not None and sum(longest.values()) + len(longest) - 1 <= width
     for col in cells.columns:
         # fold, never the default ellipsis: a value that cannot fit wraps, it is not cut
         table.add_column(escape(str(col)), justify="right" if col in numeric else "left",
-                         overflow="fold")
+                         overflow="fold", min_width=longest[col] if keep_words else None)
     for row in cells.itertuples(index=False):
         table.add_row(*(escape(v) for v in row))
     return table
