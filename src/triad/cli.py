@@ -84,6 +84,14 @@ def _grid(value: str) -> str:
     return value
 
 
+def _interval(low, high):
+    """'0.78-0.87' per row; empty where an end is missing."""
+    import pandas as pd
+
+    return [f"{a:g}-{b:g}" if pd.notna(a) and pd.notna(b) else ""
+            for a, b in zip(low, high, strict=True)]
+
+
 def _known_specs() -> list[str]:
     from triad.paths import models_dir
 
@@ -226,9 +234,12 @@ def reliability(
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out, index=False)
-    show.table(table, f"Reliability ({data.data_source})", decimals=2,
-               columns=["scale", "role", "target", "sector", "n", "alpha", "alpha_ci_low",
-                        "alpha_ci_high", "omega", "reported_low", "reported_high"],
+    # intervals as one column each, so that the table fits 80 columns
+    r = table.round(2)
+    brief = r[["scale", "role", "target", "sector", "n", "alpha"]].assign(
+        alpha_95ci=_interval(r["alpha_ci_low"], r["alpha_ci_high"]), omega=r["omega"],
+        reported=_interval(r["reported_low"], r["reported_high"]))
+    show.table(table, f"Reliability ({data.data_source})", decimals=2, terminal=brief,
                abbreviate=("sector", "target", "role"))
     show.close()
 

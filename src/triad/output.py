@@ -13,6 +13,7 @@ import sys
 
 import pandas as pd
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -111,7 +112,7 @@ def _abbreviations(column: str, values: list[str], avoid: frozenset = frozenset(
         if codes:
             shown = {v: "".join(codes.get(t, t) for t in p) for v, p in parts.items()}
             return shown, {c: t for t, c in codes.items()}
-    long = [v for v in values if len(v) > 4]
+    long = [v for v in values if len(v) > 7]
     # an acronym of a long name ('igyvp') reads worse than a number with a legend
     few_words = all(len(re.split(r"[^0-9A-Za-z]+", v)) <= 2 for v in long)
     codes = _unique_codes(long, set(values) | avoid, 6) if few_words else None
@@ -151,7 +152,8 @@ class Output:
 
     def table(self, frame: pd.DataFrame, title: str, *, name: str = "table",
               columns: list[str] | None = None, abbreviate: tuple[str, ...] = (),
-              decimals: int | None = None, head: int | None = None) -> None:
+              decimals: int | None = None, head: int | None = None,
+              terminal: pd.DataFrame | None = None) -> None:
         """Show or write one table.
 
         Parameters
@@ -171,6 +173,9 @@ class Output:
             Rounding of float columns in the terminal and in Markdown.
         head : int, optional
             Rows shown in the terminal (the machine formats write all).
+        terminal : DataFrame, optional
+            What the terminal shows unless ``wide`` (e.g. intervals as one column);
+            default ``frame``.
         """
         frame = frame.reset_index(drop=True)
         if self.fmt == "csv":
@@ -186,8 +191,9 @@ class Output:
             sys.stdout.write(("\n" if self._written else "") + f"### {title}\n\n"
                              + markdown_table(shown) + "\n")
         else:
-            self._terminal(frame, title, columns=columns, abbreviate=abbreviate,
-                           decimals=decimals, head=head)
+            shown = frame if terminal is None or self.wide else terminal
+            self._terminal(shown, title, columns=columns, abbreviate=abbreviate,
+                           decimals=decimals, head=head, full=len(frame.columns))
         self._written += 1
 
     def close(self) -> None:
@@ -199,9 +205,9 @@ class Output:
 
     # ----------------------------------------------------------------- terminal
 
-    def _terminal(self, frame, title, *, columns, abbreviate, decimals, head) -> None:
+    def _terminal(self, frame, title, *, columns, abbreviate, decimals, head, full) -> None:
         shown = frame if self.wide or columns is None else frame[list(columns)]
-        hidden = [c for c in frame.columns if c not in shown.columns]
+        hidden = full - len(shown.columns)
         rows = len(shown)
         if head is not None:
             shown = shown.head(head)
@@ -221,11 +227,10 @@ class Output:
             return
         legend: list[tuple[str, dict]] = []
         candidates = [c for c in abbreviate if c in cells.columns]
-        # measured on an unbounded console: a console's own measure is clamped to its width
-        while _unbounded.measure(_rich(cells, numeric)).minimum > console.width:
+        while sum(_word_widths(cells).values()) + len(cells.columns) - 1 > console.width:
             # The widest identifier column goes first; free text wraps at its spaces.
             longest = {c: cells[c].str.len().max() for c in candidates}
-            if not longest or max(longest.values()) <= 4:
+            if not longest or max(longest.values()) <= 7:
                 break
             col = max(longest, key=longest.get)
             candidates.remove(col)
@@ -235,7 +240,7 @@ class Output:
             cells[col] = cells[col].map(lambda v, m=shown_as: m.get(v, v))
             if meaning:
                 legend.append((str(col), meaning))
-        console.print(_rich(cells, numeric, console.width))
+        console.print(_rich(cells, numeric, _fitted_widths(cells, console.width)))
         for col, meaning in legend:
             console.print(f"[dim]{escape(col)}:[/]", highlight=False)
             for code, value in meaning.items():
@@ -243,25 +248,49 @@ class Output:
         notes = []
         if head is not None and rows > head:
             notes.append(f"first {head} of {rows} rows")
-        if hidden:
-            notes.append(f"{len(hidden)} more columns with --wide")
+        if hidden > 0:
+            notes.append(f"all {full} columns with --wide")
         if notes:
             console.print(f"[dim]({'; '.join(notes)}; --format csv|md|json writes "
                           "everything)[/]", highlight=False)
 
 
-def _rich(cells: pd.DataFrame, numeric: set, width: int | None = None) -> Table:
+def _word_widths(cells: pd.DataFrame) -> dict:
+    """Each column's narrowest width that breaks no word (header included)."""
+    return {c: max([cell_len(w) for v in cells[c] for w in v.split()] + [cell_len(str(c))])
+            for c in cells.columns}
+
+
+def _fitted_widths(cells: pd.DataFrame, width: int) -> dict | None:
+    """Column widths that fill ``width`` and break no word, or None.
+
+    None when the table fits as it is (rich lays it out) or when even the words do not
+    fit (rich folds them).  Computed here, not left to rich: rich shares out the excess
+    evenly and can squeeze a column below its longest word, then crop the line.
+    """
+    avail = width - (len(cells.columns) - 1)
+    natural = {c: max([cell_len(line) for v in cells[c] for line in v.splitlines() or [""]]
+                      + [cell_len(str(c))]) for c in cells.columns}
+    least = _word_widths(cells)
+    if sum(natural.values()) <= avail or sum(least.values()) > avail:
+        return None
+    # spare room goes to the columns in proportion to how much wrapping they would need
+    spare = avail - sum(least.values())
+    need = {c: natural[c] - least[c] for c in cells.columns}
+    total = sum(need.values())
+    widths = {c: least[c] + spare * need[c] // total for c in cells.columns}
+    for c in sorted(need, key=need.get, reverse=True)[:avail - sum(widths.values())]:
+        widths[c] += 1
+    return widths
+
+
+def _rich(cells: pd.DataFrame, numeric: set, widths: dict | None = None) -> Table:
     # one space between columns (the box's blank divider, no padding): 80 columns are few
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False, show_edge=False)
-    longest = {c: max([len(w) for v in cells[c] for w in v.split()] + [len(str(c))])
-               for c in cells.columns}
-    # Where every word fits, no column is narrower than its longest word, so text wraps
-    # between words; where not, rich's own widths (a minimum it cannot honour crops).
-    keep_words = width is not None and sum(longest.values()) + len(longest) - 1 <= width
     for col in cells.columns:
         # fold, never the default ellipsis: a value that cannot fit wraps, it is not cut
         table.add_column(escape(str(col)), justify="right" if col in numeric else "left",
-                         overflow="fold", min_width=longest[col] if keep_words else None)
+                         overflow="fold", width=None if widths is None else widths[col])
     for row in cells.itertuples(index=False):
         table.add_row(*(escape(v) for v in row))
     return table
