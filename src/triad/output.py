@@ -38,8 +38,8 @@ def _cell(value) -> str:
 def markdown_table(frame: pd.DataFrame) -> str:
     """Render ``frame`` as a GitHub pipe table (numeric columns right-aligned).
 
-    Written here rather than with ``DataFrame.to_markdown``, which needs ``tabulate``,
-    a package triad does not depend on.
+    Written here rather than with ``DataFrame.to_markdown``, which needs ``tabulate``
+    (installed only as pingouin's dependency, not one of triad's).
     """
 
     def clean(text: str) -> str:
