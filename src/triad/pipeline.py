@@ -64,7 +64,7 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
             quick: bool = False, models: str = "*.toml", backend: str = DEFAULT_BACKEND,
             jobs: int = 1, fit_models: bool = True, lang: str = "en",
             scheduler: str | None = None, multiverse: bool = True,
-            min_cell: int | None = None, robust_share: float = 0.8) -> dict:
+            min_cell: int | None = None, robust_share: float = 0.8, verbosity: int = 1) -> dict:
     """Run every available step and write the tables.
 
     Parameters
