@@ -38,6 +38,7 @@ from triad.contrasts import (
     summarise_contrasts,
     summarise_draws,
 )
+from triad.missingness import missing_age_record
 from triad.modeldata import ModelData, model_frame, summary_frame
 from triad.published import load_claims
 from triad.readers import RespondentData, read_respondents
@@ -185,6 +186,10 @@ def _bambi_priors(spec: ModelSpec) -> dict:
 def _bambi_model(spec: ModelSpec, frame: pd.DataFrame):
     import bambi as bmb
 
+    from triad.missingness import fitted_spec
+
+    # an age_missing term is not fitted when no age is missing (its column would be 0)
+    spec, _ = fitted_spec(spec, frame)
     formula = spec.formula
     if spec.ordinal:
         formula = formula.replace("score", "value", 1) if formula.startswith("score") else formula
@@ -437,6 +442,7 @@ def fit(
         "spec_sha256": spec.sha256,
         "data_source": md.data_source, "data_sha256": _data_hash(resp, md),
         "rows": int(len(md.frame)), "excluded_rows": int(len(md.excluded)),
+        "missing_age": missing_age_record(spec, md.frame, md.excluded),
         "backend": backend, "sampler": args, "quick": quick, "seed": args["seed"],
         "versions": _versions(), "diagnostics": diag, "gates": GATES, "format": FIT_FORMAT,
         # the settings of the stored summary tables (reused only when asked for again)
@@ -596,7 +602,7 @@ def _counterfactual(model, idata, prior_idata, spec: ModelSpec, frame: pd.DataFr
 # The predictors of each observation stored with a fit ('respondent' is the pseudonymous
 # code; the file's respondent ids never enter a fit file).
 _CONSTANT_COLUMNS = ("respondent", "role", "target", "rater", "sector", "gender", "age_z",
-                     "scale", "item", "cell", "n", "mean", "sd")
+                     "age_missing", "scale", "item", "cell", "n", "mean", "sd")
 
 
 def _constant_data(frame: pd.DataFrame, spec: ModelSpec) -> xr.Dataset:

@@ -63,9 +63,15 @@ def _derive(frame: pd.DataFrame) -> pd.DataFrame:
     frame["respondent"] = frame["respondent_id"].astype(str).map(pseudonym)
     # Age is standardised within role: youths' and professionals' ages live on different
     # scales, and the report's age relations are within-role correlations.
+    # Mean and SD come from the known ages only (pandas skips NaN).
     grouped = frame.groupby("role")["age"]
     z = (frame["age"] - grouped.transform("mean")) / grouped.transform("std")
-    frame["age_z"] = z.fillna(0.0)  # NaN only where a role has one age or none varies
+    # A missing age sits at its role's mean (age_z = 0) and is flagged: the formula's
+    # age_missing terms give those respondents their own shift, so their rows stay in their
+    # cells without pretending to know their age (triad.missingness).  Otherwise NaN only
+    # where a role has one age or none varies.
+    frame["age_missing"] = frame["age"].isna().astype(float)
+    frame["age_z"] = z.fillna(0.0)
     return frame
 
 
@@ -81,8 +87,10 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
     Returns
     -------
     ModelData
-        ``excluded`` lists every row left out (too few items answered, missing age,
-        missing answer) with the reason.
+        ``excluded`` lists every row left out (too few items answered, missing answer,
+        and a missing age only under ``missing_age = "complete_case"``) with the reason.
+        By default (``missing_age = "indicator"``) a row without an age stays in the model
+        with ``age_z = 0`` and ``age_missing = 1``.
     """
     excluded = []
     if spec.level == "scale":
@@ -106,10 +114,14 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
         frame["item"] = frame["column"]
         frame = frame.rename(columns={"column": "item_column"})
     no_age = frame["age"].isna()
-    for _, r in frame[no_age].iterrows():
-        excluded.append((pseudonym(str(r["respondent_id"])), r["target"], r["scale"],
-                         r.get("item", ""), "age missing (the model adjusts for age)"))
-    frame = _derive(frame[~no_age].copy()).reset_index(drop=True)
+    if spec.missing_age == "complete_case":
+        # the complete-case universe: rows without an age leave the model (and their cell)
+        for _, r in frame[no_age].iterrows():
+            excluded.append((pseudonym(str(r["respondent_id"])), r["target"], r["scale"],
+                             r.get("item", ""), "age missing (complete-case analysis: "
+                             "missing_age = complete_case)"))
+        frame = frame[~no_age]
+    frame = _derive(frame.copy()).reset_index(drop=True)
     excl = pd.DataFrame(excluded, columns=["respondent", "target", "scale", "item", "reason"])
     return ModelData(frame=frame, excluded=excl, data_source=data.data_source)
 

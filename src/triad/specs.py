@@ -22,6 +22,14 @@ noncentered : bool, default true -- group-specific effects non-centred (Bambi's 
     false suits few groups with many rows each
 sampler : {draws, tune, chains, target_accept, seed}
 quick : optional {draws, tune} for smoke runs
+missing_age : "indicator" (default) | "complete_case" -- respondent models: a row without an
+    age keeps its place with ``age_z = 0`` and ``age_missing = 1`` (the formula's
+    ``age_missing`` terms give those respondents their own shift; dropped from the model
+    when no age is missing), or is left out and listed in ``excluded``
+    (:mod:`triad.missingness`)
+claim_pairs : "all" (default) | "gaps" -- which claim pairs the model reads: "gaps" keeps
+    only pairs of different rater groups (youth, parent, professional), for a model built
+    to answer the gap claims (:mod:`triad.gaps`)
 """
 
 import hashlib
@@ -38,11 +46,14 @@ __all__ = ["FORMULA_VARIABLES", "ModelSpec", "SpecError", "load_spec", "load_spe
 FORMULA_VARIABLES = frozenset({
     "score", "value", "cell", "role", "rater", "target", "sector", "gender", "age_z",
     "respondent", "professional", "scale", "item", "scale_cell", "n", "mean", "sd",
-    "group", "group_gender", "scale_gender",
+    "group", "group_gender", "scale_gender", "age_missing", "dyad", "side", "gap_cell",
 })
 FAMILIES = ("gaussian", "t", "cumulative_logit", "cumulative_probit", "summary_normal")
 _KEYS = {"name", "description", "data", "level", "scales", "rows", "family", "formula",
-         "sigma_formula", "contrasts", "priors", "sampler", "quick", "noncentered"}
+         "sigma_formula", "contrasts", "priors", "sampler", "quick", "noncentered",
+         "missing_age", "claim_pairs"}
+MISSING_AGE = ("indicator", "complete_case")
+CLAIM_PAIRS = ("all", "gaps")
 _SAMPLER_KEYS = {"draws": int, "tune": int, "chains": int, "target_accept": float, "seed": int}
 _DISTS = {"Normal", "HalfNormal", "StudentT", "Exponential", "HalfStudentT", "Gamma", "LogNormal"}
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\d+(?:\.\d+)?)|(\|\||[~+\-*:|()/]))")
@@ -77,6 +88,8 @@ class ModelSpec:
     sigma_formula: str | None = None
     quick: dict = field(default_factory=dict)
     noncentered: bool = True
+    missing_age: str = "indicator"
+    claim_pairs: str = "all"
     variant: str = ""
     content_sha256: str = ""
 
@@ -223,12 +236,17 @@ def spec_from_raw(raw: dict, path: Path, *, variant: str = "",
     noncentered = raw.get("noncentered", True)
     if not isinstance(noncentered, bool):
         raise SpecError(path, "noncentered", "must be true or false")
+    for key, allowed in (("missing_age", MISSING_AGE), ("claim_pairs", CLAIM_PAIRS)):
+        if raw.get(key, allowed[0]) not in allowed:
+            raise SpecError(path, key, f"must be one of {', '.join(allowed)}")
     return ModelSpec(
         path=path, name=raw["name"], description=raw["description"], data=raw["data"],
         family=raw["family"], formula=raw["formula"], scales=tuple(scales),
         contrasts=tuple(raw["contrasts"]), priors=priors, sampler=sampler, level=level,
         rows=tuple(rows), sigma_formula=raw.get("sigma_formula"), quick=quick,
-        noncentered=noncentered, variant=variant, content_sha256=content_sha256,
+        noncentered=noncentered, missing_age=raw.get("missing_age", MISSING_AGE[0]),
+        claim_pairs=raw.get("claim_pairs", CLAIM_PAIRS[0]), variant=variant,
+        content_sha256=content_sha256,
     )
 
 
