@@ -251,9 +251,10 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
     if multiverse:
         from triad.multiverse import data_cells_spec, multiverse_specs
 
-        specs += multiverse_specs(specs)
         # the summary universe of a respondent file is fitted to that file's own cells
         respondent_file = data if data is not None else default_data()
+        # (the file tells whether a complete-case universe differs from its base)
+        specs += multiverse_specs(specs, data=respondent_file)
         if respondent_file is not None:
             specs += [data_cells_spec(s) for s in specs if s.data == "summary" and not s.variant]
             data = respondent_file
