@@ -669,6 +669,10 @@ def _add_derived_draws(idata: xr.DataTree, spec: ModelSpec, units: pd.DataFrame,
     prior = xr.concat(priors, dim="contrast")
     claims, claims_prior = claim_dataset(draws, units, load_claims(), prior_draws=prior_draws,
                                          chains=chains)
+    if spec.claim_pairs == "gaps":  # the all-gaps universe reads the gap claims only
+        from triad.gaps import gap_pairs_only
+
+        claims, claims_prior = gap_pairs_only(claims, claims_prior)
     sds, mids = _pooled_sds(units, spec), _mids()
     latent_sd = {"cumulative_logit": np.pi / np.sqrt(3), "cumulative_probit": 1.0}.get(
         spec.family, np.nan)

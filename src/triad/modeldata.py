@@ -59,6 +59,15 @@ def _derive(frame: pd.DataFrame) -> pd.DataFrame:
     frame["group"] = frame["rater"] + ">" + frame["target"]
     frame["group_gender"] = frame["group"] + ":" + frame["gender"]
     frame["scale_gender"] = frame["scale"] + ":" + frame["gender"]
+    # The two sides of a rater gap (models/pooled_gaps.toml): 'dyad' names the
+    # non-professional party (youth or parent), 'side' is +1/2 for that party's own rating
+    # and -1/2 for the professionals' rating about them, so that side's coefficient in a
+    # dyad is the gap itself (youth minus professional, parent minus professional);
+    # 'gap_cell' is one gap's scale, dyad and sector (only the combinations observed, where
+    # an interaction of the three would add empty columns).
+    frame["dyad"] = frame["rater"].where(frame["rater"] != "professional", frame["target"])
+    frame["side"] = np.where(frame["rater"] == "professional", -0.5, 0.5)
+    frame["gap_cell"] = frame["scale"] + ":" + frame["dyad"] + "@" + frame["sector"]
     # a pseudonymous code: posterior draws of respondent effects are stored in fit files
     frame["respondent"] = frame["respondent_id"].astype(str).map(pseudonym)
     # Age is standardised within role: youths' and professionals' ages live on different

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from triad.gaps import POOLED_GAPS
 from triad.paths import models_dir
 from triad.specs import ModelSpec, SpecError, read_toml, spec_from_raw
 
@@ -233,6 +234,8 @@ def universe_label(model: str, family: str, variant: str = "", labels: dict | No
     """Column label of a universe in the claims x universes grid."""
     if variant == DATA_CELLS:
         return "summary statistics (the file's cells)"
+    if not variant and model in POOLED_GAPS:
+        return POOLED_GAPS[model]
     if variant:
         return (labels or {}).get(variant, variant)
     if family == "summary_normal":
