@@ -9,7 +9,7 @@ import pytest
 
 from triad.fitting import _bambi_model
 from triad.gaps import gap_pairs_only, is_gap_pair
-from triad.missingness import fitted_spec, missing_age_record, without_terms
+from triad.missingness import fitted_spec, methods_text, missing_age_record, without_terms
 from triad.modeldata import model_frame
 from triad.multiverse import derive_spec, load_variants, multiverse_specs, universe_label
 from triad.paths import models_dir
@@ -58,6 +58,9 @@ def test_synthetic_default_has_no_missing_age_and_drops_the_indicator(synthetic,
     assert "age_missing" not in fitted.formula and "age_missing:rater" not in fitted.priors
     record = missing_age_record(inspraak, md.frame, md.excluded)
     assert record["dropped_terms"] == ["age_missing:rater"] and "not fitted" in record["note"]
+    # the methods section states the default and the other choice
+    text = methods_text([inspraak])
+    assert "keeps their rows" in text and "~age_complete_case" in text
     # no complete-case universe where it would repeat its base
     assert not [s for s in multiverse_specs([inspraak], data=synthetic)
                 if s.variant == "age_complete_case"]

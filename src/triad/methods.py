@@ -19,6 +19,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
+from triad.missingness import methods_text
 from triad.specs import ModelSpec
 from triad.versions import library_versions
 
@@ -420,6 +421,7 @@ def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
         "has": has,
         "multiplicity": mult, "multiplicity_note": multiplicity_note(claims) if mult else "",
         "checklist": checklist,
+        "missing_age": methods_text(specs),
     }
 
 

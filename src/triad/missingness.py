@@ -4,16 +4,16 @@ A spec chooses with ``missing_age`` (:mod:`triad.specs`):
 
 ``"indicator"`` (the default)
     The row stays in the model and in its cell.  Its ``age_z`` is 0 (its role's mean
-    age) and ``age_missing`` is 1; the formula's ``age_missing`` term (``age_missing:rater``
+    age) and `age_missing` is 1; the formula's ``age_missing`` term (``age_missing:rater``
     beside ``age_z:rater``) gives respondents without an age their own shift per rater
     group, so they do not pull the age slope, and the cell mean a contrast compares is
     the mean of *all* the cell's respondents, as in the report's tables.
 ``"complete_case"``
     The row is left out of the model and listed in ``excluded.csv`` with the reason: the
-    multiverse universe ``~age_complete_case`` (``models/multiverse/variants.toml``), the
+    multiverse universe `~age_complete_case` (``models/multiverse/variants.toml``), the
     behaviour of triad before issue 15.
 
-When no row of a model lacks an age (the synthetic default), the ``age_missing`` column is
+When no row of a model lacks an age (the synthetic default), the `age_missing` column is
 0 everywhere and its coefficient would be identified by its prior alone: the term is
 dropped from the fitted model, and the fit record says so (``missing_age`` in
 ``fit.json``).  The standardisation of age (mean and SD within role) and the age slope's
@@ -27,7 +27,8 @@ import pandas as pd
 
 from triad.specs import ModelSpec
 
-__all__ = ["INDICATOR", "formula_terms", "without_terms", "fitted_spec", "missing_age_record"]
+__all__ = ["INDICATOR", "formula_terms", "without_terms", "fitted_spec", "missing_age_record",
+           "methods_text"]
 
 # The model frame's indicator variable (triad.modeldata).
 INDICATOR = "age_missing"
@@ -63,7 +64,7 @@ def without_terms(formula: str, variable: str) -> tuple[str, list[str]]:
 def fitted_spec(spec: ModelSpec, frame: pd.DataFrame) -> tuple[ModelSpec, list[str]]:
     """Return the spec as it is fitted to ``frame``, and the terms dropped from it.
 
-    A term of ``age_missing`` is dropped (with its prior) when no row of ``frame`` lacks
+    A term of `age_missing` is dropped (with its prior) when no row of ``frame`` lacks
     an age: its column would be 0 everywhere and its coefficient the prior's.
     """
     if spec.data != "respondent":
@@ -119,3 +120,27 @@ def missing_age_record(spec: ModelSpec, frame: pd.DataFrame,
             "respondents_kept": int(frame.loc[flag, "respondent"].nunique()) if flag.any() else 0,
             "rows_excluded": n_excluded, "dropped_terms": dropped,
             "raters_without_missing_age": raters, "note": note}
+
+
+def methods_text(specs: list[ModelSpec]) -> str:
+    """One paragraph for the methods section: how the run's specs treat a missing age."""
+    aged = [s for s in specs if s.data == "respondent" and not s.variant
+            and "age_z" in _NAME.findall(s.formula)]
+    if not aged:
+        return ""
+    kept = sorted(s.name for s in aged if s.missing_age == "indicator")
+    dropped = sorted(s.name for s in aged if s.missing_age == "complete_case")
+    text = "Missing ages: age is standardised within role over the known ages. "
+    if kept:
+        text += ("A respondent without an age keeps their rows in " + (
+            "every model with an age slope" if not dropped else ", ".join(kept))
+            + " (age_z = 0, the role's mean age, plus a shift of their own per rater group "
+            "or scale, age_missing; the term is not fitted where no age is missing), so "
+            "every cell mean is of all the cell's respondents. ")
+    if dropped:
+        text += ("Rows without an age are left out of " + ", ".join(dropped)
+                 + " (listed in each fit's excluded.csv). ")
+    text += ("The complete-case analysis is the multiverse universe ~age_complete_case, "
+             "fitted only when an age is missing. Adjusted age effects average over the "
+             "respondents with a known age.")
+    return text
