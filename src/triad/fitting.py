@@ -15,6 +15,7 @@ name and renamed when complete: a killed run never leaves a folder that a later 
 would read.
 """
 
+import errno
 import hashlib
 import json
 import logging
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from triad.atomic import low_space, write_error
 from triad.contrasts import (
     claim_dataset,
     contrast_dataset,
@@ -823,6 +825,24 @@ def _store(result: FitResult, md: ModelData) -> None:
     for stale in folder.parent.glob(f"{folder.name}.tmp*"):
         shutil.rmtree(stale, ignore_errors=True)
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    try:
+        _write_folder(tmp, result, md)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp.rename(folder)
+    except BaseException as exc:
+        # a failed write (disk full) leaves no folder that a later run would read
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise write_error(exc, folder) from exc
+        if isinstance(exc, Exception) and low_space(folder):
+            # netCDF/HDF5 report a full disk as a generic error
+            raise write_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
+                              folder) from exc
+        raise
+
+
+def _write_folder(tmp: Path, result: FitResult, md: ModelData) -> None:
     tmp.mkdir(parents=True)
     idata = result.idata
     encoding = {f"/{group}": {v: {"zlib": True, "complevel": 4}
@@ -838,9 +858,6 @@ def _store(result: FitResult, md: ModelData) -> None:
     result.loo.to_csv(tmp / "loo.csv", index=False)
     result.rope_curve.to_csv(tmp / "rope_sensitivity.csv", index=False)
     (tmp / "fit.json").write_text(json.dumps(result.record, indent=2, default=float) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp.rename(folder)
 
 
 def _valid_cache(folder: Path) -> bool:
