@@ -60,6 +60,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from triad.progress import RunConsole
 from triad.specs import ModelSpec
 
 __all__ = ["SBC_BACKENDS", "DEFAULT_SBC_BACKEND", "RANK_COLUMNS", "UNIFORMITY_COLUMNS",
@@ -349,8 +350,11 @@ def _refit(spec: ModelSpec, frame: pd.DataFrame, observed: dict, args: dict, bac
 
 def _sbc_chunk(spec: ModelSpec, frame: pd.DataFrame, sims: list[int], data: dict,
                truth: np.ndarray, cmat: np.ndarray | None, args: dict, backend: str,
-               variables: list[str], seed: int) -> dict:
-    """Refit the simulations ``sims`` (one worker task) and return their ranks."""
+               variables: list[str], seed: int, on_sim=None) -> dict:
+    """Refit the simulations ``sims`` (one worker task) and return their ranks.
+
+    ``on_sim(seconds)`` is called after each refit (in-process progress).
+    """
     thin = args["thin"]
     ranks, divs, seconds = [], [], []
     for j, sim in enumerate(sims):
@@ -365,6 +369,8 @@ def _sbc_chunk(spec: ModelSpec, frame: pd.DataFrame, sims: list[int], data: dict
         ranks.append((kept < truth[j][None, :]).sum(axis=0))
         divs.append(div)
         seconds.append(time.perf_counter() - start)
+        if on_sim is not None:
+            on_sim(seconds[-1])
     return {"sims": list(sims), "ranks": np.array(ranks), "divergences": divs,
             "seconds": seconds, "n_kept": len(range(0, args["draws"], thin))}
 
@@ -386,6 +392,7 @@ def run_sbc(
     contrasts: bool = True,
     simulate_from: ModelSpec | None = None,
     timings: dict | None = None,
+    progress: RunConsole | None = None,
 ) -> pd.DataFrame:
     """Run simulation-based calibration of one model spec.
 
@@ -426,6 +433,8 @@ def run_sbc(
     timings : dict, optional
         Filled with ``simulate_seconds``, ``refit_seconds`` (per simulation) and
         ``wall_seconds``.
+    progress : triad.progress.RunConsole, optional
+        Shows the refits done, elapsed time and ETA there; default silent.
 
     Returns
     -------
@@ -456,24 +465,39 @@ def run_sbc(
         return (spec, design.frame, c, {k: v[c] for k, v in sim["data"].items()},
                 sim["truth"][c], sim["cmat"], args, backend, variables, seed)
 
-    if scheduler is not None:
-        from distributed import Client
+    out = progress if progress is not None else RunConsole(0)
+    results = []  # chunks in the order they finish; _rank_frame orders by simulation
+    bar = out.progress(n_sims, f"SBC {spec.name}", jobs if scheduler is None else 1)
 
-        with Client(scheduler, timeout=30) as client:
-            workers = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values())
-            futures = [client.submit(_sbc_chunk, *task(c), key=f"sbc-{spec.name}-{i}",
-                                     pure=False) for i, c in enumerate(chunks(workers))]
-            results = [f.result() for f in futures]
-    elif jobs > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    def finished(r: dict) -> None:
+        results.append(r)
+        bar.advance(len(r["sims"]), sum(r["seconds"]))
 
-        with ProcessPoolExecutor(max_workers=jobs,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_sbc_chunk, *task(c)) for c in chunks(jobs)]
-            results = [f.result() for f in futures]
-    else:
-        results = [_sbc_chunk(*task(c)) for c in chunks(1)]
+    with bar:
+        if scheduler is not None:
+            from distributed import Client, as_completed
+
+            with Client(scheduler, timeout=30) as client:
+                workers = sum(w["nthreads"] for w in
+                              client.scheduler_info()["workers"].values())
+                bar.workers = max(1, workers)
+                futures = [client.submit(_sbc_chunk, *task(c), key=f"sbc-{spec.name}-{i}",
+                                         pure=False) for i, c in enumerate(chunks(workers))]
+                for f in as_completed(futures):
+                    finished(f.result())
+        elif jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(max_workers=jobs,
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = [pool.submit(_sbc_chunk, *task(c)) for c in chunks(jobs)]
+                for f in as_completed(futures):
+                    finished(f.result())
+        else:
+            # per refit, not per chunk: the chunks are large when run in this process
+            results = [_sbc_chunk(*task(c), on_sim=lambda sec: bar.advance(1, sec))
+                       for c in chunks(1)]
     if timings is not None:
         timings.update(simulate_seconds=round(simulated - start, 2),
                        refit_seconds=[round(s, 3) for r in results for s in r["seconds"]],
@@ -753,6 +777,7 @@ def sbc_models(
     bins: int | None = None,
     level: float = 0.01,
     command: str = "",
+    progress: RunConsole | None = None,
 ) -> dict:
     """Run SBC for several specs and store the result (``scripts/sbc.py``'s job).
 
@@ -769,6 +794,8 @@ def sbc_models(
         As in :func:`sbc_uniformity`.
     command : str
         The command line, for the record.
+    progress : triad.progress.RunConsole, optional
+        Where the refits' progress is shown; default the terminal (verbosity 1).
 
     Returns
     -------
@@ -782,7 +809,8 @@ def sbc_models(
         t: dict = {}
         ranks.append(run_sbc(spec, n_sims, draws=draws, thin=thin, tune=tune, seed=seed,
                              backend=backend, jobs=jobs, scheduler=scheduler, data=data,
-                             timings=t))
+                             timings=t,
+                             progress=progress if progress is not None else RunConsole(1)))
         refits = t.pop("refit_seconds")
         t.update(refit_seconds_median=round(float(np.median(refits)), 3),
                  refit_seconds_max=round(float(np.max(refits)), 3),
