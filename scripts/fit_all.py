@@ -6,15 +6,19 @@ from typing import Annotated
 
 import typer
 
-from triad.errors import TriadInputError
+from triad.errors import OutputError, TriadInputError
 from triad.fitting import BACKENDS, DEFAULT_BACKEND
-from triad.pipeline import run_all
+from triad.pipeline import exit_status, run_all
 from triad.specs import SpecError
 
+EXIT_CODES = ("Exit codes: 0 done; 1 --strict and a sampler gate failed; 2 refused (input "
+              "file, spec, option, unwritable --out); 3 a fit failed (its worker died or it "
+              "raised; the other fits' tables are written, a rerun fits only what is "
+              "missing); 4 an output could not be written (disk full): the run stopped.")
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 
-@app.command()
+@app.command(epilog=EXIT_CODES)
 def main(
     data: Annotated[Path | None, typer.Option(help="Respondent file (.csv/.sav/.parquet)")] = None,
     out: Annotated[Path | None, typer.Option(help="Output root (default: repository)")] = None,
@@ -36,6 +40,11 @@ def main(
     robust_share: Annotated[float, typer.Option(
         help="A claim is fragile when fewer than this share of the other universes agree",
         min=0.0, max=1.0)] = 0.8,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="Print only warnings, failures and the final line")] = False,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Also per-step timings and each fit's R-hat, ESS and folder "
+                                "(results/run.log has everything either way)")] = False,
 ) -> None:
     """Audit, replicate, fit every model and compare claim by claim."""
     if backend not in BACKENDS:
@@ -51,12 +60,14 @@ def main(
         record = run_all(data, out, strict=strict, quick=quick, models=models, backend=backend,
                          jobs=jobs, lang=lang, scheduler=scheduler,
                          multiverse=multiverse, min_cell=min_cell,
-                         robust_share=robust_share)
+                         robust_share=robust_share, verbosity=0 if quiet else 2 if verbose else 1)
     except (TriadInputError, SpecError) as exc:
         typer.echo(f"triad: refused {exc}", err=True)
         raise typer.Exit(2) from None
-    if strict and record["steps"].get("models", {}).get("gates_failed"):
-        raise typer.Exit(1)
+    except OutputError as exc:
+        typer.echo(f"triad: {exc}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+    raise typer.Exit(exit_status(record, strict))
 
 
 if __name__ == "__main__":
