@@ -158,6 +158,13 @@ class RunConsole:
         return RunProgress(self, total, what, workers)
 
 
+class _Bar(BarColumn):
+    """The overall bar; a running job's line shows no bar (its progress is unknown)."""
+
+    def render(self, task) -> Text:
+        return Text("") if task.fields.get("job") else super().render(task)
+
+
 class _CountColumn(ProgressColumn):
     def render(self, task) -> Text:
         if task.fields.get("job"):
@@ -209,7 +216,7 @@ class RunProgress:
         log.info("%s: %d to run, %d worker(s)", self.what, self.total, self.workers)
         if self.out.live:
             self._bar = Progress(
-                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                SpinnerColumn(), TextColumn("{task.description}"), _Bar(),
                 _CountColumn(), TimeElapsedColumn(), _EtaColumn(),
                 console=self.out.console, transient=True, refresh_per_second=4)
             self._bar.start()
@@ -233,12 +240,18 @@ class RunProgress:
 
     # ------------------------------------------------------------------ ETA
     def eta(self) -> float | None:
-        """Seconds left: median per-job wall time x jobs left / workers (None: unknown)."""
+        """Seconds left, from the median wall time of the finished jobs (None: unknown).
+
+        The median for every job not started, the median less its elapsed time (at
+        least 0) for every running job, the sum divided by the workers.
+        """
         times = self._times or self._cached
         if not times:
             return None
-        left = self.total - self.finished
-        return statistics.median(times) * left / self.workers
+        typical, now = statistics.median(times), time.perf_counter()
+        running = sum(max(typical - (now - t0), 0.0) for t0 in self.running.values())
+        queued = max(self.total - self.finished - len(self.running), 0)
+        return (running + typical * queued) / self.workers
 
     def _count(self) -> str:
         width = len(str(self.total))

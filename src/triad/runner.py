@@ -168,8 +168,9 @@ def _run_pool(tasks: list[tuple[str, tuple]], fn, jobs: int, progress: RunProgre
         started: dict[str, int] = {}
         processes: dict = {}
         broken = False
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx,
-                                 initializer=_pool_init, initargs=(events,)) as pool:
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx,
+                                   initializer=_pool_init, initargs=(events,))
+        try:
             futures = {pool.submit(_pool_call, fn, name, args): name
                        for name, args in todo.items()}
             pending = set(futures)
@@ -196,9 +197,14 @@ def _run_pool(tasks: list[tuple[str, tuple]], fn, jobs: int, progress: RunProgre
                         results[name] = fut.result()
                         todo.pop(name)
                         progress.done(name, **describe(results[name]))
+        finally:
+            # Join the workers only when the pool broke (their exit codes tell which
+            # fit died); idle workers of a finished pool exit on their own (their
+            # teardown took 10 s and more under load)
+            pool.shutdown(wait=broken, cancel_futures=True)
         if not broken:
             continue
-        # leaving the block joined the workers: their exit codes are final
+        # the broken pool's workers are joined: their exit codes are final
         _drain(events, started, progress)
         deaths = {pid: why for pid, why in ((pid, _death(proc.exitcode))
                                             for pid, proc in processes.items()) if why}
