@@ -169,9 +169,9 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
     say = RunConsole(verbosity, console)
     start = time.perf_counter()
     with run_log(results / "run.log"):
-        log.info("triad run: out=%s data=%s models=%s quick=%s backend=%s jobs=%s "
-                 "scheduler=%s multiverse=%s", out, data, models, quick, backend, jobs,
-                 scheduler, multiverse)
+        log.info("triad run started: out=%s data=%s models=%s quick=%s backend=%s "
+                 "jobs=%s scheduler=%s multiverse=%s verbosity=%s", out, data, models,
+                 quick, backend, jobs, scheduler, multiverse, verbosity)
         try:
             record = _run(data, out, say, strict=strict, quick=quick, models=models,
                           backend=backend, jobs=jobs, fit_models=fit_models, lang=lang,

@@ -76,11 +76,12 @@ def run_log(path: str | Path) -> Iterator[Path]:
     Parameters
     ----------
     path : path
-        The log file (``results/run.log``), replaced at each run.
+        The log file (``results/run.log``).  Appended to: the log of a run that failed
+        stays beside the log of the rerun (each run starts with a ``triad run`` line).
     """
     path = Path(path)
     try:
-        handler = _QuietFileHandler(path, mode="w", encoding="utf-8")
+        handler = _QuietFileHandler(path, mode="a", encoding="utf-8")
     except OSError as exc:
         from triad.atomic import write_error
 

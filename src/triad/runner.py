@@ -117,12 +117,14 @@ def _pool_call(fn, name: str, args: tuple):
     return fn(*args)
 
 
-def _drain(events, started: dict, progress: RunProgress) -> None:
-    """Read the start reports of the pool's workers (``(name, pid)``)."""
+def _drain(events, started: dict) -> list[str]:
+    """Read the start reports ``(name, pid)`` of the pool's workers into ``started``."""
+    names = []
     while not events.empty():
         name, pid = events.get()
         started[name] = pid
-        progress.start(name)
+        names.append(name)
+    return names
 
 
 def _death(exitcode: int | None) -> str | None:
@@ -178,7 +180,9 @@ def _run_pool(tasks: list[tuple[str, tuple]], fn, jobs: int, progress: RunProgre
                 finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 # the workers' Process objects, for their exit codes once the pool broke
                 processes.update(getattr(pool, "_processes", None) or {})
-                _drain(events, started, progress)
+                # report the results before the starts read with them: a start may be
+                # of the fit that took the worker a finished fit freed
+                starts = _drain(events, started)
                 for fut in sorted(finished, key=lambda f: order[futures[f]]):
                     name = futures[fut]
                     exc = fut.exception()
@@ -197,6 +201,8 @@ def _run_pool(tasks: list[tuple[str, tuple]], fn, jobs: int, progress: RunProgre
                         results[name] = fut.result()
                         todo.pop(name)
                         progress.done(name, **describe(results[name]))
+                for name in starts:
+                    progress.start(name)
         finally:
             # Join the workers only when the pool broke (their exit codes tell which
             # fit died); idle workers of a finished pool exit on their own (their
@@ -205,7 +211,7 @@ def _run_pool(tasks: list[tuple[str, tuple]], fn, jobs: int, progress: RunProgre
         if not broken:
             continue
         # the broken pool's workers are joined: their exit codes are final
-        _drain(events, started, progress)
+        _drain(events, started)
         deaths = {pid: why for pid, why in ((pid, _death(proc.exitcode))
                                             for pid, proc in processes.items()) if why}
         running = [name for name in started if name in todo]
