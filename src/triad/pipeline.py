@@ -272,10 +272,13 @@ def _run(data: Path | None, out: Path, say: RunConsole, *, strict: bool, quick: 
             robust_share=robust_share, say=say)
         if loaded is not None:
             failed = {f["model"] for f in record["steps"]["models"]["fits_failed"]}
-            record["steps"]["design"] = (
-                {"skipped": f"the {DESIGN_MODEL} fit failed"} if DESIGN_MODEL in failed
-                else _design_step(loaded, out / "results", quick=quick, pattern=models,
-                                  backend=backend, jobs=jobs, scheduler=scheduler, say=say))
+            if DESIGN_MODEL in failed:
+                record["steps"]["design"] = {"skipped": f"the {DESIGN_MODEL} fit failed"}
+                say.warn(f"design for a next wave skipped: the {DESIGN_MODEL} fit failed")
+            else:
+                record["steps"]["design"] = _design_step(
+                    loaded, out / "results", quick=quick, pattern=models, backend=backend,
+                    jobs=jobs, scheduler=scheduler, say=say)
     if guard is not None:
         record["privacy"]["suppressed"] = guard.notes
         _write(guard.summary(), tables / "suppression.csv")
