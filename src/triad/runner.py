@@ -73,8 +73,9 @@ def run_jobs(tasks: list[tuple[str, tuple]], fn, *, jobs: int = 1,
 
     Raises
     ------
-    triad.errors.OutputError
-        A job could not store its result (disk full): the run cannot go on.
+    triad.errors.OutputError or OSError
+        A job could not store its result (a full disk: ``ENOSPC``), re-raised as it came:
+        the run cannot go on (:func:`triad.pipeline.run_all` makes it one line).
     """
     if progress is None:
         with RunConsole(0).progress(len(tasks)) as silent:
