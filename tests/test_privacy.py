@@ -1,23 +1,45 @@
-"""Small-cell protection and no respondent ids in outputs (issue 9)."""
+"""Privacy that holds (issues 9 and 18): small cells and unlinkable codes.
 
+* **Hashing**: every respondent id of the input is hashed in every unkeyed way (MD5, SHA-1,
+  SHA-256 and empty-key HMACs of the id with and without salts and separators); no output
+  file -- fit files included, their compressed strings decoded -- contains a run of 6 or
+  more characters of any of those digests beyond chance, or 10 characters at all.
+* **Order**: fit files list observations in code order, not in the order of the file.
+"""
+
+import hashlib
+import hmac
 import re
+from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
+from triad.fitting import fit
+from triad.modeldata import model_frame
 from triad.paths import data_dir
 from triad.pipeline import run_all
-from triad.privacy import SmallCellGuard, pseudonym
+from triad.privacy import (
+    SmallCellGuard,
+    pseudonym,
+    pseudonym_key,
+)
+from triad.readers import read_respondents, write_wide_csv
+from triad.specs import load_spec
+
+MIN_CELL = 5
 
 
 @pytest.fixture(scope="module")
 def scores():
     # 3 male teachers and 6 female teachers in special education, 8 youths: by hand
     rows = [(f"T{i}", "teacher", "youth", "special_education", "male" if i < 3 else "female",
-             "inspraak", 4.0) for i in range(9)]
-    rows += [(f"Y{i}", "youth", "professional", "special_education", "female", "inspraak", 3.0)
-             for i in range(8)]
+             "inspraak", 3.0 + 0.25 * i) for i in range(9)]
+    rows += [(f"Y{i}", "youth", "professional", "special_education", "female", "inspraak",
+              3.0 + 0.1 * i) for i in range(8)]
     rows.append(("Y9", "youth", "professional", "special_education", "male", "inspraak",
                  np.nan))  # no score: does not count
     return pd.DataFrame(rows, columns=["respondent_id", "role", "target", "sector", "gender",
@@ -55,12 +77,111 @@ def test_rows_of_small_groups_are_blanked_and_flagged(scores):
     assert off.apply("contrasts.csv", contrasts) is contrasts
 
 
-def test_pseudonym_is_stable_and_hides_the_id():
-    assert pseudonym("S0001") == pseudonym("S0001") != pseudonym("S0002")
-    assert "S0001" not in pseudonym("S0001") and re.fullmatch(r"p[0-9a-f]{10}",
-                                                              pseudonym("S0001"))
+# --------------------------------------------------------------------------- codes
+def unkeyed_digests(ids: list[str]) -> dict[str, list[tuple[str, str, str]]]:
+    """Every unkeyed hex digest of every id, by its first 6 characters.
+
+    MD5, SHA-1 and SHA-256 (and their HMACs with an empty key) of the id, lower-cased
+    too, bare and with a separator and a salt on either side; values are (scheme, id,
+    digest).
+    """
+    templates = {"{id}"}
+    for salt in ("", "salt", "triad"):
+        for sep in ("", "|", ":", "-", "_", " "):
+            templates |= {f"{salt}{sep}{{id}}", f"{{id}}{sep}{salt}"}
+    out = defaultdict(list)
+    for rid in ids:
+        for template in sorted(templates):
+            for case, x in (("", rid), ("lower:", rid.lower())):
+                text = template.replace("{id}", x).encode()
+                for algo in ("md5", "sha1", "sha256"):
+                    for scheme, d in ((f"{algo}({case}{template})",
+                                       hashlib.new(algo, text).hexdigest()),
+                                      (f"hmac-{algo}({case}{template})",
+                                       hmac.new(b"", text, algo).hexdigest())):
+                        out[d[:6]].append((scheme, rid, d))
+    return out
 
 
+def output_texts(root: Path):
+    """(file, bytes) of every output file, plus the decoded strings of each fit file."""
+    for f in sorted(root.rglob("*")):
+        if not f.is_file() or f.suffix in (".tmp",):
+            continue
+        yield f, f.read_bytes()
+        if f.suffix == ".nc":  # zlib-compressed: the raw bytes would hide any code
+            tree = xr.open_datatree(f, engine="netcdf4")
+            try:
+                for node in tree.subtree:
+                    ds = node.to_dataset()
+                    strings = [" ".join(map(str, np.ravel(v.values))) for v in
+                               ds.variables.values() if v.dtype.kind in "OSU"]
+                    strings.append(str(ds.attrs))
+                    yield f, "\n".join(strings).encode()
+            finally:
+                tree.close()
+
+
+def hex_windows(texts) -> dict[str, set]:
+    """Every 6-character window of every run of hex digits -> the runs it occurs in."""
+    windows = defaultdict(set)
+    for _, data in texts:
+        for run in re.findall(rb"[0-9a-fA-F]{6,}", data):
+            run = run.decode().lower()
+            for i in range(len(run) - 5):
+                windows[run[i:i + 6]].add(run[i:])
+    return windows
+
+
+def hash_leaks(windows: dict, digests: dict) -> tuple[dict, list]:
+    """Ids whose digest shares >= 6 characters with the outputs, per scheme; and >= 10."""
+    per_scheme = defaultdict(set)
+    long = []
+    for prefix, runs in windows.items():
+        for scheme, rid, d in digests.get(prefix, ()):
+            per_scheme[scheme].add(rid)
+            long += [(scheme, rid, r) for r in runs if r.startswith(d[:10])]
+    return per_scheme, long
+
+
+def test_codes_are_keyed_by_the_data_and_match_no_unkeyed_hash(small_wide):
+    key = pseudonym_key(small_wide)
+    assert key == pseudonym_key(small_wide.copy())  # same data, same codes: caches hold
+    changed = small_wide.copy()
+    changed.loc[0, "age"] = changed.loc[0, "age"] + 1
+    assert pseudonym_key(changed) != key
+    ids = small_wide["respondent_id"].tolist()
+    codes = [pseudonym(i, key) for i in ids]
+    assert all(re.fullmatch(r"p[0-9a-f]{10}", c) for c in codes) and len(set(codes)) == len(ids)
+    assert pseudonym(ids[0], pseudonym_key(changed)) != codes[0]
+    with pytest.raises(ValueError):
+        pseudonym(ids[0], b"")
+    digests = unkeyed_digests(ids)
+    windows = hex_windows([(None, " ".join(codes).encode())])
+    per_scheme, long = hash_leaks(windows, digests)
+    assert not long and max(map(len, per_scheme.values()), default=0) <= 1
+    # the check has teeth: the codes of issue 9 (unsalted SHA-256 of '|id') are caught
+    old = [hashlib.sha256(f"|{i}".encode()).hexdigest()[:10] for i in ids]
+    per_scheme, long = hash_leaks(hex_windows([(None, " ".join(old).encode())]), digests)
+    assert len(per_scheme["sha256(|{id})"]) == len(ids) and len(long) >= len(ids)
+
+
+def test_one_code_per_respondent_in_code_order(small_wide, tmp_path):
+    path = tmp_path / "small.csv"
+    write_wide_csv(small_wide, path)
+    data = read_respondents(path)
+    models = Path(__file__).resolve().parents[1] / "models"
+    frames = [model_frame(data, load_spec(models / f"{m}.toml")).frame
+              for m in ("metric_inspraak", "ordinal_inspraak")]
+    pairs = pd.concat([f[["respondent_id", "respondent"]] for f in frames]).drop_duplicates()
+    # scale- and item-level models give a respondent the same code, and no two the same
+    assert pairs["respondent_id"].is_unique and pairs["respondent"].is_unique
+    for frame in frames:
+        assert frame["respondent"].is_monotonic_increasing  # code order, not file order
+        assert not set(frame["respondent"]) & set(small_wide["respondent_id"])
+
+
+# --------------------------------------------------------------------------- the main job
 @pytest.fixture(scope="module")
 def small_cell_file(tmp_path_factory):
     """The synthetic file as a user's file (no provenance), with 3 male SO teachers and
@@ -74,14 +195,22 @@ def small_cell_file(tmp_path_factory):
     return path, wide["respondent_id"].tolist()
 
 
+@pytest.fixture(scope="module")
+def protected_run(small_cell_file, tmp_path_factory):
+    path, _ = small_cell_file
+    out = tmp_path_factory.mktemp("protected")
+    record = run_all(path, out, quick=True, models="metric_opvoed.toml", multiverse=False)
+    return out, record
+
+
 @pytest.mark.slow
 @pytest.mark.sampling
-def test_user_file_outputs_are_protected_and_id_free(small_cell_file, tmp_path):
+def test_user_file_outputs_are_protected_and_id_free(small_cell_file, protected_run):
     path, ids = small_cell_file
-    record = run_all(path, tmp_path, quick=True, models="metric_opvoed.toml", multiverse=False)
+    out, record = protected_run
     assert record["data"]["source"] == "survey.csv"
     assert record["privacy"]["min_cell"] == 5 and record["privacy"]["active"]
-    tables = tmp_path / "results" / "tables"
+    tables = out / "results" / "tables"
     cells = pd.read_csv(tables / "cells.csv")
     parents = cells[(cells["role"] == "parent") & (cells["sector"] == "special_education")]
     assert len(parents) and parents["suppressed"].all()
@@ -97,14 +226,54 @@ def test_user_file_outputs_are_protected_and_id_free(small_cell_file, tmp_path):
     assert len(small) and small["suppressed"].all() and small["estimate"].isna().all()
     assert set(pd.read_csv(tables / "suppression.csv")["table"]) >= {"cells.csv",
                                                                      "contrasts.csv"}
-    report = (tmp_path / "results" / "report.html").read_text()
+    report = (out / "results" / "report.html").read_text()
     assert "fewer than 5 respondents is suppressed" in report
     # No output file -- tables, figures, report, fit folders -- contains a respondent id.
     pattern = re.compile(r"\b(" + "|".join(map(re.escape, ids)) + r")\b")
     scanned = 0
-    for f in tmp_path.rglob("*"):
-        if f.is_file() and f.suffix in (".csv", ".md", ".tex", ".html", ".json", ".svg", ".nc"):
-            text = f.read_bytes().decode("latin-1")
-            assert not pattern.search(text), f"respondent id in {f}"
-            scanned += 1
+    for f, data in output_texts(out):
+        assert not pattern.search(data.decode("latin-1")), f"respondent id in {f}"
+        scanned += 1
     assert scanned > 20
+
+
+@pytest.mark.slow
+@pytest.mark.sampling
+def test_no_output_holds_an_unkeyed_hash_of_an_id(small_cell_file, protected_run):
+    path, ids = small_cell_file
+    out, _ = protected_run
+    texts = list(output_texts(out))
+    fits = [f for f, _ in texts if f.name == "fit.nc"]
+    assert fits  # the fit files are scanned, their strings decoded
+    digests = unkeyed_digests(ids)
+    windows = hex_windows(texts)
+    per_scheme, long = hash_leaks(windows, digests)
+    schemes = len({s for hits in digests.values() for s, _, _ in hits})
+    n_digests = sum(map(len, digests.values()))
+    worst = max(map(len, per_scheme.values()), default=0)
+    print(f"\n{len(ids)} ids x {schemes} unkeyed schemes = {n_digests} digests; "
+          f"{len({f for f, _ in texts})} files ({sum(len(d) for _, d in texts)} bytes, "
+          f"{len(windows)} distinct 6-character hex windows) scanned; most ids one scheme "
+          f"matches at 6 characters: {worst} (chance); at 10 characters: {len(long)}")
+    # A scheme that made the codes would match (nearly) every id; 6-character windows of
+    # the report's images and numbers match a few ids of a scheme by chance.
+    assert worst <= 0.05 * len(ids)
+    assert long == []
+    # the codes in the fit files are the keyed ones of this data set
+    frame = model_frame(read_respondents(path), load_spec(
+        Path(__file__).resolve().parents[1] / "models" / "metric_opvoed.toml")).frame
+    tree = xr.open_datatree(fits[0], engine="netcdf4")
+    try:
+        stored = tree["constant_data"]["respondent"].to_numpy().astype(str)
+    finally:
+        tree.close()
+    assert list(stored) == frame["respondent"].tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.sampling
+def test_a_rerun_reuses_the_cached_fit(small_cell_file, protected_run):
+    path, _ = small_cell_file
+    out, _ = protected_run
+    again = fit("metric_opvoed", path, quick=True, out=out / "results")
+    assert again.cached  # codes are keyed by the data: the cache key never sees them

@@ -9,11 +9,17 @@ report are drawn from the protected tables, so they inherit the suppression.
 Protection is on by default for every respondent file that is not the embedded
 synthetic data set (which describes nobody); published numbers are public and are
 never suppressed.  Respondent ids never reach the tables: the model rows carry
-pseudonymous codes (:func:`pseudonym`) and the lists of excluded answers give the
-line of the input file instead of the id.
+codes from :func:`pseudonym`, an HMAC-SHA256 of the id under a key derived from the
+complete validated data set (:func:`pseudonym_key`), held in memory and never
+written, and the lists of quarantined answers give the line of the input file
+instead of the id.  Nobody without the whole input file can compute the key, so
+hashing a guessed id range finds nothing; the same file gives the same codes in every
+process of a run and in a rerun, so cached fits, LOO comparisons and the order of the
+respondent effects stay valid.
 """
 
 import hashlib
+import hmac
 import re
 
 import numpy as np
@@ -22,7 +28,8 @@ import pandas as pd
 from triad.codebook import roles_of
 from triad.published import parse_group_key
 
-__all__ = ["DEFAULT_MIN_CELL", "SmallCellGuard", "pseudonym", "PROTECTED_COLUMNS"]
+__all__ = ["DEFAULT_MIN_CELL", "SmallCellGuard", "pseudonym", "pseudonym_key",
+           "PROTECTED_COLUMNS"]
 
 DEFAULT_MIN_CELL = 5
 # Statistics blanked per table when a group is too small; identifying columns stay so a
@@ -45,9 +52,28 @@ PROTECTED_COLUMNS = {
 }
 
 
-def pseudonym(respondent_id: str, salt: str = "") -> str:
-    """Return a stable pseudonymous code for a respondent id (never the id itself)."""
-    return "p" + hashlib.sha256(f"{salt}|{respondent_id}".encode()).hexdigest()[:10]
+def pseudonym_key(wide: pd.DataFrame) -> bytes:
+    """Secret key of the respondent codes of one data set (held in memory, never written).
+
+    The key is an HMAC of the complete validated wide table (ids, answers, ages), so
+    it cannot be computed without the whole input file, while every process of a
+    run -- and a rerun on the same file -- derives the same key: codes, and with them
+    the order of respondent effects, cached fits and LOO data keys, stay stable.
+    """
+    content = wide.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return hmac.new(b"triad respondent codes v1", content, hashlib.sha256).digest()
+
+
+def pseudonym(respondent_id: str, key: bytes) -> str:
+    """Return the code of a respondent id under ``key`` (:func:`pseudonym_key`).
+
+    An HMAC-SHA256 of the id, truncated to 10 hex digits: without the key no hash of
+    the id -- salted or not -- gives the code.
+    """
+    if not isinstance(key, bytes | bytearray) or len(key) < 16:
+        raise ValueError("pseudonym needs the data set's secret key (pseudonym_key)")
+    digest = hmac.new(bytes(key), str(respondent_id).encode("utf-8"), hashlib.sha256)
+    return "p" + digest.hexdigest()[:10]
 
 
 class SmallCellGuard:
