@@ -58,7 +58,8 @@ MODEL_LIBRARIES = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pand
               "numpyro", "jax")
 PRIOR_DRAWS = 1000
 # Bumped whenever a stored fit gains or changes a file: older folders are refitted.
-FIT_FORMAT = 9
+# 10: keyed respondent codes in code order (format 9 fits hold unkeyed, linkable codes).
+FIT_FORMAT = 10
 FIT_FILES = ("fit.json", "fit.nc", "contrasts.csv", "claims.csv", "cell_means.csv", "ppc.csv",
              "excluded.csv", "sensitivity.csv", "loo.csv", "rope_sensitivity.csv")
 
