@@ -65,6 +65,9 @@ TEXT = {
         "gates_failed": "Sampler gates FAILED for {n} fit(s): {models}. Their contrasts are "
                         "not findings.",
         "headline": "Headline contrasts",
+        "headline_cols": ["contrast", "estimand", "estimate", "95% HDI", "p_direction",
+                          "conclusion", "model"],
+        "rule_label": "Decision rule",
         "headline_note": "Each scale's primary model (Gaussian, no multiverse variant), the "
                          "first contrast its spec names, across all sectors, descriptive "
                          "estimand: {shown} of the {total} contrasts of the primary models; "
@@ -126,6 +129,9 @@ TEXT = {
         "gates_failed": "Samplercontroles MISLUKT voor {n} fit(s): {models}. Hun contrasten "
                         "zijn geen bevindingen.",
         "headline": "Belangrijkste contrasten",
+        "headline_cols": ["contrast", "estimand", "schatting", "95%-HDI", "p_direction",
+                          "conclusie", "model"],
+        "rule_label": "Beslisregel",
         "headline_note": "Per schaal het primaire model (Gaussisch, geen multiversumvariant), "
                          "het eerste contrast dat zijn specificatie noemt, over alle sectoren, "
                          "beschrijvende estimand: {shown} van de {total} contrasten van de "
