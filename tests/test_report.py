@@ -269,9 +269,14 @@ def test_methods_section_is_included_as_html(run_folder):
 def test_every_figure_is_embedded_once_with_its_links(run_folder):
     html_text = run_folder["html"]
     embedded = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', html_text)
-    assert [e for e in embedded if not e.startswith("sbc")] == [
+    assert sorted(e for e in embedded if not e.startswith("sbc")) == [
         "forest_claims", "ppc_metric_opvoed", "reliability"]
     assert 'href="../figures/reliability.png"' in html_text
+    # shown beside its section; the Figures section says where each one is
+    assert "reliability" in section(html_text, "reliability")
+    index = visible(section(html_text, "figures"))
+    assert "reliability : Cronbach's alpha" in index
+    assert "(shown in the section Reliability)" in index
 
 
 def test_banners_for_quick_runs_and_failed_gates(run_folder, tmp_path):

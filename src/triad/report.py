@@ -101,7 +101,7 @@ TEXT = {
         "not_a_finding": "not a finding (sampler gates failed)",
         "and_more": "and {n} more in the section {section}",
         "figure_data": "data", "full_resolution": "full resolution",
-        "in_summary": "shown in the summary",
+        "shown_in": "shown in the section",
         "methods_note": "The generated methods section (results/methods.md; methods.tex beside "
                         "it), included as written.",
         "no_table": "Not in this run ({name} was not written).",
@@ -166,7 +166,7 @@ TEXT = {
         "not_a_finding": "geen bevinding (samplercontroles mislukt)",
         "and_more": "en {n} meer in de sectie {section}",
         "figure_data": "data", "full_resolution": "volledige resolutie",
-        "in_summary": "getoond in de samenvatting",
+        "shown_in": "getoond in de sectie",
         "methods_note": "De gegenereerde methodesectie (results/methods.md; methods.tex "
                         "ernaast), ongewijzigd opgenomen.",
         "no_table": "Niet in deze run ({name} is niet geschreven).",
@@ -204,6 +204,11 @@ CAPTIONS = {
     "reliability": "Cronbach's alpha with its CI against the range the report gives.",
     "multiverse": "Claims x universes: each claim's conclusion in every analytic universe.",
 }
+
+# Figure name prefix -> the section that shows it (others go under Figures).
+PLACES = {"ppc": "ppc", "heatmap": "cells", "reliability": "reliability",
+          "rope_sensitivity": "contrasts", "multiverse": "sensitivity",
+          "belangrijk_lukt": "contrasts"}
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1180px;margin:.6em auto;padding:0 1em;
@@ -1011,15 +1016,19 @@ def report_context(results: Path, figures: list[Path], out: Path, lang: str = "e
         ctx["ppc_cells"] = view("ppc_cells.csv", ppc_cells[flag],
                                 [c for c in ppc_cells.columns if c not in ("flagged",)],
                                 scope="the flagged cells", total=len(ppc_cells))
-    ctx["ppc_figures"] = [_figure(p, base, lang) for p in fig_paths
-                          if p.stem.startswith("ppc")]
-
-    # --- the other figures (the forest figure is in the summary)
-    ctx["figures"] = [_figure(p, base, lang) for p in fig_paths
-                      if not p.stem.startswith(("ppc", "forest"))]
-    ctx["figures_listed"] = [{"name": p.stem, "in": "ppc" if p.stem.startswith("ppc")
-                              else ("summary" if p == forest else "figures")}
-                             for p in fig_paths]
+    # --- figures, each shown once: beside the section it belongs to, or under Figures;
+    # the Figures section lists them all with where they are
+    placed: dict[str, list] = {}
+    index = []
+    for p in fig_paths:
+        where = "summary" if p == forest else next(
+            (sec for prefix, sec in PLACES.items() if p.stem.startswith(prefix)), "figures")
+        fig = ctx["headline_figure"] if p == forest else _figure(p, base, lang)
+        if p != forest:
+            placed.setdefault(where, []).append(fig)
+        index.append({"id": fig["id"], "name": p.stem, "caption": fig["caption"],
+                      "section": where, "section_name": t.get(where, where)})
+    ctx["placed"], ctx["figure_index"] = placed, index
 
     # --- methods and provenance
     ctx["methods"] = _methods_html(results / "methods.md")
