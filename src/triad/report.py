@@ -220,7 +220,7 @@ table{border-collapse:collapse;font-size:.78em;margin:.3em 0}
 td,th{border:1px solid #ddd;padding:2px 6px;text-align:left;vertical-align:top}
 th{background:#f3f3f3} td.num{text-align:right;white-space:nowrap;
 font-variant-numeric:tabular-nums} td.sup{color:#888;font-style:italic}
-.scroll{overflow-x:auto} td.long{min-width:13em}
+.scroll{overflow-x:auto} td.long{min-width:15em}
 .banner{background:#fde7d9;border:2px solid #D55E00;padding:.4em .7em;font-weight:bold;
 margin:.3em 0;font-size:.88em} .fail{color:#b00;font-weight:bold} .ok{color:#1a7f37}
 img{max-width:100%;margin:.3em 0} .note,.count{font-size:.82em;color:#555;margin:.3em 0}
@@ -396,8 +396,6 @@ def _claim_words(row: pd.Series, lang: str) -> str:
 def _text(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    if isinstance(value, bool):
-        return str(value)
     return str(value)
 
 
@@ -443,6 +441,9 @@ def _column(frame: pd.DataFrame, col: str, lang: str) -> tuple[list[str], bool]:
         return [fmt_ci(a, b) for a, b in zip(frame[low], frame[high], strict=True)], True
     values = frame[col].tolist()
     kind = FORMATS.get(col)
+    # posterior predictive p-values (ppc_cells.csv: ppp, ppp_mean, ...) and test p-values
+    if kind is None and (col.startswith("ppp") or col.endswith("_p")):
+        kind = "p"
     if kind == "p":
         return [fmt_p(v) for v in values], True
     if kind == "est":
