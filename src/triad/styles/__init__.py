@@ -1,0 +1,1 @@
+"""Matplotlib style files shipped with triad (see triad.style)."""
