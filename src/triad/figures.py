@@ -58,7 +58,7 @@ from triad.summary_tests import ttest_from_summary  # noqa: E402
 
 __all__ = ["OKABE_ITO", "LABELS", "save", "forest_contrasts", "forest_claims",
            "cell_means_plot", "ppc_figures", "rope_sensitivity_plot", "belangrijk_lukt_plot",
-           "reliability_plot", "multiverse_grid", "all_figures", "restyle",
+           "reliability_plot", "multiverse_grid", "all_figures", "figure_pages", "restyle",
            "model_words", "quantity_words"]
 
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
@@ -593,8 +593,9 @@ def _primary(frame: pd.DataFrame, diagnostics: pd.DataFrame | None) -> dict:
     if diagnostics is not None and len(diagnostics) and "family" in diagnostics:
         from triad.claims import primary_models
 
-        diag = diagnostics.assign(variant=diagnostics.get("variant", pd.Series(
-            "", index=diagnostics.index)))
+        # read back from CSV an all-empty variant column is float NaN: make it text
+        variant = diagnostics.get("variant", pd.Series("", index=diagnostics.index))
+        diag = diagnostics.assign(variant=variant.astype("string").fillna(""))
         diag = diag[diag["model"].isin(set(rows["model"]))]
         if len(diag):
             return primary_models(diag, rows[["model", "scale"]].drop_duplicates())
@@ -636,8 +637,8 @@ def _pooled(cells: pd.DataFrame) -> tuple[float, float, float] | None:
 
 
 @cache
-def _summary_contrasts() -> dict:
-    """(contrast, sector) -> the paper's summary-based estimate of every named contrast.
+def _summary_contrasts(scale: str) -> dict:
+    """(contrast, sector) -> the paper's summary-based estimate of a scale's named contrasts.
 
     The groups are the contrast's own (:func:`triad.contrasts.contrast_pairs` on the
     published cells); each group's n, mean and SD pool its printed cells.  Independent
@@ -648,20 +649,19 @@ def _summary_contrasts() -> dict:
     units = _published_units()
     out = {}
     for family in FAMILIES:
-        for scale in units["scale"].unique():
-            for name, sector, a, b in contrast_pairs(family, scale, units):
-                ga, gb = _pooled(units[a.mask(units)]), _pooled(units[b.mask(units)])
-                if ga is None or gb is None:
-                    continue
-                paired = (a.rater, a.sector, a.gender) == (b.rater, b.sector, b.gender)
-                if paired:
-                    out[(name, sector)] = (ga[1] - gb[1], np.nan, np.nan, "paired")
-                    continue
-                try:
-                    t = ttest_from_summary(*ga, *gb, equal_var=False).iloc[0]
-                except ValueError:
-                    continue
-                out[(name, sector)] = (t["diff"], t["ci_low"], t["ci_high"], "welch")
+        for name, sector, a, b in contrast_pairs(family, scale, units):
+            ga, gb = _pooled(units[a.mask(units)]), _pooled(units[b.mask(units)])
+            if ga is None or gb is None:
+                continue
+            paired = (a.rater, a.sector, a.gender) == (b.rater, b.sector, b.gender)
+            if paired:
+                out[(name, sector)] = (ga[1] - gb[1], np.nan, np.nan, "paired")
+                continue
+            try:
+                t = ttest_from_summary(*ga, *gb, equal_var=False).iloc[0]
+            except ValueError:
+                continue
+            out[(name, sector)] = (t["diff"], t["ci_low"], t["ci_high"], "welch")
     return out
 
 
@@ -690,7 +690,6 @@ def forest_contrasts(contrasts: pd.DataFrame, out: Path, lang: str = "en",
     rows = desc[desc["model"].eq(desc["scale"].map(primary))]
     if rows.empty:
         return []
-    summary = _summary_contrasts()
     blocks = []
     for scale in _scale_order(rows["scale"]):
         part = rows[rows["scale"] == scale]
@@ -700,7 +699,8 @@ def forest_contrasts(contrasts: pd.DataFrame, out: Path, lang: str = "en",
                 fam["sector"].iloc[i]))]
             words = [contrast_label(name, s, lang) for s in fam["sector"]]
             head, rest = _common_head(words)
-            ref = [summary.get((name, s), (np.nan, np.nan, np.nan, "")) for s in fam["sector"]]
+            ref = [_summary_contrasts(scale).get((name, s), (np.nan, np.nan, np.nan, ""))
+                   for s in fam["sector"]]
             fam = fam.assign(
                 label=rest, contrast_label=words, scale_label=scale_label(scale, lang),
                 sector_label=[sector_label(s, lang) for s in fam["sector"]],
@@ -1034,7 +1034,7 @@ def belangrijk_lukt_plot(contrasts: pd.DataFrame, out: Path, lang: str = "en") -
     name = str(part["contrast"].iloc[0])
     part = part[part["contrast"] == name]
     stem = name.replace("_minus_", "_")
-    summary = _summary_contrasts()
+    summary = _summary_contrasts(str(part["scale"].iloc[0]))
     order = ["all", *SECTORS]
     source = _source(part)
     models = sorted(part["model"].unique())
@@ -1227,3 +1227,18 @@ def all_figures(tables: Path, out: Path, lang: str = "en") -> list[Path]:
               if len(claims) and "robustness" in claims else []),
         ]
     return [p for p in made if p is not None]
+
+
+def figure_pages(figures: list[Path], name: str) -> list[Path]:
+    """Return the pages of one figure from a list of figure paths, in page order.
+
+    ``figure_pages(all_figures(...), "forest_claims")`` -> ``forest_claims_1.png``,
+    ``forest_claims_2.png``, ...; a figure of one file (``belangrijk_lukt``) is its own
+    page.  The report embeds figures this way.
+    """
+    found = [(0, p) for p in figures if p.stem == name]
+    for p in figures:
+        k = p.stem.removeprefix(f"{name}_")
+        if k != p.stem and k.isdigit():
+            found.append((int(k), p))
+    return [p for _, p in sorted(found)]
