@@ -437,14 +437,14 @@ def assurance_figure(table: pd.DataFrame, out: str | Path, *, target: float = 0.
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from triad.figures import LABELS, OKABE_ITO, _footnote, _footnote_mm, _wrap, save
+    from triad.figures import LABELS, OKABE_ITO, add_footnote, footnote_height_mm, save, wrap_text
     from triad.labels import contrast_label, sector_label
     from triad.style import SINGLE_MM, figure_size, journal_style
 
     text = LABELS[lang]
     source = data_source or "simulated (next-wave design)"
     with journal_style():
-        fig, ax = plt.subplots(figsize=figure_size("single", 78 + _footnote_mm(
+        fig, ax = plt.subplots(figsize=figure_size("single", 78 + footnote_height_mm(
             SINGLE_MM, source, lang)))
         markers = "osD^v"
         for k, (sector, part) in enumerate(table.groupby("sector", sort=False)):
@@ -461,10 +461,10 @@ def assurance_figure(table: pd.DataFrame, out: str | Path, *, target: float = 0.
         ax.set_xlabel(text["per_cell"])
         ax.set_ylabel(text["assurance"])
         names = sorted(table["contrast"].unique())
-        ax.set_title(_wrap("; ".join(contrast_label(c, None, lang) for c in names),
+        ax.set_title(wrap_text("; ".join(contrast_label(c, None, lang) for c in names),
                            SINGLE_MM - 8), fontsize=7)
         ax.legend(loc="lower right")
-        _footnote(fig, source, lang)
+        add_footnote(fig, source, lang)
         data = table.assign(sector_label=[sector_label(s, lang) for s in table["sector"]],
                             contrast_label=[contrast_label(c, None, lang)
                                             for c in table["contrast"]],

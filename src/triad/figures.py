@@ -59,7 +59,7 @@ from triad.summary_tests import ttest_from_summary  # noqa: E402
 __all__ = ["OKABE_ITO", "LABELS", "save", "forest_contrasts", "forest_claims",
            "cell_means_plot", "ppc_figures", "rope_sensitivity_plot", "belangrijk_lukt_plot",
            "reliability_plot", "multiverse_grid", "all_figures", "figure_pages", "restyle",
-           "model_words", "quantity_words"]
+           "model_words", "quantity_words", "add_footnote", "footnote_height_mm", "wrap_text"]
 
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
@@ -175,7 +175,7 @@ def _text_mm(text: str, size: float = MIN_FONT_PT, bold: bool = False) -> float:
     return TextToPath().get_text_width_height_descent(text, prop, ismath=False)[0] * _PT_MM
 
 
-def _wrap(text: str, width_mm: float, size: float = MIN_FONT_PT, bold: bool = False) -> str:
+def wrap_text(text: str, width_mm: float, size: float = MIN_FONT_PT, bold: bool = False) -> str:
     """Break ``text`` into lines that fit ``width_mm`` at print size (words kept whole)."""
     lines: list[str] = []
     for word in str(text).split(" "):
@@ -333,20 +333,21 @@ def _footnote_text(source: str, lang: str) -> str:
         source=source or "?")
 
 
-def _footnote_mm(width_mm: float, source: str, lang: str) -> float:
-    text = _wrap(_footnote_text(source, lang), width_mm - 4, bold=source == "synthetic")
+def footnote_height_mm(width_mm: float, source: str, lang: str) -> float:
+    """Return the height (mm) the data-source footnote takes at a figure width."""
+    text = wrap_text(_footnote_text(source, lang), width_mm - 4, bold=source == "synthetic")
     return _lines(text) * _LINE_MM + 2.0
 
 
-def _footnote(fig, source: str, lang: str) -> None:
+def add_footnote(fig, source: str, lang: str) -> None:
     """Write the data-source footnote in a band at the bottom that layout keeps free.
 
     Synthetic data: bold, in vermilion, and it says SYNTHETIC and not findings.
     """
     width_mm, height_mm = (v * 25.4 for v in fig.get_size_inches())
     bold = source == "synthetic"
-    text = _wrap(_footnote_text(source, lang), width_mm - 4, bold=bold)
-    band = _footnote_mm(width_mm, source, lang)
+    text = wrap_text(_footnote_text(source, lang), width_mm - 4, bold=bold)
+    band = footnote_height_mm(width_mm, source, lang)
     fig.text(1.5 / width_mm, 1.0 / height_mm, text, ha="left", va="bottom",
              fontsize=MIN_FONT_PT, color=OKABE_ITO[5] if bold else "black",
              fontweight="bold" if bold else "normal")
@@ -497,8 +498,8 @@ def _forest_pages(blocks: list[_Block], *, name: str, out: Path, lang: str, sour
     width_mm = SINGLE_MM if width == "single" else DOUBLE_MM
     plot_mm = width_mm - label_mm - 8
     for block in blocks:
-        block.header = _wrap(block.header, plot_mm, bold=True)
-        block.rows = block.rows.assign(label=[_wrap(x, label_mm) for x in block.rows["label"]])
+        block.header = wrap_text(block.header, plot_mm, bold=True)
+        block.rows = block.rows.assign(label=[wrap_text(x, label_mm) for x in block.rows["label"]])
     handles = [Line2D([], [], color=s.colour, marker=s.marker, ms=3.2, lw=1.2)
                for s in series]
     entries = [s.label for s in series]
@@ -517,13 +518,14 @@ def _forest_pages(blocks: list[_Block], *, name: str, out: Path, lang: str, sour
         handles.append(Line2D([], [], color=POSTERIOR, marker="s", ms=3.2, alpha=0.35))
         entries.append(_t(lang, "pale"))
     legend_rows, legend_cols = _legend_rows(entries, width_mm)
-    foot = _footnote_mm(width_mm, source, lang)
+    foot = footnote_height_mm(width_mm, source, lang)
     fixed = foot + _XAXIS_MM + legend_rows * _LEGEND_ROW_MM + 2 * _PAD_MM
     pages = _paginate(blocks, MAX_HEIGHT_MM - fixed - 4)
     xs = pd.concat([b.rows[[c for s in series for c in (s.low, s.high, s.est)]
                            + [c for c in ("band_low", "band_high") if c in b.rows]]
                     for b in blocks]).to_numpy(float)
-    lo, hi = np.nanmin(xs), np.nanmax(xs)
+    xs = xs[np.isfinite(xs)]  # suppressed (small-cell) rows are blank
+    lo, hi = (xs.min(), xs.max()) if xs.size else (-1.0, 1.0)
     if zero:
         lo, hi = min(lo, 0.0), max(hi, 0.0)
     pad = 0.04 * (hi - lo or 1.0)
@@ -573,7 +575,7 @@ def _forest_pages(blocks: list[_Block], *, name: str, out: Path, lang: str, sour
         ax.spines["left"].set_visible(False)
         ax.set_xlabel(xlabel)
         fig.legend(handles, entries, loc="outside upper center", ncols=legend_cols)
-        _footnote(fig, source, lang)
+        add_footnote(fig, source, lang)
         stem = f"{name}_{k}"
         paths.append(save(fig, out, stem, pd.DataFrame(records).assign(figure=stem)))
     _drop_stale_pages(out, name, len(pages))
@@ -746,9 +748,12 @@ def forest_claims(claims: pd.DataFrame, out: Path, lang: str = "en") -> list[Pat
             if a is not None and b is not None:
                 na = design.population(r["group_a"]) or a["n"]
                 nb = design.population(r["group_b"]) or b["n"]
-                t = ttest_from_summary(na, a["mean"], a["sd"], nb, b["mean"], b["sd"],
-                                       equal_var=False).iloc[0]
-                fe, fl, fh = t["diff"], t["ci_low"], t["ci_high"]
+                try:
+                    t = ttest_from_summary(na, a["mean"], a["sd"], nb, b["mean"], b["sd"],
+                                           equal_var=False).iloc[0]
+                    fe, fl, fh = t["diff"], t["ci_low"], t["ci_high"]
+                except ValueError:  # a printed SD of 0 or n < 2: no Welch interval
+                    pass
             rope = r.get("rope", np.nan)
             recs.append({
                 "label": f"{r['claim_id']} {_pair_label(r['group_a'], r['group_b'], lang)}",
@@ -893,7 +898,7 @@ def ppc_figures(diagnostics: pd.DataFrame, out: Path, lang: str = "en") -> list[
                 "posterior_predictive", "observed_data")})
         var = "value" if ordinal else "score"
         source = str(row["data_source"])
-        height = 62 + _footnote_mm(SINGLE_MM, source, lang)
+        height = 62 + footnote_height_mm(SINGLE_MM, source, lang)
         with journal_style():
             kwargs = {"backend": "matplotlib", "var_names": [var],
                       "figure_kwargs": {"figsize": figure_size("single", height),
@@ -910,7 +915,7 @@ def ppc_figures(diagnostics: pd.DataFrame, out: Path, lang: str = "en") -> list[
             fig = pc.viz["figure"].item()
             ax = fig.axes[0]
             words = model_words(str(row["model"]), lang, family=str(row["family"]))
-            ax.set_title(_wrap(f"{words}: {_t(lang, 'observed')} {_t(lang, 'vs')} "
+            ax.set_title(wrap_text(f"{words}: {_t(lang, 'observed')} {_t(lang, 'vs')} "
                                f"{_t(lang, 'replicated')}", SINGLE_MM - 8, size=8), fontsize=8)
             if ordinal:
                 # Bambi codes the answers 0-4; the questionnaire's are 1-5
@@ -930,7 +935,7 @@ def ppc_figures(diagnostics: pd.DataFrame, out: Path, lang: str = "en") -> list[
             ax.legend(handles, entries, loc="upper left")
             drawn = _drawn(pc)
             restyle(fig)
-            _footnote(fig, source, lang)
+            add_footnote(fig, source, lang)
         data = drawn.assign(model=row["model"], model_label=words,
                             series=drawn["element"].map(lambda e: _t(
                                 lang, "observed" if e.startswith("observed") else
@@ -971,7 +976,7 @@ def rope_sensitivity_plot(curve: pd.DataFrame, out: Path, lang: str = "en",
     colour = {s: OKABE_ITO[(7, 4, 0, 2, 5, 6)[i % 6]] for i, s in enumerate(sectors)}
     entries = [sector_label(s, lang) for s in sectors]
     legend_rows, legend_cols = _legend_rows(entries, DOUBLE_MM)
-    fixed = _footnote_mm(DOUBLE_MM, source, lang) + 2 * _XAXIS_MM + \
+    fixed = footnote_height_mm(DOUBLE_MM, source, lang) + 2 * _XAXIS_MM + \
         legend_rows * _LEGEND_ROW_MM + 2 * _PAD_MM
     per_page = max(1, int((MAX_HEIGHT_MM - fixed) // panel_mm)) * cols
     pages = [panels[i:i + per_page] for i in range(0, len(panels), per_page)]
@@ -993,7 +998,7 @@ def rope_sensitivity_plot(curve: pd.DataFrame, out: Path, lang: str = "en",
                     sector_label=sector_label(sector, lang),
                     model_label=model_words(str(line["model"].iloc[0]), lang), page=k))
             ax.axhline(0.95, color="#777777", lw=0.6, ls="--")
-            ax.set_title(_wrap(contrast_label(name, None, lang), DOUBLE_MM / cols - 6),
+            ax.set_title(wrap_text(contrast_label(name, None, lang), DOUBLE_MM / cols - 6),
                          fontsize=MIN_FONT_PT)
             ax.set_ylim(0, 1)
         for ax in axes.ravel()[len(page):]:
@@ -1004,13 +1009,13 @@ def rope_sensitivity_plot(curve: pd.DataFrame, out: Path, lang: str = "en",
             used = [i for i in range(n_rows) if i * cols + j < len(page)]
             if used:
                 axes[used[-1], j].xaxis.set_tick_params(labelbottom=True)
-                axes[used[-1], j].set_xlabel(_wrap(_t(lang, "rope_width"),
+                axes[used[-1], j].set_xlabel(wrap_text(_t(lang, "rope_width"),
                                                    DOUBLE_MM / cols - 8))
         for i in range(n_rows):
             axes[i, 0].set_ylabel(_t(lang, "p_rope"))
         handles = [Line2D([], [], color=colour[s], marker="o", ms=2.5) for s in sectors]
         fig.legend(handles, entries, loc="outside upper center", ncols=legend_cols)
-        _footnote(fig, source, lang)
+        add_footnote(fig, source, lang)
         stem = f"rope_sensitivity_{k}"
         data = pd.concat(records, ignore_index=True).assign(figure=stem)
         paths.append(save(fig, out, stem, data))
@@ -1040,9 +1045,9 @@ def belangrijk_lukt_plot(contrasts: pd.DataFrame, out: Path, lang: str = "en") -
     models = sorted(part["model"].unique())
     entries = [f"{model_words(m, lang)} ({part.loc[part['model'] == m, 'data_source'].iloc[0]})"
                for m in models] + [_t(lang, "published")]
-    entries = [_wrap(e, SINGLE_MM - 14) for e in entries]
+    entries = [wrap_text(e, SINGLE_MM - 14) for e in entries]
     legend_mm = sum(_lines(e) for e in entries) * _LINE_MM + 2
-    height = 48 + legend_mm + _footnote_mm(SINGLE_MM, source, lang) + _XAXIS_MM
+    height = 48 + legend_mm + footnote_height_mm(SINGLE_MM, source, lang) + _XAXIS_MM
     records = []
     with journal_style():
         fig, ax = plt.subplots(figsize=figure_size("single", height))
@@ -1070,10 +1075,10 @@ def belangrijk_lukt_plot(contrasts: pd.DataFrame, out: Path, lang: str = "en") -
                             "estimate": value, "ci_low": np.nan, "ci_high": np.nan,
                             "data_source": "published"})
         ax.axhline(0, color="#777777", lw=0.6)
-        ax.set_xticks(range(len(order)), [_wrap(sector_label(s, lang), 18) for s in order])
-        ax.set_ylabel(_wrap(contrast_label(name, None, lang).split(" (")[0], 40))
+        ax.set_xticks(range(len(order)), [wrap_text(sector_label(s, lang), 18) for s in order])
+        ax.set_ylabel(wrap_text(contrast_label(name, None, lang).split(" (")[0], 40))
         fig.legend(handles, entries, loc="outside upper center", ncols=1)
-        _footnote(fig, source, lang)
+        add_footnote(fig, source, lang)
         data = pd.DataFrame(records).assign(contrast_label=contrast_label(name, None, lang))
         return save(fig, out, stem, data)
 
@@ -1122,7 +1127,7 @@ def multiverse_grid(universes: pd.DataFrame, claims: pd.DataFrame, out: Path,
              "summary statistics"]
     cols = [c for c in order if c in set(u["universe"])] + sorted(
         set(u["universe"]) - set(order))
-    col_words = [_wrap(_universe_words(c, lang), 30) for c in cols]
+    col_words = [wrap_text(_universe_words(c, lang), 30) for c in cols]
     colour = {"higher": OKABE_ITO[4], "lower": OKABE_ITO[5], "equivalent": OKABE_ITO[2],
               "undecided": "#DDDDDD"}
     cell_w = 5.5  # mm per universe column
@@ -1131,14 +1136,14 @@ def multiverse_grid(universes: pd.DataFrame, claims: pd.DataFrame, out: Path,
     for scale in _scale_order(tested["scale"]):
         part = tested[tested["scale"] == scale]
         frame = part.assign(label=[
-            _wrap(f"{r['claim_id']} {_pair_label(r['group_a'], r['group_b'], lang)}"
+            wrap_text(f"{r['claim_id']} {_pair_label(r['group_a'], r['group_b'], lang)}"
                   if r["group_b"] else f"{r['claim_id']} {group_label(r['group_a'], lang)}",
                   label_mm) for _, r in part.iterrows()])
         blocks.append(_Block(scale_label(scale, lang), frame, scale))
     entries = [_t(lang, k) for k in colour] + [_t(lang, "gates") + " (x)"]
     legend_rows, legend_cols = _legend_rows(entries, DOUBLE_MM)
     head_mm = max(_text_mm(line) for w in col_words for line in w.split("\n")) + 3
-    foot = _footnote_mm(DOUBLE_MM, source := _source(tested), lang)
+    foot = footnote_height_mm(DOUBLE_MM, source := _source(tested), lang)
     fixed = foot + head_mm + (legend_rows + 1) * _LEGEND_ROW_MM + 2 * _PAD_MM + 4
     pages = _paginate(blocks, MAX_HEIGHT_MM - fixed - 4)
     paths = []
@@ -1196,7 +1201,7 @@ def multiverse_grid(universes: pd.DataFrame, claims: pd.DataFrame, out: Path,
         handles.append(Patch(color="#DDDDDD", alpha=0.35, lw=0))
         fig.legend(handles, entries, loc="outside upper center", ncols=legend_cols,
                    title=_t(lang, "robustness"))
-        _footnote(fig, source, lang)
+        add_footnote(fig, source, lang)
         stem = f"multiverse_grid_{k}"
         paths.append(save(fig, out, stem, pd.DataFrame(records).assign(figure=stem)))
     _drop_stale_pages(out, "multiverse_grid", len(pages))

@@ -633,13 +633,13 @@ def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
 
     from triad.figures import (
         LABELS,
-        _footnote,
-        _footnote_mm,
-        _wrap,
+        add_footnote,
+        footnote_height_mm,
         model_words,
         quantity_words,
         restyle,
         save,
+        wrap_text,
     )
     from triad.style import DOUBLE_MM, MAX_HEIGHT_MM, figure_size, journal_style
 
@@ -657,7 +657,7 @@ def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
             columns.append(pit)
             words = quantity_words(str(row["parameter"]), lang)
             # panel titles: the quantity in words and its test, wrapped to a panel's width
-            labels.append(_wrap(f"{words} ({text['chi2'].format(p=row['p_value'])})",
+            labels.append(wrap_text(f"{words} ({text['chi2'].format(p=row['p_value'])})",
                                 DOUBLE_MM / 4 - 6))
             records.append(pd.DataFrame({
                 "model": model, "parameter": row["parameter"], "quantity": words,
@@ -667,13 +667,13 @@ def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
         tree = xr.DataTree.from_dict({"prior_sbc": xr.Dataset(
             {model: (("chain", "draw", "quantity"), values)}, coords={"quantity": labels})})
         n_rows = int(np.ceil(len(labels) / 4))
-        title = _wrap(text["sbc"].format(model=model_words(str(model), lang), shown=len(shown),
+        title = wrap_text(text["sbc"].format(model=model_words(str(model), lang), shown=len(shown),
                                          total=len(part)),
                       DOUBLE_MM - 10, size=8)
         lines = max(lab.count("\n") + 1 for lab in labels)
         height = min(MAX_HEIGHT_MM, n_rows * (30 + 3.2 * lines) + 16
                      + 3.5 * (title.count("\n") + 1)
-                     + _footnote_mm(DOUBLE_MM, "simulated (SBC)", lang))
+                     + footnote_height_mm(DOUBLE_MM, "simulated (SBC)", lang))
         with journal_style():
             pc = az.plot_ecdf_pit(tree, backend="matplotlib", labeller=NoVarLabeller(),
                                   figure_kwargs={"figsize": figure_size("double", height),
@@ -684,7 +684,7 @@ def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
             for ax in fig.axes:  # the titles were wrapped for 7 pt
                 ax.title.set_fontsize(7)
             # SBC draws from the prior: the data are simulated, never the study's
-            _footnote(fig, "simulated (SBC)", lang)
+            add_footnote(fig, "simulated (SBC)", lang)
             paths.append(save(fig, Path(out), f"sbc_ecdf_{model}",
                               pd.concat(records, ignore_index=True)))
     return paths
