@@ -383,7 +383,8 @@ def save(fig, out: Path, name: str, data: pd.DataFrame | None = None) -> Path:
     plt.close(fig)
     if data is not None:
         tmp = out / f".{name}.tmp.csv"
-        data.to_csv(tmp, index=False)
+        # 6 significant digits: finer than any printed mark, a third of the file
+        data.to_csv(tmp, index=False, float_format="%.6g")
         tmp.replace(out / f"{name}.csv")
     return out / f"{name}.png"
 
@@ -842,10 +843,32 @@ def cell_means_plot(cell_means: pd.DataFrame, out: Path, lang: str = "en",
                          xlabel=_t(lang, "score"), series=series, zero=False, label_mm=40.0)
 
 
+def _xy(artist) -> np.ndarray:
+    if isinstance(artist, Line2D):
+        xy = artist.get_xydata()
+    elif hasattr(artist, "get_offsets") and len(artist.get_offsets()):
+        xy = artist.get_offsets()
+    elif hasattr(artist, "get_segments") and artist.get_segments():
+        xy = np.concatenate(artist.get_segments())
+    else:
+        xy = np.empty((0, 2))
+    return np.asarray(xy, dtype=float).reshape(-1, 2)
+
+
+def _look(artist) -> tuple:
+    colour = artist.get_color() if isinstance(artist, Line2D) else None
+    return type(artist).__name__, str(colour), artist.get_label().startswith("_")
+
+
 def _drawn(pc, skip=("figure", "plot", "row_index", "col_index", "title", "xlabel",
                      "ylabel", "remove_axis", "grid")) -> pd.DataFrame:
-    """Return the coordinates of every artist an ArviZ plot collection drew (tidy)."""
-    rows = []
+    """Return the coordinates of every line and marker set on an ArviZ figure (tidy).
+
+    What each artist shows (``element``) comes from the plot collection; ArviZ keeps
+    only one of some repeated artists (the rootogram's intervals, one per answer), so
+    the others are read from the axes and named after a kept artist of the same look.
+    """
+    known: dict[int, tuple] = {}
     for group in pc.viz.children:
         if group in skip:
             continue
@@ -854,21 +877,21 @@ def _drawn(pc, skip=("figure", "plot", "row_index", "col_index", "title", "xlabe
             arr = ds[var]
             for index in np.ndindex(*arr.shape):
                 one = arr[index] if index else arr
-                artist = one.item()
                 coords = {d: one[d].item() for d in one.coords
                           if d != "sample" and np.ndim(one[d].values) == 0}
-                if isinstance(artist, Line2D):
-                    xy = artist.get_xydata()
-                elif hasattr(artist, "get_offsets") and len(artist.get_offsets()):
-                    xy = np.asarray(artist.get_offsets())
-                elif hasattr(artist, "get_segments"):
-                    segs = artist.get_segments()
-                    xy = np.concatenate(segs) if segs else np.empty((0, 2))
-                else:
-                    continue
-                for x, y in np.asarray(xy, dtype=float).reshape(-1, 2):
-                    rows.append({"element": group, "variable": var, **coords, "x": x,
-                                 "y": y})
+                known[id(one.item())] = (one.item(), group, var, coords)
+    rows = []
+    for ax in pc.viz["figure"].item().axes:
+        for artist in [*ax.lines, *ax.collections]:
+            found = known.get(id(artist))
+            if found is None:
+                found = next(((artist, g, v, {}) for a, g, v, _ in known.values()
+                              if _look(a) == _look(artist)), None)
+            if found is None:
+                continue
+            _, group, var, coords = found
+            rows += [{"element": group, "variable": var, **coords, "x": x, "y": y}
+                     for x, y in _xy(artist)]
     return pd.DataFrame(rows)
 
 
@@ -941,6 +964,9 @@ def ppc_figures(diagnostics: pd.DataFrame, out: Path, lang: str = "en") -> list[
                                 lang, "observed" if e.startswith("observed") else
                                 "replicated")),
                             data_source=source)
+        for column in ("chain", "draw"):
+            if column in data:
+                data[column] = data[column].astype("Int64")
         if ordinal:
             data["answer"] = data["x"] + 1
         paths.append(save(fig, out, f"ppc_{row['model']}", data))
