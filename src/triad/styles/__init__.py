@@ -1,1 +1,1 @@
-"""Matplotlib style files shipped with triad (see triad.style)."""
+"""The matplotlib style files shipped with triad (:mod:`triad.style`)."""
