@@ -195,9 +195,12 @@ HEADERS = {
 # Figure captions by name prefix; figures are taken from the list the pipeline passes
 # (their names and number change), so an unknown name gets its name in words.
 CAPTIONS = {
-    "forest": "Forest plot: the Bayesian HDI and the Welch t CI from the published tables "
-              "for each claim's comparison.",
-    "heatmap": "Posterior cell means per group and sector (published means in brackets).",
+    "forest_contrasts": "Named contrasts: the Bayesian 95% HDI with the ROPE band, beside the "
+                        "paper's summary-based (Welch t) estimate.",
+    "forest_claims": "Forest plot: the Bayesian HDI and the Welch t CI from the published "
+                     "tables for each claim's comparison.",
+    "cell_means": "Cell means per sector and group: posterior mean and HDI beside the "
+                  "published mean.",
     "ppc": "Posterior predictive check",
     "rope_sensitivity": "P(ROPE) against the ROPE width.",
     "belangrijk_lukt": "Belangrijk minus Lukt: professionals' paired gaps.",
@@ -206,7 +209,8 @@ CAPTIONS = {
 }
 
 # Figure name prefix -> the section that shows it (others go under Figures).
-PLACES = {"ppc": "ppc", "heatmap": "cells", "reliability": "reliability",
+PLACES = {"ppc": "ppc", "cell_means": "cells", "forest_claims": "claims",
+          "forest_contrasts": "contrasts", "reliability": "reliability",
           "rope_sensitivity": "contrasts", "multiverse": "sensitivity",
           "belangrijk_lukt": "contrasts"}
 
@@ -916,7 +920,9 @@ def report_context(results: Path, figures: list[Path], out: Path, lang: str = "e
     ctx["fragile"] = _fragile(claims, share, lang)
     ctx["gates"] = _gates(diag)
     fig_paths = [Path(p) for p in figures if Path(p).is_file()]
-    forest = next((p for p in fig_paths if p.stem.startswith("forest")), None)
+    # the headline figure: the first page of the named-contrasts forest plot
+    forest = next((p for p in fig_paths if p.stem.startswith("forest_contrasts")),
+                  next((p for p in fig_paths if p.stem.startswith("forest")), None))
     ctx["headline_figure"] = _figure(forest, base, lang) if forest else None
 
     # --- contrasts
