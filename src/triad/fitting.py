@@ -7,7 +7,9 @@ codes only), log_likelihood and log_prior (float32), posterior_predictive, and t
 draws of every named contrast, claim pair and cell mean (groups ``contrast_draws``,
 ``claim_draws``, ``cell_mean_draws`` and their ``*_prior`` twins).  ``fit.json``
 records spec and data hashes, seed, backend, sampler arguments, library versions,
-diagnostics and gates; the CSV tables beside it are summaries of the draws.  ``key``
+diagnostics and gates; the CSV tables beside it are summaries of the draws
+(``ppc_cells.csv``: the per-cell posterior predictive checks of
+:mod:`triad.predictive_checks`).  ``key``
 hashes everything that determines the draws, so an unchanged fit is read back instead
 of re-sampled; the summaries (HDI, P(ROPE), ...) are recomputed from the stored draws
 for the ``rope`` and ``ci_prob`` asked for.  A fit folder is written under a temporary
@@ -39,6 +41,7 @@ from triad.contrasts import (
     summarise_draws,
 )
 from triad.modeldata import ModelData, model_frame, summary_frame
+from triad.predictive_checks import ppc_cell_table
 from triad.published import load_claims
 from triad.readers import RespondentData, read_respondents
 from triad.sensitivity import add_log_densities, loo_pointwise, power_scaling, psens_summary
@@ -56,7 +59,8 @@ DEFAULT_BACKEND = "numpyro"
 # E-BFMI below 0.3 (Betancourt 2016) means the momentum resampling explores the energy
 # distribution poorly (heavy tails, funnels) even when R-hat looks fine.  A draw whose
 # trajectory reached the maximum tree depth was cut off before it U-turned: a few such
-# draws are noted, more than 1% fail the fit (the sampler is then a random walk in places).
+# draws are noted; more than 1% fail the fit, as a sign of a geometry (strong correlation,
+# a funnel) that the step size cannot cross and that may hide parts of the posterior.
 GATES = {"r_hat_max": 1.01, "ess_bulk_min": 400, "ess_tail_min": 400, "divergences_max": 0,
          "ebfmi_min": 0.3, "treedepth_saturated_max": 0.01}
 # The maximum tree depth triad samples with: the default of all three backends (numpyro
@@ -66,10 +70,11 @@ MODEL_LIBRARIES = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pand
               "numpyro", "jax")
 PRIOR_DRAWS = 1000
 # Bumped whenever a stored fit gains or changes a file: older folders are refitted.
-# 10: E-BFMI and tree-depth gates in fit.json.
+# 10: E-BFMI and tree-depth gates in fit.json, ppc_cells.csv.
 FIT_FORMAT = 10
 FIT_FILES = ("fit.json", "fit.nc", "contrasts.csv", "claims.csv", "cell_means.csv", "ppc.csv",
-             "excluded.csv", "sensitivity.csv", "loo.csv", "rope_sensitivity.csv")
+             "ppc_cells.csv", "excluded.csv", "sensitivity.csv", "loo.csv",
+             "rope_sensitivity.csv")
 
 
 @dataclass
@@ -90,6 +95,7 @@ class FitResult:
     claims: pd.DataFrame | None = None
     cell_means: pd.DataFrame | None = None
     ppc: pd.DataFrame | None = None
+    ppc_cells: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
     loo: pd.DataFrame | None = None
     rope_curve: pd.DataFrame | None = None
@@ -520,8 +526,9 @@ def fit(
         "summary_settings": _summary_settings(rope, rope_sd, ci_prob),
     }
     ppc = _ppc_summary(idata, md.frame, spec) if spec.data == "respondent" else pd.DataFrame()
+    ppc_cells = ppc_cell_table(idata, model=spec.name, data_source=md.data_source)
     result = FitResult(spec, idata, diag, pd.DataFrame(), record, folder, ppc=ppc,
-                       sensitivity=sensitivity, loo=loo_point)
+                       ppc_cells=ppc_cells, sensitivity=sensitivity, loo=loo_point)
     _summarise(result, rope=rope, rope_sd=rope_sd, ci_prob=ci_prob)
     if folder is not None:
         _store(result, md)
@@ -910,6 +917,7 @@ def _store(result: FitResult, md: ModelData) -> None:
     result.claims.to_csv(tmp / "claims.csv", index=False)
     result.cell_means.to_csv(tmp / "cell_means.csv", index=False)
     result.ppc.to_csv(tmp / "ppc.csv", index=False)
+    result.ppc_cells.to_csv(tmp / "ppc_cells.csv", index=False)
     md.excluded.to_csv(tmp / "excluded.csv", index=False)
     result.sensitivity.to_csv(tmp / "sensitivity.csv", index=False)
     result.loo.to_csv(tmp / "loo.csv", index=False)
@@ -949,7 +957,7 @@ def _load(spec: ModelSpec, folder: Path, *, rope: float | None, rope_sd: float,
     except pd.errors.EmptyDataError:  # summary models have no respondent-level predictions
         ppc = pd.DataFrame()
     result = FitResult(spec, idata, record["diagnostics"], pd.DataFrame(), record, folder,
-                       cached=True, ppc=ppc,
+                       cached=True, ppc=ppc, ppc_cells=pd.read_csv(folder / "ppc_cells.csv"),
                        sensitivity=_read_sensitivity(folder / "sensitivity.csv"),
                        loo=pd.read_csv(folder / "loo.csv"))
     if record.get("summary_settings") == _summary_settings(rope, rope_sd, ci_prob):
