@@ -116,7 +116,7 @@ def test_ordinal_answers_and_summary_cells():
     assert _row(table, "professional>youth@all#male", "mean")["flagged"]
 
 
-def test_small_cells_are_suppressed():
+def test_small_cells_are_suppressed(tmp_path):
     table = ppc_cell_table(_metric_fit(), model="m", data_source="file")
     guard = SmallCellGuard(pd.DataFrame({"respondent_id": ["a"], "role": ["youth"],
                                          "target": ["professional"], "sector": ["residential"],
@@ -125,6 +125,9 @@ def test_small_cells_are_suppressed():
     protected = guard.apply("ppc_cells.csv", table)
     assert protected["suppressed"].all() and protected["p_value"].isna().all()
     assert protected["observed"].isna().all() and protected["n"].isna().all()
+    # the figure of a protected table names the cells and draws nothing of them
+    figure = ppc_cells_figure(protected, tmp_path)[0]
+    assert "suppressed" in figure.with_suffix(".svg").read_text()
 
 
 def _pdf_width_mm(path) -> float:

@@ -217,17 +217,18 @@ def _respondent_rows(pp: xr.Dataset, obs: xr.Dataset, const: xr.Dataset, var: st
 
 def _summary_rows(pp: xr.Dataset, obs: xr.Dataset, const: xr.Dataset, model: str,
                   source: str, ci_prob: float) -> list[dict]:
-    rep_mean = pp["cell_mean"].stack(sample=("chain", "draw")).transpose("sample", "cell")
-    rep_var = pp["cell_var"].stack(sample=("chain", "draw")).transpose("sample", "cell")
-    rep_sd = np.sqrt(np.clip(rep_var.to_numpy().astype(float), 0, None))
+    def draws(name: str) -> np.ndarray:
+        return pp[name].stack(sample=("chain", "draw")).transpose("sample", "cell").to_numpy(
+            ).astype(float)
+
+    rep_mean, rep_sd = draws("cell_mean"), np.sqrt(np.clip(draws("cell_var"), 0, None))
     rows = []
     for j in range(const.sizes["cell"]):
         c = {k: str(const[k].values[j]) for k in ("scale", "rater", "target", "sector",
                                                    "gender") if k in const}
         key = _group_key(c["rater"], c["target"], c["sector"], c.get("gender"))
         n = int(const["n"].values[j]) if "n" in const else 1
-        for stat, o, r in (("mean", float(obs["cell_mean"].values[j]),
-                            rep_mean.to_numpy()[:, j]),
+        for stat, o, r in (("mean", float(obs["cell_mean"].values[j]), rep_mean[:, j]),
                            ("sd", float(np.sqrt(obs["cell_var"].values[j])), rep_sd[:, j])):
             rows.append(_row(model, c["scale"], key, c["sector"], stat, o, r, n, 1, source,
                              ci_prob))
@@ -277,6 +278,11 @@ def _footnote(fig, source: str, lang: str) -> None:
     fig.text(0.01, 1.0 / (fig.get_figheight() * 25.4), text, ha="left", va="bottom", fontsize=7,
         color=_FLAG_COLOUR if synthetic else "black",
         fontweight="bold" if synthetic else "normal")
+
+
+def _as_flag(values: pd.Series) -> pd.Series:
+    """Return ``flagged`` as booleans (the small-cell guard leaves 1.0/0.0, NaN if blanked)."""
+    return values.astype(str).str.strip().str.lower().isin(["true", "1", "1.0"])
 
 
 def _row_label(row: pd.Series, several_scales: bool, lang: str) -> str:
@@ -367,7 +373,8 @@ def ppc_cells_figure(table: pd.DataFrame, out: Path, lang: str = "en") -> list[P
         part = table[table["scale"].isin(scales)].copy()
         cells = _cell_order(part.drop_duplicates(["scale", "group"])[["scale", "group"]])
         cells = cells.assign(label=[_row_label(r, several, lang) for _, r in cells.iterrows()])
-        part = part.merge(cells, on=["scale", "group"], how="left")
+        part = part.merge(cells, on=["scale", "group"], how="left").assign(
+            flagged=_as_flag(part["flagged"]))
         row_mm = _ROW_MM_TWO_LINES if cells["label"].str.contains("\n").any() else _ROW_MM
         height = min(_EXTRA_MM + row_mm * len(cells), 225.0)
         y = {(r.scale, r.group): len(cells) - 1 - i for i, r in enumerate(cells.itertuples())}
@@ -383,7 +390,7 @@ def ppc_cells_figure(table: pd.DataFrame, out: Path, lang: str = "en") -> list[P
                     ax.plot([r.rep_low, r.rep_high], [yi, yi], color=_REPLICATED_COLOUR,
                             lw=2.2, solid_capstyle="butt")
                     ax.plot(r.rep_mean, yi, "|", color="#0072B2", ms=5)
-                    flagged = bool(r.flagged) if not pd.isna(r.flagged) else False
+                    flagged = bool(r.flagged)
                     ax.plot(r.observed, yi, "D" if flagged else "o",
                             color=_FLAG_COLOUR if flagged else _OBSERVED_COLOUR,
                             ms=4 if flagged else 3, zorder=3)
@@ -394,8 +401,7 @@ def ppc_cells_figure(table: pd.DataFrame, out: Path, lang: str = "en") -> list[P
                 ax.set_xlabel(label)
                 ax.grid(axis="y", color="#EEEEEE", lw=0.5)
                 ax.set_ylim(-0.7, len(cells) - 0.3)
-            flagged_cells = set(part.loc[part["flagged"].fillna(False).astype(bool),
-                                         "label"])
+            flagged_cells = set(part.loc[part["flagged"], "label"])
             suppressed = set(part.loc[part["observed"].isna(), "label"])
             ticks = [f"{lab} ({_w(lang, 'suppressed')})" if lab in suppressed else lab
                      for lab in cells["label"]]
