@@ -58,7 +58,8 @@ _WORDS = {
            "observed": "observed", "replicated": "replicated (95% interval)",
            "flagged": "flagged: p < 0.025 or p > 0.975",
            "ppc_title": "{model}: observed vs posterior predictive, per cell",
-           "prior_title": "{model}: prior predictive (50 draws, thin) vs observed (thick)",
+           "prior_title": "{model}: prior predictive ECDFs (50 draws, thin) vs observed "
+                          "(thick); x axis: central 98% of the prior predictive",
            "suppressed": "suppressed (n < min. cell)",
            "synthetic": "SYNTHETIC data reconstructed from the published tables - not "
                         "findings about the study.",
@@ -72,8 +73,8 @@ _WORDS = {
            "observed": "geobserveerd", "replicated": "gerepliceerd (95%-interval)",
            "flagged": "gemarkeerd: p < 0,025 of p > 0,975",
            "ppc_title": "{model}: geobserveerd vs posterieur voorspeld, per cel",
-           "prior_title": "{model}: prior-voorspelling (50 trekkingen, dun) vs geobserveerd "
-                          "(dik)",
+           "prior_title": "{model}: ECDF's van de prior-voorspelling (50 trekkingen, dun) vs "
+                          "geobserveerd (dik); x-as: centrale 98% van de prior-voorspelling",
            "suppressed": "onderdrukt (n < min. cel)",
            "synthetic": "SYNTHETISCHE data, gereconstrueerd uit de gepubliceerde tabellen - "
                         "geen bevindingen over het onderzoek.",
@@ -471,7 +472,9 @@ def prior_predictive_figure(tree: xr.DataTree, model: str, out: Path, lang: str 
             pc = az.plot_ppc_rootogram(sub, ci_prob=0.9, visuals={"observed_markers": {
                 "color": _OBSERVED_COLOUR}}, **kwargs)
         else:
-            pc = az.plot_ppc_dist(sub, num_samples=num_samples,
+            # ECDFs, not densities: a Student-t prior predictive reaches thousands of
+            # scale points, and a KDE on that range would blur the 1-5 data to a spike
+            pc = az.plot_ppc_dist(sub, num_samples=num_samples, kind="ecdf",
                                   visuals={"observed_dist": {"color": _OBSERVED_COLOUR,
                                                              "linewidth": 1.6}},
                                   **kwargs)
@@ -481,6 +484,11 @@ def prior_predictive_figure(tree: xr.DataTree, model: str, out: Path, lang: str 
             var = ax.get_title()
             ax.set_title(_w(lang, f"var_{var}") if f"var_{var}" in _WORDS[lang] else var,
                          fontsize=8)
+            if var in names and not ordinal:
+                # the central 98% of the prior predictive (and all the data) fill the axis
+                obs = sub["observed_data"][var].to_numpy()
+                low, high = np.quantile(prior[var].to_numpy(), [0.01, 0.99])
+                ax.set_xlim(min(low, obs.min()), max(high, obs.max()))
             if ordinal:  # stored as category indices 0..K-1: label them as the answers
                 top = int(max(int(prior[v].max()) for v in names))
                 ax.set_xticks(range(top + 1), [str(k + 1) for k in range(top + 1)])
