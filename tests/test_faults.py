@@ -7,7 +7,6 @@ tables say about a failed fit, and that a rerun fits only what is missing, is ch
 """
 
 import errno
-import importlib.util
 import io
 import signal
 
@@ -17,9 +16,10 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import _faultjobs
+import triad.pipeline as pipeline
 from triad.atomic import check_writable, sweep_stale
+from triad.cli import app
 from triad.errors import OutputError
-from triad.paths import repo_root
 from triad.progress import RunConsole
 from triad.runner import run_jobs
 
@@ -29,15 +29,6 @@ JOB = _faultjobs.job
 def _console(verbosity: int = 1) -> tuple[RunConsole, io.StringIO]:
     buffer = io.StringIO()
     return RunConsole(verbosity, Console(file=buffer, force_terminal=False, width=200)), buffer
-
-
-def _fit_all():
-    """The typer app of scripts/fit_all.py (run in this process: patches apply)."""
-    spec = importlib.util.spec_from_file_location(
-        "fit_all_script", repo_root() / "scripts" / "fit_all.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # ------------------------------------------------------------------ worker processes
@@ -106,29 +97,32 @@ def test_lost_dask_worker_is_retried_once_then_failed(tmp_path):
 # ------------------------------------------------------------------ the command line
 
 
+def _run(*args: str):
+    """``triad run ARGS`` (= scripts/fit_all.py) in this process: patches apply."""
+    return CliRunner().invoke(app, ["run", *args])
+
+
 def test_exit_codes_of_the_main_job(monkeypatch, tmp_path):
-    script = _fit_all()
-    runner = CliRunner()
     record = {"steps": {"models": {"fits_failed": [{"model": "m", "reason": "x"}],
                                    "gates_failed": ["m"]}}}
-    monkeypatch.setattr(script, "run_all", lambda *a, **k: record)
-    assert runner.invoke(script.app, ["--out", str(tmp_path)]).exit_code == 3
-    record["steps"]["models"]["fits_failed"] = []
-    assert runner.invoke(script.app, ["--out", str(tmp_path)]).exit_code == 0
-    assert runner.invoke(script.app, ["--out", str(tmp_path), "--strict"]).exit_code == 1
     seen = {}
-    monkeypatch.setattr(script, "run_all", lambda *a, **k: seen.update(k) or record)
-    runner.invoke(script.app, ["--out", str(tmp_path), "-q"])
+    monkeypatch.setattr(pipeline, "run_all", lambda *a, **k: seen.update(k) or record)
+    assert _run("--out", str(tmp_path)).exit_code == 3
+    assert seen["verbosity"] == 1
+    record["steps"]["models"]["fits_failed"] = []
+    assert _run("--out", str(tmp_path)).exit_code == 0
+    assert _run("--out", str(tmp_path), "--strict").exit_code == 1
+    _run("--out", str(tmp_path), "-q")
     assert seen["verbosity"] == 0
-    runner.invoke(script.app, ["--out", str(tmp_path), "-v"])
+    _run("--out", str(tmp_path), "-v")
     assert seen["verbosity"] == 2
-    assert "Exit codes: 0 done" in runner.invoke(script.app, ["--help"]).output
+    assert "Exit codes: 0 done" in _run("--help").output
 
 
 def test_unwritable_out_is_refused_in_one_line(tmp_path, monkeypatch):
     blocker = tmp_path / "afile"
     blocker.write_text("not a folder")
-    result = CliRunner().invoke(_fit_all().app, ["--out", str(blocker / "sub")])
+    result = _run("--out", str(blocker / "sub"))
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert lines == [f"triad: cannot write to {blocker / 'sub'}: {blocker} is a file, "
@@ -166,7 +160,7 @@ def test_full_disk_gives_one_line_and_leaves_nothing_half_written(tmp_path, monk
     stale[1].write_text("half")
     stale[2].mkdir()
     monkeypatch.setattr(pd.DataFrame, "to_csv", full)
-    result = CliRunner().invoke(_fit_all().app, ["--out", str(tmp_path), "--no-multiverse"])
+    result = _run("--out", str(tmp_path), "--no-multiverse")
     assert result.exit_code == 4
     assert result.output.strip().splitlines() == [
         f"triad: cannot write {tables / 'audit.csv'}: disk full (No space left on device)"]

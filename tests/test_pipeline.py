@@ -1,5 +1,6 @@
 """The main job end to end (one small model) and the claims comparison logic."""
 
+import html
 import io
 import json
 import re
@@ -181,6 +182,11 @@ def test_report_renders_with_its_figures_in_headless_chromium(quick_run, tmp_pat
     report = out / "results" / "report.html"
     text = report.read_text()
     assert "SYNTHETIC DATA" in text and "<img" in text and "src=\"http" not in text
+    # the summary comes first; groups are named in words in everything a reader sees
+    assert text.index('<section id="summary">') < text.index("<h2 id=")
+    seen = html.unescape(re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", text, flags=re.S))
+    assert not re.findall(r"\w+>\w*@\w+", seen)
+    assert "Parenting competence: parents about professionals minus" in seen
     n_figures = record["steps"]["figures_report"]["figures"]
     assert n_figures >= 2  # Belangrijk-Lukt (summary model) and reliability in this small run
     assert len(list((out / "figures").glob("*.svg"))) == n_figures
@@ -202,8 +208,9 @@ def test_report_renders_with_its_figures_in_headless_chromium(quick_run, tmp_pat
 def test_report_never_prints_an_infinite_bayes_factor():
     import numpy as np
 
-    from triad.report import _table
+    from triad.report import table_view
 
-    text = _table(pd.DataFrame({"contrast": ["a", "b", "c"], "bf10": [np.inf, 3.21, 1e-6]}))
-    assert "inf" not in text and "&gt; 1000" in text and "&lt; 1/1000" in text
-    assert "3.21" in text
+    view = table_view(pd.DataFrame({"contrast": ["a", "b", "c"], "bf10": [np.inf, 3.21, 1e-6]}))
+    texts = [text for row in view["pages"][0]["rows"] for text, _ in row]
+    assert "inf" not in " ".join(texts) and "> 1000" in texts and "< 1/1000" in texts
+    assert "3.21" in texts

@@ -424,7 +424,8 @@ def design_table(
 
 
 def assurance_figure(table: pd.DataFrame, out: str | Path, *, target: float = 0.8,
-                     name: str = "design_assurance", lang: str = "en") -> Path:
+                     name: str = "design_assurance", lang: str = "en",
+                     data_source: str | None = None) -> Path:
     """Assurance against respondents per cell, one line per sector, with the target.
 
     Parameters
@@ -432,13 +433,17 @@ def assurance_figure(table: pd.DataFrame, out: str | Path, *, target: float = 0.
     table : DataFrame
         :func:`simulate_assurance` output (one contrast).
     out : path
-        Folder; PNG (200 dpi) and PDF are written.
+        Folder; PNG (300 dpi), PDF, SVG and the drawn table as CSV are written, at
+        single-column width in the journal style (:mod:`triad.style`).
     target : float
         Horizontal reference line.
     name : str
         File stem.
     lang : {"en", "nl"}
-        Sector labels (from :data:`triad.figures.LABELS`).
+        Words of sectors and contrasts (:mod:`triad.labels`) and of the axes.
+    data_source : str, optional
+        Source of the posterior the effect sizes were drawn from (the footnote; synthetic
+        is said in bold).
 
     Returns
     -------
@@ -450,31 +455,39 @@ def assurance_figure(table: pd.DataFrame, out: str | Path, *, target: float = 0.
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from triad.figures import LABELS, OKABE_ITO
+    from triad.figures import LABELS, OKABE_ITO, add_footnote, footnote_height_mm, save, wrap_text
+    from triad.labels import contrast_label, sector_label
+    from triad.style import SINGLE_MM, figure_size, journal_style
 
-    labels = LABELS[lang]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    markers = "osD^v"
-    for k, (sector, part) in enumerate(table.groupby("sector", sort=False)):
-        part = part.sort_values("n_per_cell")
-        colour = OKABE_ITO[(4, 0, 2, 5, 6)[k % 5]]
-        ax.errorbar(part["n_per_cell"], part["assurance"], yerr=1.96 * part["mc_se"],
-                    marker=markers[k % 5], ms=4, lw=1.2, capsize=2, color=colour,
-                    label=labels.get(sector, sector))
-    ax.axhline(target, color="black", lw=0.8, ls="--")
-    ax.set_xscale("log", base=2)
-    grid = sorted(table["n_per_cell"].unique())
-    ax.set_xticks(grid, [str(n) for n in grid])
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel("respondents per cell (each group)" if lang == "en"
-                  else "respondenten per cel (per groep)")
-    ax.set_ylabel("assurance P(95% HDI excludes 0)")
-    contrast = ", ".join(sorted(table["contrast"].unique()))
-    ax.set_title(contrast, fontsize=8)
-    ax.legend(fontsize=7, loc="lower right")
-    from triad.figures import save
-
-    return save(fig, Path(out), name)
+    text = LABELS[lang]
+    source = data_source or "simulated (next-wave design)"
+    with journal_style():
+        fig, ax = plt.subplots(figsize=figure_size("single", 78 + footnote_height_mm(
+            SINGLE_MM, source, lang)))
+        markers = "osD^v"
+        for k, (sector, part) in enumerate(table.groupby("sector", sort=False)):
+            part = part.sort_values("n_per_cell")
+            colour = OKABE_ITO[(4, 0, 2, 5, 6)[k % 5]]
+            ax.errorbar(part["n_per_cell"], part["assurance"], yerr=1.96 * part["mc_se"],
+                        marker=markers[k % 5], ms=3, lw=1, capsize=1.5, color=colour,
+                        label=sector_label(sector, lang))
+        ax.axhline(target, color="black", lw=0.6, ls="--")
+        ax.set_xscale("log", base=2)
+        grid = sorted(table["n_per_cell"].unique())
+        ax.set_xticks(grid, [str(n) for n in grid])
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel(text["per_cell"])
+        ax.set_ylabel(text["assurance"])
+        names = sorted(table["contrast"].unique())
+        ax.set_title(wrap_text("; ".join(contrast_label(c, None, lang) for c in names),
+                           SINGLE_MM - 8), fontsize=7)
+        ax.legend(loc="lower right")
+        add_footnote(fig, source, lang)
+        data = table.assign(sector_label=[sector_label(s, lang) for s in table["sector"]],
+                            contrast_label=[contrast_label(c, None, lang)
+                                            for c in table["contrast"]],
+                            data_source=source)
+        return save(fig, Path(out), name, data)
 
 
 # --------------------------------------------------------------------------- storage
@@ -514,7 +527,8 @@ def run_design(
     record : dict, optional
         Extra fields for the JSON record (e.g. the command).
     progress : triad.progress.RunConsole, optional
-        Where the simulation's progress is shown; default the terminal (verbosity 1).
+        Where the simulation's progress is shown; default standard error (verbosity 1),
+        so that ``triad design --format csv`` keeps standard output to its table.
 
     Returns
     -------
@@ -536,7 +550,7 @@ def run_design(
     timings: dict = {}
     table = design_table(draws, n_grid, n_draws=n_draws, reps=reps, ci_prob=ci_prob,
                          seed=seed, jobs=jobs, scheduler=scheduler,
-                         progress=progress if progress is not None else RunConsole(1))
+                         progress=progress if progress is not None else RunConsole.stderr())
     timings["simulate_seconds"] = round(time.perf_counter() - drawn, 2)
     timings["draws_seconds"] = round(drawn - start, 2)
     required = required_n(table, target)
@@ -548,7 +562,7 @@ def run_design(
         tmp = paths[key].with_suffix(".csv.tmp")
         frame.to_csv(tmp, index=False)
         tmp.replace(paths[key])
-    paths["figure"] = assurance_figure(table, out, target=target)
+    paths["figure"] = assurance_figure(table, out, target=target, data_source=data_source)
     full = {**(record or {}), "model": model, "data_source": data_source, "family": family,
             "grid": [int(n) for n in n_grid], "target": target, "ci_prob": ci_prob,
             "decision": "the HDI excludes 0 (triad.decisions)",

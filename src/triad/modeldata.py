@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from triad.codebook import PROFESSIONAL_ROLES, roles_of
-from triad.privacy import pseudonym
+from triad.privacy import pseudonym, pseudonym_key
 from triad.published import load_cells
 from triad.readers import RespondentData, long_from_wide
 from triad.scores import scale_scores
@@ -47,7 +47,17 @@ def _select(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     return frame[keep & frame["scale"].isin(spec.scales).to_numpy()].copy()
 
 
-def _derive(frame: pd.DataFrame) -> pd.DataFrame:
+def _codes(data: RespondentData) -> dict[str, str]:
+    """Map respondent ids to codes keyed by the data set's secret (triad.privacy)."""
+    key = pseudonym_key(data.wide)
+    codes = {rid: pseudonym(rid, key) for rid in data.wide["respondent_id"].astype(str)}
+    if len(set(codes.values())) != len(codes):
+        # two people sharing a code would silently share a respondent effect
+        raise ValueError("two respondent ids were given the same code")
+    return codes
+
+
+def _derive(frame: pd.DataFrame, codes: dict[str, str]) -> pd.DataFrame:
     frame["rater"] = frame["role"].map(_rater)
     frame["cell"] = frame["role"] + ">" + frame["target"] + "@" + frame["sector"]
     frame["scale_cell"] = frame["scale"] + ":" + frame["cell"]
@@ -59,8 +69,8 @@ def _derive(frame: pd.DataFrame) -> pd.DataFrame:
     frame["group"] = frame["rater"] + ">" + frame["target"]
     frame["group_gender"] = frame["group"] + ":" + frame["gender"]
     frame["scale_gender"] = frame["scale"] + ":" + frame["gender"]
-    # a pseudonymous code: posterior draws of respondent effects are stored in fit files
-    frame["respondent"] = frame["respondent_id"].astype(str).map(pseudonym)
+    # a keyed code: posterior draws of respondent effects are stored in fit files
+    frame["respondent"] = frame["respondent_id"].astype(str).map(codes)
     # Age is standardised within role: youths' and professionals' ages live on different
     # scales, and the report's age relations are within-role correlations.
     grouped = frame.groupby("role")["age"]
@@ -85,12 +95,13 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
         missing answer) with the reason.
     """
     excluded = []
+    codes = _codes(data)
     if spec.level == "scale":
         scores = scale_scores(data.wide)
         frame = _select(scores, spec)
         bad = frame["score"].isna()
         for _, r in frame[bad].iterrows():
-            excluded.append((pseudonym(str(r["respondent_id"])), r["target"], r["scale"], "",
+            excluded.append((codes[str(r["respondent_id"])], r["target"], r["scale"], "",
                              r["excluded_reason"]))
         frame = frame[~bad]
     else:
@@ -98,7 +109,7 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
         frame = _select(long, spec)
         bad = frame["value"].isna()
         for _, r in frame[bad].iterrows():
-            excluded.append((pseudonym(str(r["respondent_id"])), r["target"], r["scale"],
+            excluded.append((codes[str(r["respondent_id"])], r["target"], r["scale"],
                              r["column"], "answer missing"))
         frame = frame[~bad]
         frame["value"] = pd.Categorical(frame["value"].astype(int), categories=[1, 2, 3, 4, 5],
@@ -107,10 +118,14 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
         frame = frame.rename(columns={"column": "item_column"})
     no_age = frame["age"].isna()
     for _, r in frame[no_age].iterrows():
-        excluded.append((pseudonym(str(r["respondent_id"])), r["target"], r["scale"],
+        excluded.append((codes[str(r["respondent_id"])], r["target"], r["scale"],
                          r.get("item", ""), "age missing (the model adjusts for age)"))
-    frame = _derive(frame[~no_age].copy()).reset_index(drop=True)
+    # Rows in code order, not file order: with ids numbered down the file, the order of
+    # the observations in a fit file would otherwise link each code back to its id.
+    frame = _derive(frame[~no_age].copy(), codes).sort_values(
+        "respondent", kind="stable").reset_index(drop=True)
     excl = pd.DataFrame(excluded, columns=["respondent", "target", "scale", "item", "reason"])
+    excl = excl.sort_values("respondent", kind="stable").reset_index(drop=True)
     return ModelData(frame=frame, excluded=excl, data_source=data.data_source)
 
 

@@ -292,10 +292,12 @@ def _run(data: Path | None, out: Path, say: RunConsole, *, strict: bool, quick: 
         write_methods(out / "results", [found[name] for name in sorted(found)])
     start = time.perf_counter()
     from triad.figures import all_figures
+    from triad.predictive_checks import predictive_figures
     from triad.report import write_report
 
     figures = _cached_figures(tables, out / "figures", out / "results" / "figures.json", lang,
                               all_figures)
+    figures += predictive_figures(out / "results", out / "figures", lang)  # per-cell PPC, prior
     report = write_report(out / "results", figures, out / "results" / "report.html", lang)
     record["steps"]["figures_report"] = {"seconds": round(time.perf_counter() - start, 2),
                                          "figures": len(figures)}
@@ -330,7 +332,7 @@ def _fit_one(spec_path: str, variant: str, data: str | None, results: str, quick
              wall_seconds=round(time.perf_counter() - start, 2),
              fit_folder=str(result.path))
     return {"diagnostics": d, "contrasts": result.contrasts, "claims": result.claims,
-            "cell_means": result.cell_means, "ppc": result.ppc,
+            "cell_means": result.cell_means, "ppc": result.ppc, "ppc_cells": result.ppc_cells,
             "sensitivity": result.sensitivity.assign(model=spec.name),
             "rope_curve": result.rope_curve}
 
@@ -393,6 +395,8 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
     _write(pd.concat([o["cell_means"] for o in outputs], ignore_index=True),
            tables / "posterior_cell_means.csv", guard)
     _write(pd.concat([o["ppc"] for o in outputs], ignore_index=True), tables / "ppc.csv", guard)
+    _write(pd.concat([o["ppc_cells"] for o in outputs], ignore_index=True),
+           tables / "ppc_cells.csv", guard)
     _write(pd.concat([o["rope_curve"] for o in outputs], ignore_index=True).assign(quick=quick),
            tables / "rope_sensitivity.csv", guard)
     claim_rows = pd.concat([o["claims"] for o in outputs], ignore_index=True)
@@ -415,7 +419,7 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
 
 
 # written from the fits; removed when no fit completed
-_MODEL_TABLES = ("contrasts.csv", "posterior_cell_means.csv", "ppc.csv",
+_MODEL_TABLES = ("contrasts.csv", "posterior_cell_means.csv", "ppc.csv", "ppc_cells.csv",
                  "rope_sensitivity.csv", "claims.csv", "claims.md", "claims.tex",
                  "multiverse.csv", "prior_sensitivity.csv", "loo_compare.csv")
 

@@ -154,6 +154,11 @@ class RunConsole:
         log.info(_plain(markup))
         self.print(markup)
 
+    @classmethod
+    def stderr(cls, verbosity: int = 1) -> "RunConsole":
+        """Report on standard error: progress beside a command's tables on stdout."""
+        return cls(verbosity, Console(stderr=True))
+
     def progress(self, total: int, what: str = "fits", workers: int = 1) -> "RunProgress":
         """Return a :class:`RunProgress` that reports here."""
         return RunProgress(self, total, what, workers)

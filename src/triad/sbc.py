@@ -631,7 +631,7 @@ def family_decision(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
-                 seed: int = 0) -> list[Path]:
+                 seed: int = 0, lang: str = "en") -> list[Path]:
     """SBC ECDF-difference plots (``arviz.plot_ecdf_pit``), one figure per model.
 
     Each panel is one quantity: the ECDF of its PIT values (ranks made continuous,
@@ -639,7 +639,9 @@ def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
     calibration) minus the uniform CDF, with ArviZ's simultaneous test (``pot_c``,
     Tesso & Vehtari 2025; Säilynoja et al. 2022).  Per model the ``per_model`` quantities
     with the smallest chi-square p-values (:func:`sbc_uniformity`) are shown, so the
-    panels are the worst cases.  Saved as ``sbc_ecdf_<model>`` (PNG, PDF, SVG).
+    panels are the worst cases.  Drawn in the journal style at double-column width (four
+    panels a row), quantities named in words (:func:`triad.figures.quantity_words`);
+    saved as ``sbc_ecdf_<model>`` (PNG, PDF, SVG) with the PIT values drawn as CSV.
 
     Returns
     -------
@@ -651,32 +653,64 @@ def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
 
     matplotlib.use("Agg")
     import xarray as xr
+    from arviz_base.labels import NoVarLabeller
 
-    from triad.figures import save
+    from triad.figures import (
+        LABELS,
+        add_footnote,
+        footnote_height_mm,
+        model_words,
+        quantity_words,
+        restyle,
+        save,
+        wrap_text,
+    )
+    from triad.style import DOUBLE_MM, MAX_HEIGHT_MM, figure_size, journal_style
 
+    text = LABELS[lang]
     table = sbc_uniformity(ranks)
     rng = np.random.default_rng(seed)
     paths = []
     for model, part in table.groupby("model", sort=False):
         shown = part.nsmallest(per_model, "p_value").sort_values("parameter")
-        columns, labels = [], []
+        columns, labels, records = [], [], []
         for _, row in shown.iterrows():
             r = ranks[(ranks["model"] == model) & (ranks["parameter"] == row["parameter"])]
             r = r.sort_values("sim")
             pit = (r["rank"].to_numpy(float) + rng.random(len(r))) / r["n_ranks"].to_numpy(float)
             columns.append(pit)
-            labels.append(f"{row['parameter']} (chi2 p={row['p_value']:.3f})")
+            words = quantity_words(str(row["parameter"]), lang)
+            # panel titles: the quantity in words and its test, wrapped to a panel's width
+            labels.append(wrap_text(f"{words} ({text['chi2'].format(p=row['p_value'])})",
+                                DOUBLE_MM / 4 - 6))
+            records.append(pd.DataFrame({
+                "model": model, "parameter": row["parameter"], "quantity": words,
+                "kind": row["kind"], "sim": r["sim"].to_numpy(), "pit": pit,
+                "chi2_p_value": row["p_value"], "data_source": "simulated (SBC)"}))
         values = np.stack(columns, axis=-1)[None]  # chain, draw (= simulation), quantity
         tree = xr.DataTree.from_dict({"prior_sbc": xr.Dataset(
             {model: (("chain", "draw", "quantity"), values)}, coords={"quantity": labels})})
         n_rows = int(np.ceil(len(labels) / 4))
-        pc = az.plot_ecdf_pit(tree, backend="matplotlib",
-                              figure_kwargs={"figsize": (11, 2.2 * n_rows + 0.6)})
-        fig = pc.viz["figure"].item()
-        fig.suptitle(f"SBC {model}: ECDF of PIT minus uniform ({len(shown)} of {len(part)} "
-                     "quantities, smallest chi-square p shown), simultaneous test",
-                     fontsize=8)
-        paths.append(save(fig, Path(out), f"sbc_ecdf_{model}"))
+        title = wrap_text(text["sbc"].format(model=model_words(str(model), lang), shown=len(shown),
+                                         total=len(part)),
+                      DOUBLE_MM - 10, size=8)
+        lines = max(lab.count("\n") + 1 for lab in labels)
+        height = min(MAX_HEIGHT_MM, n_rows * (30 + 3.2 * lines) + 16
+                     + 3.5 * (title.count("\n") + 1)
+                     + footnote_height_mm(DOUBLE_MM, "simulated (SBC)", lang))
+        with journal_style():
+            pc = az.plot_ecdf_pit(tree, backend="matplotlib", labeller=NoVarLabeller(),
+                                  figure_kwargs={"figsize": figure_size("double", height),
+                                                 "layout": "constrained"})
+            fig = pc.viz["figure"].item()
+            fig.suptitle(title, fontsize=8)
+            restyle(fig)
+            for ax in fig.axes:  # the titles were wrapped for 7 pt
+                ax.title.set_fontsize(7)
+            # SBC draws from the prior: the data are simulated, never the study's
+            add_footnote(fig, "simulated (SBC)", lang)
+            paths.append(save(fig, Path(out), f"sbc_ecdf_{model}",
+                              pd.concat(records, ignore_index=True)))
     return paths
 
 
@@ -795,7 +829,8 @@ def sbc_models(
     command : str
         The command line, for the record.
     progress : triad.progress.RunConsole, optional
-        Where the refits' progress is shown; default the terminal (verbosity 1).
+        Where the refits' progress is shown; default standard error (verbosity 1), so that
+        ``triad sbc --format csv`` keeps standard output to its table.
 
     Returns
     -------
@@ -810,7 +845,7 @@ def sbc_models(
         ranks.append(run_sbc(spec, n_sims, draws=draws, thin=thin, tune=tune, seed=seed,
                              backend=backend, jobs=jobs, scheduler=scheduler, data=data,
                              timings=t,
-                             progress=progress if progress is not None else RunConsole(1)))
+                             progress=progress if progress is not None else RunConsole.stderr()))
         refits = t.pop("refit_seconds")
         t.update(refit_seconds_median=round(float(np.median(refits)), 3),
                  refit_seconds_max=round(float(np.max(refits)), 3),
