@@ -530,12 +530,17 @@ def _loo_comparison(outputs: list[dict], diag: pd.DataFrame, quick: bool,
 
 def _cached_figures(tables: Path, folder: Path, stamp: Path, lang: str, draw) -> list[Path]:
     """Redraw the figures only when their input tables (or the language) changed."""
+    import triad.figures
+    import triad.style
+    from triad.paths import data_dir
+
     inputs = ["claims.csv", "posterior_cell_means.csv", "ppc.csv", "contrasts.csv",
-              "rope_sensitivity.csv",
+              "rope_sensitivity.csv", "cells.csv", "diagnostics.csv", "loo_compare.csv",
               "reliability.csv", "multiverse.csv", "design.csv"]
+    # the drawing code, the words and the style are inputs too: a changed label redraws
+    sources = [Path(triad.figures.__file__), triad.style.STYLE_FILE, data_dir() / "labels.toml"]
     digest = hashlib.sha256(lang.encode())
-    for name in inputs:
-        path = tables / name
+    for path in [tables / name for name in inputs] + sources:
         digest.update(path.read_bytes() if path.is_file() else b"-")
     key = digest.hexdigest()
     if stamp.is_file():
