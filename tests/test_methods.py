@@ -236,7 +236,8 @@ def test_report_includes_methods_and_multiplicity(results, specs):
                   bayes_ci_high=0.2, agreement="").to_csv(tables / "claims.csv", index=False)
     write_methods(results, specs)
     html_text = write_report(results, [], results / "report.html").read_text()
-    assert "<h2>Methods</h2>" in html_text
-    assert "## 10. Multiplicity" in html_text  # methods.md, escaped in a <pre>
-    claims_part = html_text.split("<h2>Claim by claim</h2>", 1)[1].split("<h2>", 1)[0]
+    assert '<h2 id="methods">Methods</h2>' in html_text
+    # methods.md rendered as HTML, its headings one level below the report's
+    assert "<h3>10. Multiplicity</h3>" in html_text
+    claims_part = html_text.split('<h2 id="claims">Claim by claim</h2>', 1)[1].split("<h2", 1)[0]
     assert "<b>Multiplicity.</b> 5 claim contrasts were examined" in claims_part

@@ -14,7 +14,6 @@ from triad.modeldata import model_frame
 from triad.multiverse import derive_spec, load_variants, multiverse_specs, universe_label
 from triad.paths import models_dir
 from triad.pipeline import default_data
-from triad.privacy import pseudonym
 from triad.readers import read_respondents, write_wide_csv
 from triad.specs import load_spec
 
@@ -76,8 +75,8 @@ def test_default_keeps_every_row_complete_case_drops_and_lists_them(synthetic, g
     assert not kept.excluded["reason"].str.startswith("age missing").any()
     missing = kept.frame["age_missing"].astype(bool)
     assert missing.any() and (kept.frame.loc[missing, "age_z"] == 0).all()
-    assert set(kept.frame.loc[missing, "respondent"]) == {pseudonym(r) for r in blanked} & set(
-        full["respondent"])
+    assert set(kept.frame.loc[missing, "respondent_id"].astype(str)) == blanked & set(
+        full["respondent_id"].astype(str))
     # the known ages are standardised as before: mean and SD of the known ages only
     known = kept.frame[~missing]
     assert np.allclose(known.groupby("role")["age_z"].mean(), 0.0, atol=0.2)

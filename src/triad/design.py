@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from triad.decisions import CI_PROB, decide
+from triad.progress import RunConsole, timed
 
 __all__ = ["DEFAULT_GRID", "DRAW_COLUMNS", "TABLE_COLUMNS", "welch_p_direction",
            "behrens_fisher_p_direction", "design_draws", "simulate_assurance",
@@ -223,6 +224,7 @@ def simulate_assurance(
     jobs: int = 1,
     scheduler: str | None = None,
     timings: dict | None = None,
+    progress: RunConsole | None = None,
 ) -> pd.DataFrame:
     """Assurance of a directional conclusion for each cell size in ``n_grid``.
 
@@ -246,6 +248,8 @@ def simulate_assurance(
         Dask scheduler address (``tcp://host:port``): the grid runs on its workers.
     timings : dict, optional
         Filled with ``wall_seconds``.
+    progress : triad.progress.RunConsole, optional
+        Shows the cell sizes done, elapsed time and ETA there; default silent.
 
     Returns
     -------
@@ -267,22 +271,35 @@ def simulate_assurance(
             raise ValueError("every contrast and sector needs the same posterior draws")
         wide[col] = table[keys].to_numpy()
     args = [(wide, int(n), reps, seed, ci_prob) for n in n_grid]
-    if scheduler is not None:
-        from distributed import Client
+    out = progress if progress is not None else RunConsole(0)
+    results = []  # in the order they finish; the table is sorted below
+    with out.progress(len(args), "design: cell sizes", jobs if scheduler is None else 1) as bar:
+        if scheduler is not None:
+            from distributed import Client, as_completed
 
-        with Client(scheduler, timeout=30) as client:
-            futures = [client.submit(_assurance_one_n, *a, key=f"design-n{a[1]}", pure=False)
-                       for a in args]
-            results = [f.result() for f in futures]
-    elif jobs > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+            with Client(scheduler, timeout=30) as client:
+                futures = [client.submit(timed, _assurance_one_n, *a, key=f"design-n{a[1]}",
+                                         pure=False) for a in args]
+                for f in as_completed(futures):
+                    seconds, r = f.result()
+                    results.append(r)
+                    bar.advance(1, seconds, note=f"n = {r['n']}")
+        elif jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with ProcessPoolExecutor(max_workers=jobs,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_assurance_one_n, *zip(*args, strict=True)))
-    else:
-        results = [_assurance_one_n(*a) for a in args]
+            with ProcessPoolExecutor(max_workers=jobs,
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = [pool.submit(timed, _assurance_one_n, *a) for a in args]
+                for f in as_completed(futures):
+                    seconds, r = f.result()
+                    results.append(r)
+                    bar.advance(1, seconds, note=f"n = {r['n']}")
+        else:
+            for a in args:
+                seconds, r = timed(_assurance_one_n, *a)
+                results.append(r)
+                bar.advance(1, seconds, note=f"n = {r['n']}")
     n_draws = wide["mean_a"].shape[0]
     truth = (wide["mean_a"] - wide["mean_b"]).mean(axis=0)
     rows = []
@@ -371,6 +388,7 @@ def design_table(
     seed: int = 20240601,
     jobs: int = 1,
     scheduler: str | None = None,
+    progress: RunConsole | None = None,
 ) -> pd.DataFrame:
     """Assurance table of a contrast per sector from a fit or from posterior draws.
 
@@ -379,7 +397,7 @@ def design_table(
     source : triad.fitting.FitResult or DataFrame
         A fitted metric model (draws via :func:`design_draws`) or the draws themselves
         (columns :data:`DRAW_COLUMNS`).
-    n_grid, reps, ci_prob, seed, jobs, scheduler
+    n_grid, reps, ci_prob, seed, jobs, scheduler, progress
         As in :func:`simulate_assurance`.
     family, scale, data, n_draws
         As in :func:`design_draws` (ignored for a DataFrame source, except ``n_draws``).
@@ -399,14 +417,15 @@ def design_table(
         draws = design_draws(source, family=family, scale=scale, data=data, n_draws=n_draws,
                              seed=seed)
     return simulate_assurance(draws, n_grid, reps=reps, ci_prob=ci_prob, seed=seed,
-                              jobs=jobs, scheduler=scheduler)
+                              jobs=jobs, scheduler=scheduler, progress=progress)
 
 
 # --------------------------------------------------------------------------- figure
 
 
 def assurance_figure(table: pd.DataFrame, out: str | Path, *, target: float = 0.8,
-                     name: str = "design_assurance", lang: str = "en") -> Path:
+                     name: str = "design_assurance", lang: str = "en",
+                     data_source: str | None = None) -> Path:
     """Assurance against respondents per cell, one line per sector, with the target.
 
     Parameters
@@ -414,13 +433,17 @@ def assurance_figure(table: pd.DataFrame, out: str | Path, *, target: float = 0.
     table : DataFrame
         :func:`simulate_assurance` output (one contrast).
     out : path
-        Folder; PNG (200 dpi) and PDF are written.
+        Folder; PNG (300 dpi), PDF, SVG and the drawn table as CSV are written, at
+        single-column width in the journal style (:mod:`triad.style`).
     target : float
         Horizontal reference line.
     name : str
         File stem.
     lang : {"en", "nl"}
-        Sector labels (from :data:`triad.figures.LABELS`).
+        Words of sectors and contrasts (:mod:`triad.labels`) and of the axes.
+    data_source : str, optional
+        Source of the posterior the effect sizes were drawn from (the footnote; synthetic
+        is said in bold).
 
     Returns
     -------
@@ -432,31 +455,39 @@ def assurance_figure(table: pd.DataFrame, out: str | Path, *, target: float = 0.
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from triad.figures import LABELS, OKABE_ITO
+    from triad.figures import LABELS, OKABE_ITO, add_footnote, footnote_height_mm, save, wrap_text
+    from triad.labels import contrast_label, sector_label
+    from triad.style import SINGLE_MM, figure_size, journal_style
 
-    labels = LABELS[lang]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    markers = "osD^v"
-    for k, (sector, part) in enumerate(table.groupby("sector", sort=False)):
-        part = part.sort_values("n_per_cell")
-        colour = OKABE_ITO[(4, 0, 2, 5, 6)[k % 5]]
-        ax.errorbar(part["n_per_cell"], part["assurance"], yerr=1.96 * part["mc_se"],
-                    marker=markers[k % 5], ms=4, lw=1.2, capsize=2, color=colour,
-                    label=labels.get(sector, sector))
-    ax.axhline(target, color="black", lw=0.8, ls="--")
-    ax.set_xscale("log", base=2)
-    grid = sorted(table["n_per_cell"].unique())
-    ax.set_xticks(grid, [str(n) for n in grid])
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel("respondents per cell (each group)" if lang == "en"
-                  else "respondenten per cel (per groep)")
-    ax.set_ylabel("assurance P(95% HDI excludes 0)")
-    contrast = ", ".join(sorted(table["contrast"].unique()))
-    ax.set_title(contrast, fontsize=8)
-    ax.legend(fontsize=7, loc="lower right")
-    from triad.figures import save
-
-    return save(fig, Path(out), name)
+    text = LABELS[lang]
+    source = data_source or "simulated (next-wave design)"
+    with journal_style():
+        fig, ax = plt.subplots(figsize=figure_size("single", 78 + footnote_height_mm(
+            SINGLE_MM, source, lang)))
+        markers = "osD^v"
+        for k, (sector, part) in enumerate(table.groupby("sector", sort=False)):
+            part = part.sort_values("n_per_cell")
+            colour = OKABE_ITO[(4, 0, 2, 5, 6)[k % 5]]
+            ax.errorbar(part["n_per_cell"], part["assurance"], yerr=1.96 * part["mc_se"],
+                        marker=markers[k % 5], ms=3, lw=1, capsize=1.5, color=colour,
+                        label=sector_label(sector, lang))
+        ax.axhline(target, color="black", lw=0.6, ls="--")
+        ax.set_xscale("log", base=2)
+        grid = sorted(table["n_per_cell"].unique())
+        ax.set_xticks(grid, [str(n) for n in grid])
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel(text["per_cell"])
+        ax.set_ylabel(text["assurance"])
+        names = sorted(table["contrast"].unique())
+        ax.set_title(wrap_text("; ".join(contrast_label(c, None, lang) for c in names),
+                           SINGLE_MM - 8), fontsize=7)
+        ax.legend(loc="lower right")
+        add_footnote(fig, source, lang)
+        data = table.assign(sector_label=[sector_label(s, lang) for s in table["sector"]],
+                            contrast_label=[contrast_label(c, None, lang)
+                                            for c in table["contrast"]],
+                            data_source=source)
+        return save(fig, Path(out), name, data)
 
 
 # --------------------------------------------------------------------------- storage
@@ -478,6 +509,7 @@ def run_design(
     jobs: int = 1,
     scheduler: str | None = None,
     record: dict | None = None,
+    progress: RunConsole | None = None,
 ) -> dict:
     """Compute and store a design study (``scripts/design.py``'s job).
 
@@ -494,6 +526,9 @@ def run_design(
         As in :func:`design_table` and :func:`required_n`.
     record : dict, optional
         Extra fields for the JSON record (e.g. the command).
+    progress : triad.progress.RunConsole, optional
+        Where the simulation's progress is shown; default standard error (verbosity 1),
+        so that ``triad design --format csv`` keeps standard output to its table.
 
     Returns
     -------
@@ -514,7 +549,8 @@ def run_design(
     drawn = time.perf_counter()
     timings: dict = {}
     table = design_table(draws, n_grid, n_draws=n_draws, reps=reps, ci_prob=ci_prob,
-                         seed=seed, jobs=jobs, scheduler=scheduler)
+                         seed=seed, jobs=jobs, scheduler=scheduler,
+                         progress=progress if progress is not None else RunConsole.stderr())
     timings["simulate_seconds"] = round(time.perf_counter() - drawn, 2)
     timings["draws_seconds"] = round(drawn - start, 2)
     required = required_n(table, target)
@@ -526,7 +562,7 @@ def run_design(
         tmp = paths[key].with_suffix(".csv.tmp")
         frame.to_csv(tmp, index=False)
         tmp.replace(paths[key])
-    paths["figure"] = assurance_figure(table, out, target=target)
+    paths["figure"] = assurance_figure(table, out, target=target, data_source=data_source)
     full = {**(record or {}), "model": model, "data_source": data_source, "family": family,
             "grid": [int(n) for n in n_grid], "target": target, "ci_prob": ci_prob,
             "decision": "the HDI excludes 0 (triad.decisions)",

@@ -7,7 +7,9 @@ codes only), log_likelihood and log_prior (float32), posterior_predictive, and t
 draws of every named contrast, claim pair and cell mean (groups ``contrast_draws``,
 ``claim_draws``, ``cell_mean_draws`` and their ``*_prior`` twins).  ``fit.json``
 records spec and data hashes, seed, backend, sampler arguments, library versions,
-diagnostics and gates; the CSV tables beside it are summaries of the draws.  ``key``
+diagnostics and gates; the CSV tables beside it are summaries of the draws
+(``ppc_cells.csv``: the per-cell posterior predictive checks of
+:mod:`triad.predictive_checks`).  ``key``
 hashes everything that determines the draws, so an unchanged fit is read back instead
 of re-sampled; the summaries (HDI, P(ROPE), ...) are recomputed from the stored draws
 for the ``rope`` and ``ci_prob`` asked for.  A fit folder is written under a temporary
@@ -15,6 +17,7 @@ name and renamed when complete: a killed run never leaves a folder that a later 
 would read.
 """
 
+import errno
 import hashlib
 import json
 import logging
@@ -31,6 +34,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from triad.atomic import low_space, write_error
 from triad.contrasts import (
     claim_dataset,
     contrast_dataset,
@@ -40,28 +44,41 @@ from triad.contrasts import (
 )
 from triad.missingness import missing_age_record
 from triad.modeldata import ModelData, model_frame, summary_frame
+from triad.predictive_checks import ppc_cell_table
 from triad.published import load_claims
 from triad.readers import RespondentData, read_respondents
 from triad.sensitivity import add_log_densities, loo_pointwise, power_scaling, psens_summary
 from triad.specs import ModelSpec, load_spec
 from triad.versions import library_versions
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "GATES", "MODEL_LIBRARIES", "FitResult", "fit",
-           "load_fit", "diagnostics", "fit_key", "respondent_data", "resolve_model",
-           "sampler_args"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "GATES", "MAX_TREEDEPTH", "MODEL_LIBRARIES",
+           "FitResult", "fit", "load_fit", "diagnostics", "energy_diagnostics", "fit_key",
+           "respondent_data", "resolve_model", "sampler_args"]
 
 BACKENDS = ("pymc", "nutpie", "numpyro")
 # Measured on this 2-core machine with the synthetic default (README, "Backends"):
 # numpyro 182 ESS/s vs pymc 94 vs nutpie 57 (metric_inspraak); 28.6 vs 7.9 (ordinal).
 DEFAULT_BACKEND = "numpyro"
-GATES = {"r_hat_max": 1.01, "ess_bulk_min": 400, "ess_tail_min": 400, "divergences_max": 0}
+# E-BFMI below 0.3 (Betancourt 2016) means the momentum resampling explores the energy
+# distribution poorly (heavy tails, funnels) even when R-hat looks fine.  A draw whose
+# trajectory reached the maximum tree depth was cut off before it U-turned: a few such
+# draws are noted; more than 1% fail the fit, as a sign of a geometry (strong correlation,
+# a funnel) that the step size cannot cross and that may hide parts of the posterior.
+GATES = {"r_hat_max": 1.01, "ess_bulk_min": 400, "ess_tail_min": 400, "divergences_max": 0,
+         "ebfmi_min": 0.3, "treedepth_saturated_max": 0.01}
+# The maximum tree depth triad samples with: the default of all three backends (numpyro
+# max_tree_depth, PyMC max_treedepth, nutpie maxdepth); triad passes none of them.
+MAX_TREEDEPTH = 10
 MODEL_LIBRARIES = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pandas", "nutpie",
               "numpyro", "jax")
 PRIOR_DRAWS = 1000
 # Bumped whenever a stored fit gains or changes a file: older folders are refitted.
-FIT_FORMAT = 9
+# 10: keyed respondent codes in code order (format 9 fits hold unkeyed, linkable codes);
+#     E-BFMI and tree-depth gates in fit.json, ppc_cells.csv.
+FIT_FORMAT = 10
 FIT_FILES = ("fit.json", "fit.nc", "contrasts.csv", "claims.csv", "cell_means.csv", "ppc.csv",
-             "excluded.csv", "sensitivity.csv", "loo.csv", "rope_sensitivity.csv")
+             "ppc_cells.csv", "excluded.csv", "sensitivity.csv", "loo.csv",
+             "rope_sensitivity.csv")
 
 
 @dataclass
@@ -82,6 +99,7 @@ class FitResult:
     claims: pd.DataFrame | None = None
     cell_means: pd.DataFrame | None = None
     ppc: pd.DataFrame | None = None
+    ppc_cells: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
     loo: pd.DataFrame | None = None
     rope_curve: pd.DataFrame | None = None
@@ -117,8 +135,64 @@ def fit_key(spec: ModelSpec, data_hash: str, backend: str, args: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def diagnostics(idata: xr.DataTree, seconds: float | None = None) -> dict:
-    """R-hat, bulk/tail ESS over every posterior quantity, divergences, and the gates."""
+def energy_diagnostics(sample_stats: xr.Dataset | xr.DataTree | None,
+                       max_treedepth: int = MAX_TREEDEPTH) -> dict:
+    """E-BFMI and tree-depth saturation of a NUTS run from its ``sample_stats``.
+
+    Parameters
+    ----------
+    sample_stats : Dataset or DataTree, optional
+        The fit's ``sample_stats`` group (dims ``chain``, ``draw``).
+    max_treedepth : int
+        The sampler's maximum tree depth.
+
+    Returns
+    -------
+    dict
+        ``ebfmi_min`` (smallest per-chain E-BFMI, ArviZ's ``bfmi`` of ``energy``; NaN
+        without energies), ``treedepth_saturated_share`` (share of draws whose
+        trajectory reached ``max_treedepth``; NaN without a depth statistic) and
+        ``max_treedepth``.
+
+    Notes
+    -----
+    The backends name the statistics differently: numpyro (through PyMC) stores
+    ``tree_depth`` = floor(log2(n_steps)) + 1, PyMC's own NUTS ``tree_depth`` and the
+    flag ``reached_max_treedepth``, nutpie ``depth`` and ``maxdepth_reached``.  A flag,
+    where stored, is used as is; otherwise a draw is saturated when its depth is at
+    least ``max_treedepth`` (Stan's convention: a trajectory that U-turned during the
+    last allowed doubling counts too, so the share errs on the side of caution).
+    """
+    ebfmi, share = np.nan, np.nan
+    if isinstance(sample_stats, xr.DataTree):
+        sample_stats = sample_stats.to_dataset()
+    if sample_stats is not None and "energy" in sample_stats:
+        from arviz_stats import bfmi
+
+        # per chain: sum of squared energy changes over the sum of squared deviations
+        # from the chain's mean energy (Betancourt 2016, eq. 5; tests check the formula)
+        ebfmi = float(np.min(bfmi(sample_stats[["energy"]], var_names="energy")["energy"]))
+    if sample_stats is not None:
+        flag = next((sample_stats[n] for n in ("reached_max_treedepth", "maxdepth_reached")
+                     if n in sample_stats), None)
+        depth = next((sample_stats[n] for n in ("tree_depth", "depth") if n in sample_stats),
+                     None)
+        if flag is not None:
+            share = float(flag.to_numpy().astype(bool).mean())
+        elif depth is not None:
+            share = float((depth.to_numpy() >= max_treedepth).mean())
+    return {"ebfmi_min": ebfmi, "treedepth_saturated_share": share,
+            "max_treedepth": int(max_treedepth)}
+
+
+def diagnostics(idata: xr.DataTree, seconds: float | None = None, *,
+                max_treedepth: int = MAX_TREEDEPTH) -> dict:
+    """R-hat, bulk/tail ESS, divergences, E-BFMI, tree-depth saturation, and the gates.
+
+    ``gates_failed`` gives the reason of every failed gate; ``gates_notes`` what is worth
+    a look without failing (a few draws at the maximum tree depth, an E-BFMI that could
+    not be computed).
+    """
     post = idata["posterior"].to_dataset()
     names = [v for v in post.data_vars if not v.startswith("_")]
     # Unrounded: az.summary rounds to 2 decimals, which would hide an R-hat of 1.014.
@@ -129,15 +203,16 @@ def diagnostics(idata: xr.DataTree, seconds: float | None = None) -> dict:
     def extreme(ds, fn) -> float:
         return float(fn([float(fn(ds[v].values)) for v in ds.data_vars]))
 
-    divergences = int(idata["sample_stats"]["diverging"].sum()) if (
-        "sample_stats" in idata.children and "diverging" in idata["sample_stats"]) else 0
+    stats = idata["sample_stats"] if "sample_stats" in idata.children else None
+    divergences = int(stats["diverging"].sum()) if (
+        stats is not None and "diverging" in stats) else 0
+    energy = energy_diagnostics(stats, max_treedepth)
+    ebfmi, saturated = energy["ebfmi_min"], energy["treedepth_saturated_share"]
     r_hat = extreme(rhat, np.nanmax)
     ess_bulk = extreme(bulk, np.nanmin)
     ess_tail = extreme(tail, np.nanmin)
     n_params = int(sum(post[v].size // (post.sizes["chain"] * post.sizes["draw"]) for v in names))
-    passed = (r_hat <= GATES["r_hat_max"] and ess_bulk >= GATES["ess_bulk_min"]
-              and ess_tail >= GATES["ess_tail_min"] and divergences <= GATES["divergences_max"])
-    failed = []
+    failed, notes = [], []
     if r_hat > GATES["r_hat_max"]:
         failed.append(f"R-hat {r_hat:.3f} > {GATES['r_hat_max']}")
     if ess_bulk < GATES["ess_bulk_min"]:
@@ -146,10 +221,21 @@ def diagnostics(idata: xr.DataTree, seconds: float | None = None) -> dict:
         failed.append(f"tail ESS {ess_tail:.0f} < {GATES['ess_tail_min']}")
     if divergences > GATES["divergences_max"]:
         failed.append(f"{divergences} divergences")
+    if ebfmi < GATES["ebfmi_min"]:  # NaN (no energies) compares False: noted below
+        failed.append(f"E-BFMI {ebfmi:.2f} < {GATES['ebfmi_min']}")
+    elif np.isnan(ebfmi):
+        notes.append("E-BFMI not computed (no energy in sample_stats)")
+    depth_text = (f"{saturated:.1%} of draws at the maximum tree depth {max_treedepth}")
+    if saturated > GATES["treedepth_saturated_max"]:
+        failed.append(f"{depth_text} > {GATES['treedepth_saturated_max']:.0%}")
+    elif saturated > 0:
+        notes.append(depth_text)
+    elif np.isnan(saturated):
+        notes.append("tree depth not recorded in sample_stats")
     return {"r_hat_max": r_hat, "ess_bulk_min": ess_bulk, "ess_tail_min": ess_tail,
-            "divergences": divergences, "gates_passed": passed,
-            "gates_failed": "; ".join(failed), "seconds": seconds,
-            "parameters": n_params}
+            "divergences": divergences, **energy, "gates_passed": not failed,
+            "gates_failed": "; ".join(failed), "gates_notes": "; ".join(notes),
+            "seconds": seconds, "parameters": n_params}
 
 
 # --------------------------------------------------------------------------- models
@@ -449,8 +535,9 @@ def fit(
         "summary_settings": _summary_settings(rope, rope_sd, ci_prob),
     }
     ppc = _ppc_summary(idata, md.frame, spec) if spec.data == "respondent" else pd.DataFrame()
+    ppc_cells = ppc_cell_table(idata, model=spec.name, data_source=md.data_source)
     result = FitResult(spec, idata, diag, pd.DataFrame(), record, folder, ppc=ppc,
-                       sensitivity=sensitivity, loo=loo_point)
+                       ppc_cells=ppc_cells, sensitivity=sensitivity, loo=loo_point)
     _summarise(result, rope=rope, rope_sd=rope_sd, ci_prob=ci_prob)
     if folder is not None:
         _store(result, md)
@@ -833,6 +920,24 @@ def _store(result: FitResult, md: ModelData) -> None:
     for stale in folder.parent.glob(f"{folder.name}.tmp*"):
         shutil.rmtree(stale, ignore_errors=True)
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    try:
+        _write_folder(tmp, result, md)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp.rename(folder)
+    except BaseException as exc:
+        # a failed write (disk full) leaves no folder that a later run would read
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise write_error(exc, folder) from exc
+        if isinstance(exc, Exception) and low_space(folder):
+            # netCDF/HDF5 report a full disk as a generic error
+            raise write_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
+                              folder) from exc
+        raise
+
+
+def _write_folder(tmp: Path, result: FitResult, md: ModelData) -> None:
     tmp.mkdir(parents=True)
     idata = result.idata
     encoding = {f"/{group}": {v: {"zlib": True, "complevel": 4}
@@ -843,14 +948,12 @@ def _store(result: FitResult, md: ModelData) -> None:
     result.claims.to_csv(tmp / "claims.csv", index=False)
     result.cell_means.to_csv(tmp / "cell_means.csv", index=False)
     result.ppc.to_csv(tmp / "ppc.csv", index=False)
+    result.ppc_cells.to_csv(tmp / "ppc_cells.csv", index=False)
     md.excluded.to_csv(tmp / "excluded.csv", index=False)
     result.sensitivity.to_csv(tmp / "sensitivity.csv", index=False)
     result.loo.to_csv(tmp / "loo.csv", index=False)
     result.rope_curve.to_csv(tmp / "rope_sensitivity.csv", index=False)
     (tmp / "fit.json").write_text(json.dumps(result.record, indent=2, default=float) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp.rename(folder)
 
 
 def _valid_cache(folder: Path) -> bool:
@@ -882,7 +985,7 @@ def _load(spec: ModelSpec, folder: Path, *, rope: float | None, rope_sd: float,
     except pd.errors.EmptyDataError:  # summary models have no respondent-level predictions
         ppc = pd.DataFrame()
     result = FitResult(spec, idata, record["diagnostics"], pd.DataFrame(), record, folder,
-                       cached=True, ppc=ppc,
+                       cached=True, ppc=ppc, ppc_cells=pd.read_csv(folder / "ppc_cells.csv"),
                        sensitivity=_read_sensitivity(folder / "sensitivity.csv"),
                        loo=pd.read_csv(folder / "loo.csv"))
     if record.get("summary_settings") == _summary_settings(rope, rope_sd, ci_prob):

@@ -16,7 +16,7 @@ from triad.codebook import load_codebook
 from triad.paths import data_dir
 
 __all__ = ["LANGS", "contrast_label", "group_label", "label_table", "scale_label",
-           "sector_label"]
+           "sector_label", "term"]
 
 LANGS = ("en", "nl")
 
@@ -37,6 +37,16 @@ def _check(lang: str) -> None:
 
 def _words(lang: str) -> dict:
     return _file().get(lang, {}).get("words", {})
+
+
+def term(section: str, key: str, lang: str = "en") -> str:
+    """Return the words for ``key`` in a section of the label file (``families``, ...).
+
+    ``term("families", "t", "nl")`` -> ``Student-t-model``; a key the file does not list
+    is returned unchanged.
+    """
+    _check(lang)
+    return _file().get(lang, {}).get(section, {}).get(key, key)
 
 
 def scale_label(scale: str, lang: str = "en") -> str:

@@ -320,7 +320,7 @@ def _fit_versions(diag: pd.DataFrame) -> dict:
 def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
     """Collect every value the methods templates render (from the specs and ``results``)."""
     import triad.contrasts
-    from triad.fitting import GATES, MODEL_LIBRARIES, sampler_args
+    from triad.fitting import GATES, MAX_TREEDEPTH, MODEL_LIBRARIES, sampler_args
     from triad.multiverse import load_variants
 
     results = Path(results)
@@ -411,7 +411,7 @@ def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
         "synthetic": synthetic, "quick": quick, "data": data,
         "data_file": Path(data["path"]).name if data.get("path") else "",
         "sources": sources, "privacy": run.get("privacy"), "models": models, "fits": fits,
-        "failed": failed, "gates": GATES, "versions": versions,
+        "failed": failed, "gates": GATES, "max_treedepth": MAX_TREEDEPTH, "versions": versions,
         "backends": sorted({f["backend"] for f in fits if f["backend"]}),
         "ropes": ropes, "cis": cis,
         "rope_text": ", ".join(f"+-{r:g}" for r in ropes) if ropes else "(not recorded)",

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from triad.codebook import PROFESSIONAL_ROLES, roles_of
-from triad.privacy import pseudonym
+from triad.privacy import pseudonym, pseudonym_key
 from triad.published import load_cells
 from triad.readers import RespondentData, long_from_wide
 from triad.scores import scale_scores
@@ -47,7 +47,17 @@ def _select(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
     return frame[keep & frame["scale"].isin(spec.scales).to_numpy()].copy()
 
 
-def _derive(frame: pd.DataFrame) -> pd.DataFrame:
+def _codes(data: RespondentData) -> dict[str, str]:
+    """Map respondent ids to codes keyed by the data set's secret (triad.privacy)."""
+    key = pseudonym_key(data.wide)
+    codes = {rid: pseudonym(rid, key) for rid in data.wide["respondent_id"].astype(str)}
+    if len(set(codes.values())) != len(codes):
+        # two people sharing a code would silently share a respondent effect
+        raise ValueError("two respondent ids were given the same code")
+    return codes
+
+
+def _derive(frame: pd.DataFrame, codes: dict[str, str]) -> pd.DataFrame:
     frame["rater"] = frame["role"].map(_rater)
     frame["cell"] = frame["role"] + ">" + frame["target"] + "@" + frame["sector"]
     frame["scale_cell"] = frame["scale"] + ":" + frame["cell"]
@@ -68,8 +78,8 @@ def _derive(frame: pd.DataFrame) -> pd.DataFrame:
     frame["dyad"] = frame["rater"].where(frame["rater"] != "professional", frame["target"])
     frame["side"] = np.where(frame["rater"] == "professional", -0.5, 0.5)
     frame["gap_cell"] = frame["scale"] + ":" + frame["dyad"] + "@" + frame["sector"]
-    # a pseudonymous code: posterior draws of respondent effects are stored in fit files
-    frame["respondent"] = frame["respondent_id"].astype(str).map(pseudonym)
+    # a keyed code: posterior draws of respondent effects are stored in fit files
+    frame["respondent"] = frame["respondent_id"].astype(str).map(codes)
     # Age is standardised within role: youths' and professionals' ages live on different
     # scales, and the report's age relations are within-role correlations.
     # Mean and SD come from the known ages only (pandas skips NaN).
@@ -102,12 +112,13 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
         with ``age_z = 0`` and ``age_missing = 1``.
     """
     excluded = []
+    codes = _codes(data)
     if spec.level == "scale":
         scores = scale_scores(data.wide)
         frame = _select(scores, spec)
         bad = frame["score"].isna()
         for _, r in frame[bad].iterrows():
-            excluded.append((pseudonym(str(r["respondent_id"])), r["target"], r["scale"], "",
+            excluded.append((codes[str(r["respondent_id"])], r["target"], r["scale"], "",
                              r["excluded_reason"]))
         frame = frame[~bad]
     else:
@@ -115,7 +126,7 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
         frame = _select(long, spec)
         bad = frame["value"].isna()
         for _, r in frame[bad].iterrows():
-            excluded.append((pseudonym(str(r["respondent_id"])), r["target"], r["scale"],
+            excluded.append((codes[str(r["respondent_id"])], r["target"], r["scale"],
                              r["column"], "answer missing"))
         frame = frame[~bad]
         frame["value"] = pd.Categorical(frame["value"].astype(int), categories=[1, 2, 3, 4, 5],
@@ -126,12 +137,16 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
     if spec.missing_age == "complete_case":
         # the complete-case universe: rows without an age leave the model (and their cell)
         for _, r in frame[no_age].iterrows():
-            excluded.append((pseudonym(str(r["respondent_id"])), r["target"], r["scale"],
+            excluded.append((codes[str(r["respondent_id"])], r["target"], r["scale"],
                              r.get("item", ""), "age missing (complete-case analysis: "
                              "missing_age = complete_case)"))
         frame = frame[~no_age]
-    frame = _derive(frame.copy()).reset_index(drop=True)
+    # Rows in code order, not file order: with ids numbered down the file, the order of
+    # the observations in a fit file would otherwise link each code back to its id.
+    frame = _derive(frame.copy(), codes).sort_values(
+        "respondent", kind="stable").reset_index(drop=True)
     excl = pd.DataFrame(excluded, columns=["respondent", "target", "scale", "item", "reason"])
+    excl = excl.sort_values("respondent", kind="stable").reset_index(drop=True)
     return ModelData(frame=frame, excluded=excl, data_source=data.data_source)
 
 

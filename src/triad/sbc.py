@@ -60,6 +60,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from triad.progress import RunConsole
 from triad.specs import ModelSpec
 
 __all__ = ["SBC_BACKENDS", "DEFAULT_SBC_BACKEND", "RANK_COLUMNS", "UNIFORMITY_COLUMNS",
@@ -349,8 +350,11 @@ def _refit(spec: ModelSpec, frame: pd.DataFrame, observed: dict, args: dict, bac
 
 def _sbc_chunk(spec: ModelSpec, frame: pd.DataFrame, sims: list[int], data: dict,
                truth: np.ndarray, cmat: np.ndarray | None, args: dict, backend: str,
-               variables: list[str], seed: int) -> dict:
-    """Refit the simulations ``sims`` (one worker task) and return their ranks."""
+               variables: list[str], seed: int, on_sim=None) -> dict:
+    """Refit the simulations ``sims`` (one worker task) and return their ranks.
+
+    ``on_sim(seconds)`` is called after each refit (in-process progress).
+    """
     thin = args["thin"]
     ranks, divs, seconds = [], [], []
     for j, sim in enumerate(sims):
@@ -365,6 +369,8 @@ def _sbc_chunk(spec: ModelSpec, frame: pd.DataFrame, sims: list[int], data: dict
         ranks.append((kept < truth[j][None, :]).sum(axis=0))
         divs.append(div)
         seconds.append(time.perf_counter() - start)
+        if on_sim is not None:
+            on_sim(seconds[-1])
     return {"sims": list(sims), "ranks": np.array(ranks), "divergences": divs,
             "seconds": seconds, "n_kept": len(range(0, args["draws"], thin))}
 
@@ -386,6 +392,7 @@ def run_sbc(
     contrasts: bool = True,
     simulate_from: ModelSpec | None = None,
     timings: dict | None = None,
+    progress: RunConsole | None = None,
 ) -> pd.DataFrame:
     """Run simulation-based calibration of one model spec.
 
@@ -426,6 +433,8 @@ def run_sbc(
     timings : dict, optional
         Filled with ``simulate_seconds``, ``refit_seconds`` (per simulation) and
         ``wall_seconds``.
+    progress : triad.progress.RunConsole, optional
+        Shows the refits done, elapsed time and ETA there; default silent.
 
     Returns
     -------
@@ -456,24 +465,39 @@ def run_sbc(
         return (spec, design.frame, c, {k: v[c] for k, v in sim["data"].items()},
                 sim["truth"][c], sim["cmat"], args, backend, variables, seed)
 
-    if scheduler is not None:
-        from distributed import Client
+    out = progress if progress is not None else RunConsole(0)
+    results = []  # chunks in the order they finish; _rank_frame orders by simulation
+    bar = out.progress(n_sims, f"SBC {spec.name}", jobs if scheduler is None else 1)
 
-        with Client(scheduler, timeout=30) as client:
-            workers = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values())
-            futures = [client.submit(_sbc_chunk, *task(c), key=f"sbc-{spec.name}-{i}",
-                                     pure=False) for i, c in enumerate(chunks(workers))]
-            results = [f.result() for f in futures]
-    elif jobs > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    def finished(r: dict) -> None:
+        results.append(r)
+        bar.advance(len(r["sims"]), sum(r["seconds"]))
 
-        with ProcessPoolExecutor(max_workers=jobs,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_sbc_chunk, *task(c)) for c in chunks(jobs)]
-            results = [f.result() for f in futures]
-    else:
-        results = [_sbc_chunk(*task(c)) for c in chunks(1)]
+    with bar:
+        if scheduler is not None:
+            from distributed import Client, as_completed
+
+            with Client(scheduler, timeout=30) as client:
+                workers = sum(w["nthreads"] for w in
+                              client.scheduler_info()["workers"].values())
+                bar.workers = max(1, workers)
+                futures = [client.submit(_sbc_chunk, *task(c), key=f"sbc-{spec.name}-{i}",
+                                         pure=False) for i, c in enumerate(chunks(workers))]
+                for f in as_completed(futures):
+                    finished(f.result())
+        elif jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(max_workers=jobs,
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = [pool.submit(_sbc_chunk, *task(c)) for c in chunks(jobs)]
+                for f in as_completed(futures):
+                    finished(f.result())
+        else:
+            # per refit, not per chunk: the chunks are large when run in this process
+            results = [_sbc_chunk(*task(c), on_sim=lambda sec: bar.advance(1, sec))
+                       for c in chunks(1)]
     if timings is not None:
         timings.update(simulate_seconds=round(simulated - start, 2),
                        refit_seconds=[round(s, 3) for r in results for s in r["seconds"]],
@@ -607,7 +631,7 @@ def family_decision(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
-                 seed: int = 0) -> list[Path]:
+                 seed: int = 0, lang: str = "en") -> list[Path]:
     """SBC ECDF-difference plots (``arviz.plot_ecdf_pit``), one figure per model.
 
     Each panel is one quantity: the ECDF of its PIT values (ranks made continuous,
@@ -615,7 +639,9 @@ def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
     calibration) minus the uniform CDF, with ArviZ's simultaneous test (``pot_c``,
     Tesso & Vehtari 2025; Säilynoja et al. 2022).  Per model the ``per_model`` quantities
     with the smallest chi-square p-values (:func:`sbc_uniformity`) are shown, so the
-    panels are the worst cases.  Saved as ``sbc_ecdf_<model>`` (PNG, PDF, SVG).
+    panels are the worst cases.  Drawn in the journal style at double-column width (four
+    panels a row), quantities named in words (:func:`triad.figures.quantity_words`);
+    saved as ``sbc_ecdf_<model>`` (PNG, PDF, SVG) with the PIT values drawn as CSV.
 
     Returns
     -------
@@ -627,32 +653,64 @@ def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
 
     matplotlib.use("Agg")
     import xarray as xr
+    from arviz_base.labels import NoVarLabeller
 
-    from triad.figures import save
+    from triad.figures import (
+        LABELS,
+        add_footnote,
+        footnote_height_mm,
+        model_words,
+        quantity_words,
+        restyle,
+        save,
+        wrap_text,
+    )
+    from triad.style import DOUBLE_MM, MAX_HEIGHT_MM, figure_size, journal_style
 
+    text = LABELS[lang]
     table = sbc_uniformity(ranks)
     rng = np.random.default_rng(seed)
     paths = []
     for model, part in table.groupby("model", sort=False):
         shown = part.nsmallest(per_model, "p_value").sort_values("parameter")
-        columns, labels = [], []
+        columns, labels, records = [], [], []
         for _, row in shown.iterrows():
             r = ranks[(ranks["model"] == model) & (ranks["parameter"] == row["parameter"])]
             r = r.sort_values("sim")
             pit = (r["rank"].to_numpy(float) + rng.random(len(r))) / r["n_ranks"].to_numpy(float)
             columns.append(pit)
-            labels.append(f"{row['parameter']} (chi2 p={row['p_value']:.3f})")
+            words = quantity_words(str(row["parameter"]), lang)
+            # panel titles: the quantity in words and its test, wrapped to a panel's width
+            labels.append(wrap_text(f"{words} ({text['chi2'].format(p=row['p_value'])})",
+                                DOUBLE_MM / 4 - 6))
+            records.append(pd.DataFrame({
+                "model": model, "parameter": row["parameter"], "quantity": words,
+                "kind": row["kind"], "sim": r["sim"].to_numpy(), "pit": pit,
+                "chi2_p_value": row["p_value"], "data_source": "simulated (SBC)"}))
         values = np.stack(columns, axis=-1)[None]  # chain, draw (= simulation), quantity
         tree = xr.DataTree.from_dict({"prior_sbc": xr.Dataset(
             {model: (("chain", "draw", "quantity"), values)}, coords={"quantity": labels})})
         n_rows = int(np.ceil(len(labels) / 4))
-        pc = az.plot_ecdf_pit(tree, backend="matplotlib",
-                              figure_kwargs={"figsize": (11, 2.2 * n_rows + 0.6)})
-        fig = pc.viz["figure"].item()
-        fig.suptitle(f"SBC {model}: ECDF of PIT minus uniform ({len(shown)} of {len(part)} "
-                     "quantities, smallest chi-square p shown), simultaneous test",
-                     fontsize=8)
-        paths.append(save(fig, Path(out), f"sbc_ecdf_{model}"))
+        title = wrap_text(text["sbc"].format(model=model_words(str(model), lang), shown=len(shown),
+                                         total=len(part)),
+                      DOUBLE_MM - 10, size=8)
+        lines = max(lab.count("\n") + 1 for lab in labels)
+        height = min(MAX_HEIGHT_MM, n_rows * (30 + 3.2 * lines) + 16
+                     + 3.5 * (title.count("\n") + 1)
+                     + footnote_height_mm(DOUBLE_MM, "simulated (SBC)", lang))
+        with journal_style():
+            pc = az.plot_ecdf_pit(tree, backend="matplotlib", labeller=NoVarLabeller(),
+                                  figure_kwargs={"figsize": figure_size("double", height),
+                                                 "layout": "constrained"})
+            fig = pc.viz["figure"].item()
+            fig.suptitle(title, fontsize=8)
+            restyle(fig)
+            for ax in fig.axes:  # the titles were wrapped for 7 pt
+                ax.title.set_fontsize(7)
+            # SBC draws from the prior: the data are simulated, never the study's
+            add_footnote(fig, "simulated (SBC)", lang)
+            paths.append(save(fig, Path(out), f"sbc_ecdf_{model}",
+                              pd.concat(records, ignore_index=True)))
     return paths
 
 
@@ -753,6 +811,7 @@ def sbc_models(
     bins: int | None = None,
     level: float = 0.01,
     command: str = "",
+    progress: RunConsole | None = None,
 ) -> dict:
     """Run SBC for several specs and store the result (``scripts/sbc.py``'s job).
 
@@ -769,6 +828,9 @@ def sbc_models(
         As in :func:`sbc_uniformity`.
     command : str
         The command line, for the record.
+    progress : triad.progress.RunConsole, optional
+        Where the refits' progress is shown; default standard error (verbosity 1), so that
+        ``triad sbc --format csv`` keeps standard output to its table.
 
     Returns
     -------
@@ -782,7 +844,8 @@ def sbc_models(
         t: dict = {}
         ranks.append(run_sbc(spec, n_sims, draws=draws, thin=thin, tune=tune, seed=seed,
                              backend=backend, jobs=jobs, scheduler=scheduler, data=data,
-                             timings=t))
+                             timings=t,
+                             progress=progress if progress is not None else RunConsole.stderr()))
         refits = t.pop("refit_seconds")
         t.update(refit_seconds_median=round(float(np.median(refits)), 3),
                  refit_seconds_max=round(float(np.max(refits)), 3),

@@ -1,0 +1,1 @@
+"""The matplotlib style files shipped with triad (:mod:`triad.style`)."""
