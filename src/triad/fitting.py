@@ -399,16 +399,18 @@ def fit(
         resp = respondent_data(data)
         md = model_frame(resp, spec)
     else:
-        source = "published"
+        source, scores = "published", None
         if data is not None:
             from triad.cells import cells_from_scores
             from triad.scores import scale_scores
 
             resp = respondent_data(data)
-            cells = cells_from_scores(scale_scores(resp.wide), decimals=None)
+            scores = scale_scores(resp.wide)
+            cells = cells_from_scores(scores, decimals=None)
             source = resp.data_source
+        # a file's cells come with the file's own correlations of paired cells
         md = summary_frame(spec, cells, data_source=source if cells is not None or
-                           data is not None else "published")
+                           data is not None else "published", scores=scores)
     args = sampler_args(spec, quick)
     key = fit_key(spec, _data_hash(resp, md), backend, args)
     folder = Path(out) / "fits" / spec.name / key if out is not None else None
@@ -596,7 +598,7 @@ def _counterfactual(model, idata, prior_idata, spec: ModelSpec, frame: pd.DataFr
 # The predictors of each observation stored with a fit ('respondent' is the pseudonymous
 # code; the file's respondent ids never enter a fit file).
 _CONSTANT_COLUMNS = ("respondent", "role", "target", "rater", "sector", "gender", "age_z",
-                     "scale", "item", "cell", "n", "mean", "sd")
+                     "scale", "item", "cell", "n", "mean", "sd", "partition", "pair", "pair_r")
 
 
 def _constant_data(frame: pd.DataFrame, spec: ModelSpec) -> xr.Dataset:
