@@ -336,15 +336,42 @@ def _expected(model, idata: xr.DataTree, spec: ModelSpec,
 
 
 def _summary_model(frame: pd.DataFrame, spec: ModelSpec):
-    import pymc as pm
+    """PyMC model of printed cells' n, M and SD (exact normal-theory likelihood).
 
-    scales = sorted(frame["scale"].unique())
-    s_idx = frame["scale"].map({s: i for i, s in enumerate(scales)}).to_numpy()
-    # Cells are pooled within their scale x rater>target group, around a fixed group mean.
-    group = frame["scale"] + ":" + frame["rater"] + ">" + frame["target"]
+    One partition of the people per likelihood block (issue 15): the sector cells
+    (Tables 5-9) and the gender cells (Tables 10-12) describe the same professionals,
+    so they share no parameter.  Sector cells are partially pooled around a mean per
+    scale x rater>target group with one spread per scale; gender cells get a fixed
+    mean each, like the respondent models' ``group_gender`` means.  The joint
+    posterior factorises into the two blocks: a contrast uses one block only
+    (:meth:`triad.contrasts.Selector.mask`), so every person counts once.
+
+    Paired cells (:mod:`triad.paired`: Belangrijk and Lukt, about youths and about
+    parents, same people) have correlated sampling errors, ``Cov = r s_a s_b n_ab /
+    (n_a n_b)``.  A latent standard normal per pair carries the shared part: ``M_a =
+    mu_a + l_a z + e_a`` with ``l_a = s_a sqrt(|r| n_ab) / n_a`` (sign of r on the
+    second member) and ``Var e_a = s_a^2 / n_a - l_a^2``; integrating z out gives the
+    bivariate normal exactly.  Unlike conditioning M_b on the observed M_a, this keeps
+    the data out of the graph, so prior predictive draws and SBC's data swap stay
+    right.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    n = frame["n"].to_numpy(dtype=float)
+    sector = (frame["partition"] == "sector").to_numpy() if "partition" in frame else (
+        np.ones(len(frame), dtype=bool))
+    rows_s, rows_g = np.flatnonzero(sector), np.flatnonzero(~sector)
+    fs = frame.iloc[rows_s]
+    scales = sorted(fs["scale"].unique())
+    s_idx = fs["scale"].map({s: i for i, s in enumerate(scales)}).to_numpy()
+    # Sector cells are pooled within their scale x rater>target group, around a fixed mean.
+    group = fs["scale"] + ":" + fs["rater"] + ">" + fs["target"]
     groups = sorted(group.unique())
     g_idx = group.map({g: i for i, g in enumerate(groups)}).to_numpy()
-    n = frame["n"].to_numpy(dtype=float)
+    labels = frame["cell"] + "|" + frame["scale"]
+    pair = frame["pair"].to_numpy(dtype=str) if "pair" in frame else np.full(len(frame), "")
+    pairs = sorted(set(pair) - {""})
     p = spec.priors
 
     def prior(name: str, default: tuple) -> tuple:
@@ -352,22 +379,49 @@ def _summary_model(frame: pd.DataFrame, spec: ModelSpec):
         return q.get("dist", default[0]), {k: v for k, v in q.items()
                                            if k not in ("dist", "why")} or default[1]
 
-    coords = {"scale": scales, "group": groups, "cell": frame["cell"] + "|" + frame["scale"]}
+    coords = {"scale": scales, "group": groups, "cell": labels,
+              "sector_cell": labels.iloc[rows_s], "gender_cell": labels.iloc[rows_g],
+              "pair": pairs}
     with pm.Model(coords=coords) as model:
         d, kw = prior("group_mean", ("Normal", {"mu": 3.5, "sigma": 1.0}))
         group_mean = getattr(pm, d)("group_mean", dims="group", **kw)
         d, kw = prior("cell_sd", ("HalfNormal", {"sigma": 0.5}))
         cell_sd = getattr(pm, d)("cell_sd", dims="scale", **kw)
         if spec.noncentered:
-            z = pm.Normal("cell_z", 0.0, 1.0, dims="cell")
-            mu = pm.Deterministic("mu", group_mean[g_idx] + cell_sd[s_idx] * z, dims="cell")
+            z = pm.Normal("cell_z", 0.0, 1.0, dims="sector_cell")
+            mu_s = group_mean[g_idx] + cell_sd[s_idx] * z
         else:
-            mu = pm.Normal("mu", group_mean[g_idx], cell_sd[s_idx], dims="cell")
+            mu_s = pm.Normal("cell_mu", group_mean[g_idx], cell_sd[s_idx], dims="sector_cell")
+        mu = pt.zeros(len(frame))
+        mu = pt.set_subtensor(mu[rows_s], mu_s)
+        if len(rows_g):
+            # a fixed mean per gender cell: the group-mean prior, no pooling across genders
+            d, kw = prior("group_mean", ("Normal", {"mu": 3.5, "sigma": 1.0}))
+            mu = pt.set_subtensor(mu[rows_g], getattr(pm, d)("gender_mean", dims="gender_cell",
+                                                             **kw))
+        mu = pm.Deterministic("mu", mu, dims="cell")
         d, kw = prior("sigma", ("HalfNormal", {"sigma": 1.0}))
         sigma = getattr(pm, d)("sigma", dims="cell", **kw)
-        pm.Normal("cell_mean", mu=mu, sigma=sigma / np.sqrt(n),
+        se = sigma / np.sqrt(n)
+        loc, scale = mu, se
+        if pairs:
+            p_idx = np.array([pairs.index(x) if x else 0 for x in pair])
+            r = frame["pair_r"].to_numpy(dtype=float) * (pair != "")
+            # share of a member's sampling variance that its partner shares (below 1: a
+            # file's cell whose two scores coincide would leave no own error)
+            share = np.clip(np.abs(r) * frame["pair_n"].to_numpy(dtype=float) / n, 0.0, 0.99)
+            second = np.zeros(len(frame), dtype=bool)
+            for x in pairs:
+                second[np.flatnonzero(pair == x)[1]] = True
+            sign = np.where(second & (r < 0), -1.0, 1.0)
+            pair_z = pm.Normal("pair_z", 0.0, 1.0, dims="pair")
+            loc = mu + sign * np.sqrt(share) * se * pair_z[p_idx]
+            scale = se * np.sqrt(1.0 - share)
+        pm.Normal("cell_mean", mu=loc, sigma=scale,
                   observed=frame["mean"].to_numpy(dtype=float), dims="cell")
-        # (n-1) s^2 / sigma^2 ~ chi2(n-1)  <=>  s^2 ~ Gamma((n-1)/2, rate=(n-1)/(2 sigma^2))
+        # (n-1) s^2 / sigma^2 ~ chi2(n-1)  <=>  s^2 ~ Gamma((n-1)/2, rate=(n-1)/(2 sigma^2)).
+        # Paired cells' sample variances correlate too (r^2, 0.24 at r = .49); ignored:
+        # they inform sigma, which moves a contrast's SD only at second order.
         pm.Gamma("cell_var", alpha=(n - 1) / 2, beta=(n - 1) / (2 * sigma**2),
                  observed=frame["sd"].to_numpy(dtype=float) ** 2, dims="cell")
     return model
@@ -490,16 +544,18 @@ def fit(
         resp = respondent_data(data)
         md = model_frame(resp, spec)
     else:
-        source = "published"
+        source, scores = "published", None
         if data is not None:
             from triad.cells import cells_from_scores
             from triad.scores import scale_scores
 
             resp = respondent_data(data)
-            cells = cells_from_scores(scale_scores(resp.wide), decimals=None)
+            scores = scale_scores(resp.wide)
+            cells = cells_from_scores(scores, decimals=None)
             source = resp.data_source
+        # a file's cells come with the file's own correlations of paired cells
         md = summary_frame(spec, cells, data_source=source if cells is not None or
-                           data is not None else "published")
+                           data is not None else "published", scores=scores)
     args = sampler_args(spec, quick)
     key = fit_key(spec, _data_hash(resp, md), backend, args)
     folder = Path(out) / "fits" / spec.name / key if out is not None else None
@@ -689,7 +745,8 @@ def _counterfactual(model, idata, prior_idata, spec: ModelSpec, frame: pd.DataFr
 # The predictors of each observation stored with a fit ('respondent' is the pseudonymous
 # code; the file's respondent ids never enter a fit file).
 _CONSTANT_COLUMNS = ("respondent", "role", "target", "rater", "sector", "gender", "age_z",
-                     "age_missing", "scale", "item", "cell", "n", "mean", "sd")
+                     "age_missing", "scale", "item", "cell", "n", "mean", "sd", "partition",
+                     "pair", "pair_r")
 
 
 def _constant_data(frame: pd.DataFrame, spec: ModelSpec) -> xr.Dataset:

@@ -151,8 +151,15 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
 
 
 def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
-                  data_source: str = "published") -> ModelData:
+                  data_source: str = "published",
+                  scores: pd.DataFrame | None = None) -> ModelData:
     """Build the rows of a summary-statistic model: one per distinct population cell.
+
+    Sector cells (Tables 5-9) and gender cells (Tables 10-12) are two partitions of the
+    same professionals: column ``partition`` says which, and the model keeps them in
+    separate blocks so that nobody counts twice.  Cells of the same people that a
+    paired contrast compares are marked (``pair``, ``pair_kind``, ``pair_r``,
+    ``pair_n``; :func:`triad.paired.pair_cells`).
 
     Parameters
     ----------
@@ -161,7 +168,12 @@ def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
         Cells in the published layout; default the report's tables.
     data_source : str
         ``'published'`` or the respondent file the cells were computed from.
+    scores : DataFrame, optional
+        The scale scores ``cells`` were computed from (a respondent file): each paired
+        cell then carries the file's own correlation instead of the spec's stated r.
     """
+    from triad.paired import file_correlations, pair_cells
+
     cells = load_cells() if cells is None else cells
     use = cells[cells["table"].isin(SUMMARY_TABLES) & cells["scale"].isin(spec.scales)].copy()
     use["partition"] = np.where(use["gender"].notna(), "gender", "sector")
@@ -176,6 +188,8 @@ def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
     use = use[use["sector"].ne("all") | use["gender"].notna()].copy()
     use["gender"] = use["gender"].fillna("all")
     use["cell"] = use["group"]
+    use = pair_cells(use.reset_index(drop=True), spec.paired)
+    if scores is not None and spec.paired:
+        use = pair_cells(use, spec.paired, file_correlations(use, scores))
     excluded = pd.DataFrame(columns=["respondent", "target", "scale", "item", "reason"])
-    return ModelData(frame=use.reset_index(drop=True), excluded=excluded,
-                     data_source=data_source)
+    return ModelData(frame=use, excluded=excluded, data_source=data_source)
