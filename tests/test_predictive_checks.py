@@ -175,3 +175,27 @@ def test_predictive_figures_of_a_run(tmp_path):
     stamp = (tmp_path / "figures" / "ppc_cells_metric_m.png").stat().st_mtime_ns
     assert predictive_figures(results, tmp_path / "figures") == paths  # unchanged: not redrawn
     assert (tmp_path / "figures" / "ppc_cells_metric_m.png").stat().st_mtime_ns == stamp
+
+
+def test_figure_pages_keep_flags_of_rows_after_the_first_page(tmp_path):
+    # A second page's rows sit at index > 0 of the table: the flags must follow their rows
+    # (the main job once failed here with "Cannot mask with non-boolean array").
+    from triad.predictive_checks import ppc_cells_figure
+
+    rows = []
+    for i, scale in enumerate(["band", "doel", "taak", "inspraak", "opvoed"]):
+        for sector in ("special_education", "ambulatory_daycare", "residential"):
+            for rater in ("youth>professional", "professional>youth"):
+                for stat in ("mean", "sd", "top_share"):
+                    rows.append({"model": "metric_all", "scale": scale,
+                                 "group": f"{rater}@{sector}", "sector": sector,
+                                 "statistic": stat, "observed": 3.0, "rep_mean": 3.0,
+                                 "rep_low": 2.5, "rep_high": 3.5, "p_value": 0.5,
+                                 "flagged": i == 4, "n": 30, "n_obs": 30,
+                                 "data_source": "synthetic"})
+    table = pd.DataFrame(rows)
+    paths = ppc_cells_figure(table, tmp_path, "en")
+    assert len(paths) >= 2
+    drawn = pd.concat(pd.read_csv(p.with_suffix(".csv")) for p in paths)
+    # opvoed's 18 rows are the flagged ones, wherever their page is
+    assert int(drawn["flagged"].sum()) == 18

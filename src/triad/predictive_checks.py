@@ -344,10 +344,12 @@ def ppc_cells_figure(table: pd.DataFrame, out: Path, lang: str = "en") -> list[P
     paths = []
     for page, scales in enumerate(_pages(table), start=1):
         part = table[table["scale"].isin(scales)].copy()
+        # booleans before the merge: merge renumbers the rows, so a column assigned from
+        # the unmerged frame would align on the old index and come back partly NaN
+        part["flagged"] = _as_flag(part["flagged"])
         cells = _cell_order(part.drop_duplicates(["scale", "group"])[["scale", "group"]])
         cells = cells.assign(label=[_row_label(r, several, lang) for _, r in cells.iterrows()])
-        part = part.merge(cells, on=["scale", "group"], how="left").assign(
-            flagged=_as_flag(part["flagged"]))
+        part = part.merge(cells, on=["scale", "group"], how="left")
         row_mm = _ROW_MM_TWO_LINES if cells["label"].str.contains("\n").any() else _ROW_MM
         height = min(_EXTRA_MM + row_mm * len(cells), 225.0)
         y = {(r.scale, r.group): len(cells) - 1 - i for i, r in enumerate(cells.itertuples())}
