@@ -44,11 +44,15 @@ def _reference(eta: np.ndarray, y: np.ndarray, disc: float, link: str) -> np.nda
 
 @pytest.mark.parametrize("link", ["logit", "probit"])
 def test_log_likelihood_is_finite_and_exact_at_extreme_eta(link):
+    import jax
+    import jax.numpy as jnp
     import pytensor
     import pytensor.tensor as pt
+    from pymc.sampling.jax import get_jaxified_graph
 
-    eta = np.repeat([-30.0, -8.0, 0.0, 8.0, 30.0], 5)
-    y = np.tile(np.arange(5), 5)
+    jax.config.update("jax_enable_x64", True)
+    eta = np.repeat([-30.0, -12.0, -8.0, -3.0, 0.0, 3.0, 8.0, 12.0, 30.0], 5)
+    y = np.tile(np.arange(5), 9)
     for disc in (1.0, 2.0):
         e = pt.dvector("eta")
         cut = disc * (pt.as_tensor(TAU)[None, :] - e[:, None])
@@ -58,8 +62,12 @@ def test_log_likelihood_is_finite_and_exact_at_extreme_eta(link):
         fn = pytensor.function([e], [logp, pytensor.grad(logp.sum(), e)])
         value, grad = fn(eta)
         assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad))
-        np.testing.assert_allclose(value, _reference(eta, y, disc, link),
-                                   rtol=1e-9)
+        np.testing.assert_allclose(value, _reference(eta, y, disc, link), rtol=1e-9)
+        # as the numpyro sampler differentiates it (PyMC's JAX graph, jax.grad): a NaN
+        # there, from an infinite untaken branch of a switch, once left a chain stuck
+        graph = get_jaxified_graph(inputs=[e], outputs=[logp])
+        value, grad = jax.value_and_grad(lambda x, g=graph: g(x)[0].sum())(jnp.asarray(eta))
+        assert np.isfinite(float(value)) and np.all(np.isfinite(np.asarray(grad)))
     # what differences of probabilities give (as Bambi computes them): log(0) for a
     # middle answer far below eta, where both CDFs round to 1
     cdf = special.ndtr if link == "probit" else special.expit
