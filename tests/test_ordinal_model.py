@@ -232,3 +232,15 @@ def test_known_discrimination_ratio_is_recovered(tmp_path):
     disc = idata["posterior"]["disc"].values.ravel()
     low, high = np.quantile(disc, [0.05, 0.95])
     assert low < 0.5 < high and high < 1.0  # covers the truth and excludes one latent SD
+
+
+def test_age_missing_term_is_fitted_only_where_an_age_is_missing(tmp_path):
+    priors = {**_spec(tmp_path).priors,
+              "age_missing:rater": {"dist": "Normal", "mu": 0.0, "sigma": 1.0, "why": "w"}}
+    spec = _spec(tmp_path, formula="value ~ 0 + group_gender + age_missing:rater + "
+                                   "(1|respondent)", priors=priors)
+    frame = _frame(n_resp=3).assign(age_missing=0.0)
+    assert "age_missing:rater" not in build(spec, frame).model.named_vars
+    frame.loc[0, "age_missing"] = 1.0
+    model = build(spec, frame)
+    assert model.model.named_vars_to_dims["age_missing:rater"] == ("age_missing:rater_dim",)

@@ -42,7 +42,7 @@ __all__ = ["OrdinalModel", "Term", "build", "log_category_probability", "parse_f
 # contrast is against them (``youth minus professional``).
 REFERENCE_RATER = "professional"
 # Predictors entering as numbers; every other formula variable is a factor.
-NUMERIC = frozenset({"age_z", "professional"})
+NUMERIC = frozenset({"age_z", "age_missing", "professional"})
 CODING = "category index 0..K-1 (answer 1..K), as observed_data"
 
 
@@ -200,6 +200,10 @@ class OrdinalModel:
     """
 
     def __init__(self, spec: ModelSpec, frame: pd.DataFrame) -> None:
+        from triad.missingness import fitted_spec
+
+        # an age_missing term is not fitted when no age is missing (its column would be 0)
+        spec, _ = fitted_spec(spec, frame)
         self.spec, self.frame = spec, frame
         self.link = spec.family.split("_", 1)[1]
         self.terms = parse_formula(spec)
