@@ -26,6 +26,11 @@ def variants():
 def test_variants_apply_to_gaussian_respondent_specs_only(variants):
     specs = load_specs()
     derived = multiverse_specs(specs)
+    # variants of disc or thresholds apply to the ordinal specs, the others to Gaussian ones
+    ordinal = [s for s in derived if s.ordinal]
+    assert {s.name for s in ordinal} == {f"ordinal_{sc}~thresholds_rater" for sc in (
+        "band", "doel", "taak", "opvoed", "inspraak")}
+    derived = [s for s in derived if not s.ordinal]
     bases = {s.name.split("~")[0] for s in derived}
     assert bases == {"metric_alliantie", "metric_band", "metric_competences", "metric_doel",
                      "metric_inspraak", "metric_opvoed", "metric_taak"}

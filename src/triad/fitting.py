@@ -313,6 +313,10 @@ def _expected(model, idata: xr.DataTree, spec: ModelSpec,
 
     ``data``: a modified copy of the model frame (counterfactual predictions).
     """
+    from triad.ordinal_model import OrdinalModel
+
+    if isinstance(model, OrdinalModel):  # disc/thresholds by rater: PyMC, not Bambi
+        return model.expected(idata, latent=latent, data=data)
     if spec.ordinal and "p" in idata["posterior"] and data is None:
         # prior draws already hold PyMC's own category probabilities per observation
         post = idata["posterior"]
@@ -672,7 +676,14 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
     with warnings.catch_warnings():
         # Sampler chatter (BLAS advice, "run 4 chains") is replaced by our own gate report.
         warnings.simplefilter("ignore")
-        if spec.data == "respondent":
+        if spec.data == "respondent" and spec.pymc_ordinal:
+            from triad.ordinal_model import sample_ordinal
+
+            idata, prior, draws, prior_draws, latent, counterfactual, model = sample_ordinal(
+                spec, md.frame, args, backend, n_cores)
+            units = md.frame.assign(weight=1.0)
+            pm_model = model.model
+        elif spec.data == "respondent":
             model = _bambi_model(spec, md.frame)
             model.build()
             idata = _sample_pymc(model.backend.model, args, backend, n_cores)

@@ -138,6 +138,17 @@ FAMILY_TEXT = {
                       "given its n",
 }
 
+def _latent_scales(spec) -> str:
+    """Describe an ordinal model's latent scales (``disc``, ``thresholds``) in words."""
+    if not spec.ordinal:
+        return ""
+    disc = ("discrimination (1 / latent SD) by rater group, the professionals' fixed at 1"
+            if spec.disc == "rater" else "one latent SD for all rater groups")
+    cuts = ("thresholds by rater group" if spec.thresholds == "rater" else
+            "thresholds shared by the rater groups")
+    return f"; {disc}; {cuts}"
+
+
 # The conditions of the one rule (:func:`triad.decisions.decide`), in words.
 _CONDITIONS = {
     "higher": "the {ci_pct} HDI excludes 0 and lies above it",
@@ -360,7 +371,8 @@ def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
         models.append({
             "name": spec.name, "description": " ".join(spec.description.split()),
             "data": spec.data, "family": spec.family,
-            "likelihood": FAMILY_TEXT.get(spec.family, spec.family), "formula": spec.formula,
+            "likelihood": FAMILY_TEXT.get(spec.family, spec.family) + _latent_scales(spec),
+            "formula": spec.formula,
             "sigma_formula": spec.sigma_formula, "response": response,
             "predictors": sorted(set(re.findall(r"[A-Za-z_]\w*",
                                                 spec.formula.split("~", 1)[1]))),

@@ -43,7 +43,10 @@ LOO_REJECT_ELPD = 4.0
 # The variant name of a summary spec fitted to the respondent file's own cells.
 DATA_CELLS = "data_cells"
 _VARIANT_KEYS = {"name", "label", "axis", "why", "applies_to", "exclude", "family",
-                 "sigma_formula", "priors", "prior_scale", "sampler", "missing_age"}
+                 "sigma_formula", "priors", "prior_scale", "sampler", "missing_age",
+                 "disc", "thresholds"}
+# Changes that only an ordinal spec has; a variant making them applies to ordinal specs.
+_ORDINAL_CHANGES = ("disc", "thresholds")
 ROBUSTNESS_COLUMNS = ["universes", "universes_agree", "robustness", "robust",
                       "universes_failed_gates", "universes_loo_rejected",
                       "universes_other_data", "paper_support_share", "dissenting_universes"]
@@ -63,8 +66,14 @@ class Variant:
     path: Path
 
     def applies(self, spec: ModelSpec) -> bool:
-        """Whether this variant is derived from ``spec`` (Gaussian respondent specs only)."""
-        if spec.variant or spec.data != "respondent" or spec.family != "gaussian":
+        """Whether this variant is derived from ``spec``.
+
+        Variants of ``disc`` or ``thresholds`` apply to ordinal specs, the others to
+        Gaussian respondent specs.
+        """
+        ordinal = any(k in self.changes for k in _ORDINAL_CHANGES)
+        family_fits = spec.ordinal if ordinal else spec.family == "gaussian"
+        if spec.variant or spec.data != "respondent" or not family_fits:
             return False
         if spec.name in self.exclude:
             return False
@@ -108,7 +117,7 @@ def load_variants(path: str | Path | None = None) -> list[Variant]:
         if not isinstance(v.get("sampler", {}), dict):
             raise SpecError(path, f"{where}.sampler", "a table of sampler settings")
         changes = {k: v[k] for k in ("family", "sigma_formula", "priors", "prior_scale",
-                                     "sampler", "missing_age") if k in v}
+                                     "sampler", "missing_age", *_ORDINAL_CHANGES) if k in v}
         out.append(Variant(v["name"], v["label"], v["axis"], v["why"],
                            tuple(v["applies_to"]), tuple(v.get("exclude", ())), changes, path))
     return out
@@ -158,6 +167,11 @@ def derive_spec(base: ModelSpec, variant: Variant) -> ModelSpec:
         raw["priors"] = {k: {**_scaled(p, ch["prior_scale"]),
                              "why": f"{p['why']} (x {ch['prior_scale']:g}: {variant.name})"}
                          for k, p in raw["priors"].items()}
+    for key in _ORDINAL_CHANGES:
+        if key in ch:
+            raw[key] = ch[key]
+    if raw.get("disc") != "rater":  # one latent SD: no discrimination to give a prior
+        raw["priors"].pop("disc", None)
     for term, prior in ch.get("priors", {}).items():
         raw["priors"][term] = prior
     # a variant may need a longer run than its base (validated like a spec's [sampler])
@@ -237,7 +251,10 @@ def universe_label(model: str, family: str, variant: str = "", labels: dict | No
     if not variant and model in POOLED_GAPS:
         return POOLED_GAPS[model]
     if variant:
-        return (labels or {}).get(variant, variant)
+        label = (labels or {}).get(variant, variant)
+        # the same variant of the logit and the probit model: two universes
+        return f"ordinal {family.split('_')[1]}, {label}" if family.startswith(
+            "cumulative") else label
     if family == "summary_normal":
         return "summary statistics"
     if family.startswith("cumulative"):

@@ -20,6 +20,12 @@ contrasts : list of named contrasts (:mod:`triad.contrasts`)
 priors : table of term -> {dist, <parameters>, why}
 noncentered : bool, default true -- group-specific effects non-centred (Bambi's default);
     false suits few groups with many rows each
+disc : optional, ordinal families -- "rater": discrimination (1 / latent SD) by rater group,
+    the professionals' fixed at 1, thresholds shared (brms ``disc ~ 0 + rater``; needs
+    ``[priors.disc]``, a prior on the log discrimination); "common": one latent SD.  Either
+    builds the model in PyMC (:mod:`triad.ordinal_model`); absent: Bambi's cumulative model
+thresholds : optional, ordinal families -- "shared" (default) or "rater" (each rater group
+    its own thresholds; then ``disc`` cannot be "rater": the thresholds absorb its scale)
 sampler : {draws, tune, chains, target_accept, seed}
 quick : optional {draws, tune} for smoke runs
 missing_age : "indicator" (default) | "complete_case" -- respondent models: a row without an
@@ -53,9 +59,11 @@ FORMULA_VARIABLES = frozenset({
 FAMILIES = ("gaussian", "t", "cumulative_logit", "cumulative_probit", "summary_normal")
 _KEYS = {"name", "description", "data", "level", "scales", "rows", "family", "formula",
          "sigma_formula", "contrasts", "priors", "sampler", "quick", "noncentered",
-         "missing_age", "claim_pairs", "paired"}
+         "missing_age", "claim_pairs", "paired", "disc", "thresholds"}
 MISSING_AGE = ("indicator", "complete_case")
 CLAIM_PAIRS = ("all", "gaps")
+_DISC = ("rater", "common")
+_THRESHOLDS = ("shared", "rater")
 _SAMPLER_KEYS = {"draws": int, "tune": int, "chains": int, "target_accept": float, "seed": int}
 _DISTS = {"Normal", "HalfNormal", "StudentT", "Exponential", "HalfStudentT", "Gamma", "LogNormal"}
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\d+(?:\.\d+)?)|(\|\||[~+\-*:|()/]))")
@@ -95,6 +103,8 @@ class ModelSpec:
     variant: str = ""
     content_sha256: str = ""
     paired: dict = field(default_factory=dict)
+    disc: str = ""
+    thresholds: str = "shared"
 
     @property
     def sha256(self) -> str:
@@ -109,6 +119,11 @@ class ModelSpec:
     def ordinal(self) -> bool:
         """Whether the family is a cumulative (ordinal) model."""
         return self.family.startswith("cumulative")
+
+    @property
+    def pymc_ordinal(self) -> bool:
+        """Whether the model is built by :mod:`triad.ordinal_model` (not by Bambi)."""
+        return self.ordinal and (bool(self.disc) or self.thresholds != "shared")
 
 
 def _check_formula(path: Path, key: str, formula: str, response: set) -> None:
@@ -277,6 +292,7 @@ def spec_from_raw(raw: dict, path: Path, *, variant: str = "",
     for key, allowed in (("missing_age", MISSING_AGE), ("claim_pairs", CLAIM_PAIRS)):
         if raw.get(key, allowed[0]) not in allowed:
             raise SpecError(path, key, f"must be one of {', '.join(allowed)}")
+    disc, thresholds = _check_ordinal(path, raw, priors)
     return ModelSpec(
         path=path, name=raw["name"], description=raw["description"], data=raw["data"],
         family=raw["family"], formula=raw["formula"], scales=tuple(scales),
@@ -285,7 +301,31 @@ def spec_from_raw(raw: dict, path: Path, *, variant: str = "",
         noncentered=noncentered, missing_age=raw.get("missing_age", MISSING_AGE[0]),
         claim_pairs=raw.get("claim_pairs", CLAIM_PAIRS[0]), variant=variant,
         content_sha256=content_sha256, paired=_check_paired(path, raw),
+        disc=disc, thresholds=thresholds,
     )
+
+
+def _check_ordinal(path: Path, raw: dict, priors: dict) -> tuple[str, str]:
+    """Validate ``disc`` and ``thresholds`` (ordinal families only)."""
+    disc, thresholds = raw.get("disc", ""), raw.get("thresholds", "shared")
+    for key, value, allowed in (("disc", disc, _DISC), ("thresholds", thresholds,
+                                                         _THRESHOLDS)):
+        if key not in raw:
+            continue
+        if not str(raw["family"]).startswith("cumulative"):
+            raise SpecError(path, key, "only for the ordinal families (cumulative_logit, "
+                                       "cumulative_probit)")
+        if value not in allowed:
+            raise SpecError(path, key, f"must be one of {', '.join(map(repr, allowed))}, "
+                                       f"got {value!r}")
+    if disc == "rater" and thresholds == "rater":
+        raise SpecError(path, "disc", "discrimination by rater is not identified with "
+                                      "thresholds by rater (the thresholds absorb each "
+                                      "rater's latent scale); use disc = \"common\"")
+    if disc == "rater" and "disc" not in priors:
+        raise SpecError(path, "priors.disc", "disc = \"rater\" needs a prior on the log "
+                                             "discrimination, with a 'why'")
+    return disc, thresholds
 
 
 def load_specs(folder: str | Path | None = None, pattern: str = "*.toml") -> list[ModelSpec]:
