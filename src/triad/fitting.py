@@ -901,3 +901,61 @@ def _read_table(path: Path) -> pd.DataFrame:
         if col in table:
             table[col] = table[col].astype(object).where(table[col].notna(), "")
     return table
+
+
+# --------------------------------------------------------------------------- public builders
+# Thin public entry points for the modules that rebuild a spec's model outside fit()
+# (triad.sbc): they build and sample exactly as fit() does, so a check of them is a check
+# of the production path.  Appended here rather than in __all__ above to keep this
+# module's internals untouched.
+
+__all__ += ["build_model", "sample"]
+
+
+def build_model(spec: ModelSpec, frame: pd.DataFrame) -> tuple:
+    """Build a spec's PyMC model on a model frame, as :func:`fit` builds it.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    frame : DataFrame
+        The model frame (:func:`triad.modeldata.model_frame` for respondent specs,
+        :func:`triad.modeldata.summary_frame` for the summary model).
+
+    Returns
+    -------
+    tuple
+        ``(pymc.Model, bambi.Model or None)``: the Bambi model is returned for respondent
+        specs (it predicts expected scores), None for the summary model.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # bambi's pandas deprecation notices
+        if spec.data == "respondent":
+            bmodel = _bambi_model(spec, frame)
+            bmodel.build()
+            return bmodel.backend.model, bmodel
+        return _summary_model(frame, spec), None
+
+
+def sample(model, args: dict, backend: str = DEFAULT_BACKEND,
+           cores: int | None = None) -> xr.DataTree:
+    """Sample a model's posterior with a production backend, as :func:`fit` does.
+
+    Parameters
+    ----------
+    model : pymc.Model
+    args : dict
+        ``draws, tune, chains, seed, target_accept`` (:func:`sampler_args`).
+    backend : {"pymc", "nutpie", "numpyro"}
+    cores : int, optional
+        Processes for the chains (pymc backend).
+
+    Returns
+    -------
+    DataTree
+        Posterior (free parameters and non-per-observation deterministics) and
+        sample_stats.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    return _sample_pymc(model, args, backend, cores)
