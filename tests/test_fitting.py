@@ -37,7 +37,7 @@ def test_fit_is_stored_cached_and_deterministic(tmp_path):
     folder = first.path
     assert sorted(p.name for p in folder.iterdir()) == [
         "cell_means.csv", "claims.csv", "contrasts.csv", "excluded.csv", "fit.json", "fit.nc",
-        "loo.csv", "ppc.csv", "rope_sensitivity.csv", "sensitivity.csv"]
+        "loo.csv", "ppc.csv", "ppc_cells.csv", "rope_sensitivity.csv", "sensitivity.csv"]
     assert not list(folder.parent.glob("*.tmp*"))
     record = json.loads((folder / "fit.json").read_text())
     assert record["seed"] == 3 and record["backend"] == "numpyro"

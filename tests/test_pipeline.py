@@ -1,6 +1,7 @@
 """The main job end to end (one small model) and the claims comparison logic."""
 
 import html
+import io
 import json
 import re
 import shutil
@@ -8,6 +9,7 @@ import subprocess
 
 import pandas as pd
 import pytest
+from rich.console import Console
 
 from triad.claims import _agreement
 from triad.pipeline import run_all
@@ -116,6 +118,57 @@ def test_no_table_carries_two_conclusions(quick_run):
             assert values <= {"higher", "lower", "equivalent", "undecided"}, (path.name, values)
         scanned += 1
     assert scanned >= 15
+
+
+@pytest.mark.sampling
+@pytest.mark.slow
+def test_failed_fit_is_marked_and_a_rerun_fits_only_what_is_missing(quick_run, tmp_path,
+                                                                     monkeypatch):
+    import triad.fitting
+    import triad.pipeline as pipeline
+    from triad.progress import RunConsole
+    from triad.replication import replicate_claims
+
+    # the fits the module's run stored; the tables of this test go elsewhere
+    results, tables = tmp_path / "results", tmp_path / "results" / "tables"
+    tables.mkdir(parents=True)
+    (results / "fits").symlink_to(quick_run[0] / "results" / "fits")
+    real, calls = pipeline._fit_one, []
+
+    def flaky(spec_path, variant, *args):
+        calls.append(variant)
+        if variant == "data_cells":  # the file's-cells universe of the summary model
+            raise RuntimeError("sampler crashed (simulated)")
+        return real(spec_path, variant, *args)
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("a stored fit was sampled again")
+
+    monkeypatch.setattr(pipeline, "_fit_one", flaky)
+    monkeypatch.setattr(triad.fitting, "_sample_all", no_sampling)
+    buffer = io.StringIO()
+    say = RunConsole(1, Console(file=buffer, force_terminal=False, width=200))
+    kwargs = dict(quick=True, pattern="summary_cells.toml", backend="numpyro", jobs=1,
+                  multiverse=True, say=say)
+    replication = replicate_claims()
+    summary = pipeline._fit_models(None, results, tables, replication, **kwargs)
+    failed = {"model": "summary_cells~data_cells",
+              "reason": "RuntimeError: sampler crashed (simulated)"}
+    assert summary["fits_failed"] == [failed]
+    assert pipeline.exit_status({"steps": {"models": summary}}) == pipeline.EXIT_FIT_FAILED
+    diag = pd.read_csv(tables / "diagnostics.csv", keep_default_na=False).set_index("model")
+    assert diag["fit_status"].to_dict() == {"summary_cells": "ok",
+                                            "summary_cells~data_cells": "failed"}
+    assert diag.loc["summary_cells~data_cells", "failure"] == failed["reason"]
+    # the tables of the fit that completed are written, from its stored draws
+    assert set(pd.read_csv(tables / "contrasts.csv")["model"]) == {"summary_cells"}
+    assert (tables / "claims.csv").is_file()
+    assert "summary_cells~data_cells: FAILED: RuntimeError" in buffer.getvalue()
+    # a rerun reads the stored fit and tries only the failed one again
+    calls.clear()
+    pipeline._fit_models(None, results, tables, replication, **kwargs)
+    assert len(calls) == 2 and calls[1] == "data_cells"
+    assert "summary_cells: " in buffer.getvalue() and "(cached)" in buffer.getvalue()
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -418,9 +418,13 @@ def test_user_file_outputs_are_protected_and_id_free(small_cell_file, protected_
                       & contrasts["sector"].eq("special_education")]
     assert len(small) and small["suppressed"].all() and small["estimate"].isna().all()
     suppression = pd.read_csv(tables / "suppression.csv")
-    assert set(suppression["table"]) >= {"cells.csv", "contrasts.csv"}
+    assert set(suppression["table"]) >= {"cells.csv", "contrasts.csv", "ppc_cells.csv"}
     assert {"primary", "secondary"} <= set(suppression["kind"])
     assert "unresolved" not in set(suppression["kind"])  # every contrast row was placed
+    ppc = pd.read_csv(tables / "ppc_cells.csv")
+    ppc_so = ppc[ppc["group"] == "parent>professional@special_education"]
+    assert len(ppc_so) and ppc_so["suppressed"].all()
+    assert ppc_so[["n", "observed", "p_value"]].isna().all().all()
     report = (out / "results" / "report.html").read_text()
     assert "fewer than 5 respondents is suppressed" in report
     # No output file -- tables, figures, report, fit folders -- contains a respondent id.

@@ -210,7 +210,7 @@ def test_jax_density_with_data_as_argument_equals_rebuilt_model():
     from triad.sbc import _build, _frame_with, _jax_logp, _swappable, sbc_design
 
     rng = np.random.default_rng(2)
-    for name in ("ordinal_inspraak", "metric_alliantie", "metric_inspraak_t"):
+    for name in ("ordinal_inspraak", "metric_alliantie", "metric_inspraak_t", "summary_cells"):
         spec = _spec(name)
         design = sbc_design(spec)
         model, _ = _build(spec, design.frame)
@@ -218,7 +218,8 @@ def test_jax_density_with_data_as_argument_equals_rebuilt_model():
         logp, observed = _jax_logp(swapped, names)
         n = len(design.frame)
         data = ({"value": rng.integers(0, 5, n)} if spec.ordinal else
-                {"score": rng.normal(3.5, 0.7, n)})
+                {"cell_mean": rng.normal(3.5, 0.5, n), "cell_var": rng.gamma(4.0, 0.1, n)}
+                if spec.data != "respondent" else {"score": rng.normal(3.5, 0.7, n)})
         rebuilt, _ = _build(spec, _frame_with(spec, design.frame, data))
         point = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs))(3)
         values = [point[v.name] for v in swapped.value_vars]

@@ -40,8 +40,11 @@ PRIMARY_TEST = ("post hoc tukey", "t test (Student)", "pearson r")
 def primary_models(diag: pd.DataFrame, claim_rows: pd.DataFrame) -> dict:
     """Scale -> the Gaussian respondent model covering it (fewest scales, then name).
 
-    Multiverse variants (``diag['variant']`` not empty) are never primary.
+    Multiverse variants (``diag['variant']`` not empty) and the all-gaps universe
+    (:data:`triad.gaps.POOLED_GAPS`, which reads the gap claims only) are never primary.
     """
+    from triad.gaps import POOLED_GAPS
+
     out = {}
     fam = dict(zip(diag["model"], diag["family"], strict=True))
     src = dict(zip(diag["model"], diag["data_source"], strict=True))
@@ -49,7 +52,8 @@ def primary_models(diag: pd.DataFrame, claim_rows: pd.DataFrame) -> dict:
         "variant" in diag) else {}
     candidates = claim_rows[claim_rows["model"].map(fam).eq("gaussian")
                             & claim_rows["model"].map(src).ne("published")
-                            & claim_rows["model"].map(var).fillna("").eq("")]
+                            & claim_rows["model"].map(var).fillna("").eq("")
+                            & ~claim_rows["model"].isin(POOLED_GAPS)]
     for scale, part in candidates.groupby("scale"):
         sizes = part.groupby("model")["scale"].nunique()
         out[scale] = sorted(part["model"].unique(), key=lambda m: (sizes[m], m))[0]

@@ -399,7 +399,14 @@ def reconstruct(
         raise typer.Exit(code=1)
 
 
-@app.command("run", short_help="The main job (scripts/fit_all.py).")
+RUN_EXIT_CODES = (
+    "Exit codes: 0 done; 1 --strict and a sampler gate failed; 2 refused (input file, "
+    "spec, option, unwritable --out); 3 a fit failed (its worker died or it raised; the "
+    "other fits' tables are written, a rerun fits only what is missing); 4 an output "
+    "could not be written (disk full): the run stopped.")
+
+
+@app.command("run", short_help="The main job (scripts/fit_all.py).", epilog=RUN_EXIT_CODES)
 def run_job(
     data: Annotated[Path | None, typer.Option(help="Respondent file (.csv/.sav/.parquet)")] = None,
     out: Annotated[Path | None, typer.Option(help="Output root (default: repository)")] = None,
@@ -443,7 +450,8 @@ def run_job(
     if jobs is None:
         # a smoke run is dominated by per-model compilation: use both cores by default
         jobs = min(2, os.cpu_count() or 1) if quick else 1
-    from triad.pipeline import run_all
+    from triad.errors import OutputError
+    from triad.pipeline import exit_status, run_all
     from triad.specs import SpecError
 
     try:
@@ -453,8 +461,14 @@ def run_job(
                          robust_share=robust_share, verbosity=0 if quiet else 1 + min(verbose, 1))
     except (TriadInputError, SpecError) as exc:
         _refuse(exc, 2)
-    if strict and record["steps"].get("models", {}).get("gates_failed"):
-        raise typer.Exit(1)
+    except OutputError as exc:
+        # an unwritable --out (2) or a full disk during the run (4): one line, no traceback
+        Console(stderr=True).print(f"[bold red]triad:[/] {escape(str(exc))}",
+                                   highlight=False, soft_wrap=True)
+        raise typer.Exit(code=exc.exit_code) from None
+    # 3 when a fit failed (its rows are missing from the tables), 1 when --strict and a
+    # sampler gate failed
+    raise typer.Exit(code=exit_status(record, strict))
 
 
 @app.command(short_help="Simulation-based calibration (scripts/sbc.py).")

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from triad.decisions import CI_PROB, decide
+from triad.progress import RunConsole, timed
 
 __all__ = ["DEFAULT_GRID", "DRAW_COLUMNS", "TABLE_COLUMNS", "welch_p_direction",
            "behrens_fisher_p_direction", "design_draws", "simulate_assurance",
@@ -223,6 +224,7 @@ def simulate_assurance(
     jobs: int = 1,
     scheduler: str | None = None,
     timings: dict | None = None,
+    progress: RunConsole | None = None,
 ) -> pd.DataFrame:
     """Assurance of a directional conclusion for each cell size in ``n_grid``.
 
@@ -246,6 +248,8 @@ def simulate_assurance(
         Dask scheduler address (``tcp://host:port``): the grid runs on its workers.
     timings : dict, optional
         Filled with ``wall_seconds``.
+    progress : triad.progress.RunConsole, optional
+        Shows the cell sizes done, elapsed time and ETA there; default silent.
 
     Returns
     -------
@@ -267,22 +271,35 @@ def simulate_assurance(
             raise ValueError("every contrast and sector needs the same posterior draws")
         wide[col] = table[keys].to_numpy()
     args = [(wide, int(n), reps, seed, ci_prob) for n in n_grid]
-    if scheduler is not None:
-        from distributed import Client
+    out = progress if progress is not None else RunConsole(0)
+    results = []  # in the order they finish; the table is sorted below
+    with out.progress(len(args), "design: cell sizes", jobs if scheduler is None else 1) as bar:
+        if scheduler is not None:
+            from distributed import Client, as_completed
 
-        with Client(scheduler, timeout=30) as client:
-            futures = [client.submit(_assurance_one_n, *a, key=f"design-n{a[1]}", pure=False)
-                       for a in args]
-            results = [f.result() for f in futures]
-    elif jobs > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+            with Client(scheduler, timeout=30) as client:
+                futures = [client.submit(timed, _assurance_one_n, *a, key=f"design-n{a[1]}",
+                                         pure=False) for a in args]
+                for f in as_completed(futures):
+                    seconds, r = f.result()
+                    results.append(r)
+                    bar.advance(1, seconds, note=f"n = {r['n']}")
+        elif jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
 
-        with ProcessPoolExecutor(max_workers=jobs,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_assurance_one_n, *zip(*args, strict=True)))
-    else:
-        results = [_assurance_one_n(*a) for a in args]
+            with ProcessPoolExecutor(max_workers=jobs,
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = [pool.submit(timed, _assurance_one_n, *a) for a in args]
+                for f in as_completed(futures):
+                    seconds, r = f.result()
+                    results.append(r)
+                    bar.advance(1, seconds, note=f"n = {r['n']}")
+        else:
+            for a in args:
+                seconds, r = timed(_assurance_one_n, *a)
+                results.append(r)
+                bar.advance(1, seconds, note=f"n = {r['n']}")
     n_draws = wide["mean_a"].shape[0]
     truth = (wide["mean_a"] - wide["mean_b"]).mean(axis=0)
     rows = []
@@ -371,6 +388,7 @@ def design_table(
     seed: int = 20240601,
     jobs: int = 1,
     scheduler: str | None = None,
+    progress: RunConsole | None = None,
 ) -> pd.DataFrame:
     """Assurance table of a contrast per sector from a fit or from posterior draws.
 
@@ -379,7 +397,7 @@ def design_table(
     source : triad.fitting.FitResult or DataFrame
         A fitted metric model (draws via :func:`design_draws`) or the draws themselves
         (columns :data:`DRAW_COLUMNS`).
-    n_grid, reps, ci_prob, seed, jobs, scheduler
+    n_grid, reps, ci_prob, seed, jobs, scheduler, progress
         As in :func:`simulate_assurance`.
     family, scale, data, n_draws
         As in :func:`design_draws` (ignored for a DataFrame source, except ``n_draws``).
@@ -399,7 +417,7 @@ def design_table(
         draws = design_draws(source, family=family, scale=scale, data=data, n_draws=n_draws,
                              seed=seed)
     return simulate_assurance(draws, n_grid, reps=reps, ci_prob=ci_prob, seed=seed,
-                              jobs=jobs, scheduler=scheduler)
+                              jobs=jobs, scheduler=scheduler, progress=progress)
 
 
 # --------------------------------------------------------------------------- figure
@@ -491,6 +509,7 @@ def run_design(
     jobs: int = 1,
     scheduler: str | None = None,
     record: dict | None = None,
+    progress: RunConsole | None = None,
 ) -> dict:
     """Compute and store a design study (``scripts/design.py``'s job).
 
@@ -507,6 +526,9 @@ def run_design(
         As in :func:`design_table` and :func:`required_n`.
     record : dict, optional
         Extra fields for the JSON record (e.g. the command).
+    progress : triad.progress.RunConsole, optional
+        Where the simulation's progress is shown; default standard error (verbosity 1),
+        so that ``triad design --format csv`` keeps standard output to its table.
 
     Returns
     -------
@@ -527,7 +549,8 @@ def run_design(
     drawn = time.perf_counter()
     timings: dict = {}
     table = design_table(draws, n_grid, n_draws=n_draws, reps=reps, ci_prob=ci_prob,
-                         seed=seed, jobs=jobs, scheduler=scheduler)
+                         seed=seed, jobs=jobs, scheduler=scheduler,
+                         progress=progress if progress is not None else RunConsole.stderr())
     timings["simulate_seconds"] = round(time.perf_counter() - drawn, 2)
     timings["draws_seconds"] = round(drawn - start, 2)
     required = required_n(table, target)

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["TriadInputError", "format_rows"]
+__all__ = ["OutputError", "TriadInputError", "format_rows"]
 
 
 def format_rows(rows: Sequence[int], word: str = "rows", first: int = 5) -> str:
@@ -65,3 +65,28 @@ class TriadInputError(Exception):
             where.append(format_rows(self.rows, row_word))
         loc = f" ({'; '.join(where)})" if where else ""
         super().__init__(f"{self.file}{loc}: {message}")
+
+
+class OutputError(Exception):
+    """triad cannot write its outputs: an unwritable ``--out`` or a full disk.
+
+    The message is one line naming the path and the reason; the command line prints it
+    and exits with :attr:`exit_code`, never with a traceback.
+
+    Parameters
+    ----------
+    message : str
+        What could not be written and why.
+    exit_code : int
+        2 when the run is refused before it starts (``--out`` unwritable), 4 when a write
+        failed during the run (disk full): the run stopped, and every file it wrote is
+        either complete or absent.
+    """
+
+    def __init__(self, message: str, exit_code: int = 4) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def __reduce__(self):
+        # raised in worker processes too: keep the exit code through pickling
+        return (type(self), (str(self), self.exit_code))

@@ -11,7 +11,9 @@ Every contrast row says which quantity it estimates (column ``estimand``):
     person the contrast applies to is given the one value and then the other of the
     covariate (gender; age shifted by one SD or by 5 years), everything else (cell,
     sector, age, respondent effect) kept, and the difference of the model's expected
-    scores is averaged over those people.  Gender: first-declared minus second-declared
+    scores is averaged over those people.  Age effects are averaged over the people with
+    a known age, and age's SD within role (the unit of ``age_z``) is that of the known
+    ages.  Gender: first-declared minus second-declared
     gender of the codebook (male minus female).
 ``standardised``
     A pooled (``sector == 'all'``) gap as the equally weighted mean of its per-sector
@@ -95,6 +97,10 @@ def counterfactual_contrasts(predict, frame: pd.DataFrame, base: np.ndarray,
                 alt.loc[unseen, var] = frame.loc[unseen, var]
             counterfactual[g] = predict(alt)
     if has_age:
+        # The SD of age within role (the '5 years' step's unit, as age_z's) is that of the
+        # known ages only (pandas skips NaN); the effect is averaged over the people with
+        # an age (a respondent without one has no age to raise: triad.missingness).
+        known = frame["age"].notna().to_numpy()
         sd = frame.groupby("role")["age"].transform("std").to_numpy(dtype=float)
         counterfactual["age_sd"] = predict(frame.assign(age_z=frame["age_z"] + 1.0))
         counterfactual["age_5y"] = predict(frame.assign(age_z=frame["age_z"] + 5.0 / sd))
@@ -118,12 +124,13 @@ def counterfactual_contrasts(predict, frame: pd.DataFrame, base: np.ndarray,
                     rows.append((name, scale, sector, n_m, n_f, "adjusted"))
                     columns.append((counterfactual[first][:, both]
                                     - counterfactual[second][:, both]).mean(axis=1))
-            if has_age and len(idx) > 1:
-                n = _people(sub, None)
+            aged = idx[known[idx]] if has_age else idx
+            if has_age and len(aged) > 1:
+                n = _people(sub[known[idx]], None)
                 for key, label in (("age_sd", "per_sd"), ("age_5y", "per_5_years")):
                     rows.append((f"{scale}_age_{label}_{_plural(rater)}_about_{target}", scale,
                                  sector, n, n, "adjusted"))
-                    columns.append((counterfactual[key][:, idx] - base[:, idx]).mean(axis=1))
+                    columns.append((counterfactual[key][:, aged] - base[:, aged]).mean(axis=1))
     if not rows:
         return None
     return _draw_array(columns, rows, chains)

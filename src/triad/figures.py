@@ -381,8 +381,10 @@ def save(fig, out: Path, name: str, data: pd.DataFrame | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     for ext in ("png", "pdf", "svg"):
         tmp = out / f".{name}.tmp.{ext}"
-        fig.savefig(tmp, dpi=300 if ext == "png" else None,
-                    metadata={"Date": None} if ext == "svg" else None)
+        # no dates in the files: the same data give byte-identical figures
+        metadata = {"Date": None} if ext == "svg" else (
+            {"CreationDate": None} if ext == "pdf" else None)
+        fig.savefig(tmp, dpi=300 if ext == "png" else None, metadata=metadata)
         tmp.replace(out / f"{name}.{ext}")
     plt.close(fig)
     if data is not None:

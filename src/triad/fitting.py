@@ -7,7 +7,9 @@ codes only), log_likelihood and log_prior (float32), posterior_predictive, and t
 draws of every named contrast, claim pair and cell mean (groups ``contrast_draws``,
 ``claim_draws``, ``cell_mean_draws`` and their ``*_prior`` twins).  ``fit.json``
 records spec and data hashes, seed, backend, sampler arguments, library versions,
-diagnostics and gates; the CSV tables beside it are summaries of the draws.  ``key``
+diagnostics and gates; the CSV tables beside it are summaries of the draws
+(``ppc_cells.csv``: the per-cell posterior predictive checks of
+:mod:`triad.predictive_checks`).  ``key``
 hashes everything that determines the draws, so an unchanged fit is read back instead
 of re-sampled; the summaries (HDI, P(ROPE), ...) are recomputed from the stored draws
 for the ``rope`` and ``ci_prob`` asked for.  A fit folder is written under a temporary
@@ -15,6 +17,7 @@ name and renamed when complete: a killed run never leaves a folder that a later 
 would read.
 """
 
+import errno
 import hashlib
 import json
 import logging
@@ -31,6 +34,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from triad.atomic import low_space, write_error
 from triad.contrasts import (
     claim_dataset,
     contrast_dataset,
@@ -38,30 +42,43 @@ from triad.contrasts import (
     summarise_contrasts,
     summarise_draws,
 )
+from triad.missingness import missing_age_record
 from triad.modeldata import ModelData, model_frame, summary_frame
+from triad.predictive_checks import ppc_cell_table
 from triad.published import load_claims
 from triad.readers import RespondentData, read_respondents
 from triad.sensitivity import add_log_densities, loo_pointwise, power_scaling, psens_summary
 from triad.specs import ModelSpec, load_spec
 from triad.versions import library_versions
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "GATES", "MODEL_LIBRARIES", "FitResult", "fit",
-           "load_fit", "diagnostics", "fit_key", "respondent_data", "resolve_model",
-           "sampler_args"]
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "GATES", "MAX_TREEDEPTH", "MODEL_LIBRARIES",
+           "FitResult", "fit", "load_fit", "diagnostics", "energy_diagnostics", "fit_key",
+           "respondent_data", "resolve_model", "sampler_args"]
 
 BACKENDS = ("pymc", "nutpie", "numpyro")
 # Measured on this 2-core machine with the synthetic default (README, "Backends"):
 # numpyro 182 ESS/s vs pymc 94 vs nutpie 57 (metric_inspraak); 28.6 vs 7.9 (ordinal).
 DEFAULT_BACKEND = "numpyro"
-GATES = {"r_hat_max": 1.01, "ess_bulk_min": 400, "ess_tail_min": 400, "divergences_max": 0}
+# E-BFMI below 0.3 (Betancourt 2016) means the momentum resampling explores the energy
+# distribution poorly (heavy tails, funnels) even when R-hat looks fine.  A draw whose
+# trajectory reached the maximum tree depth was cut off before it U-turned: a few such
+# draws are noted; more than 1% fail the fit, as a sign of a geometry (strong correlation,
+# a funnel) that the step size cannot cross and that may hide parts of the posterior.
+GATES = {"r_hat_max": 1.01, "ess_bulk_min": 400, "ess_tail_min": 400, "divergences_max": 0,
+         "ebfmi_min": 0.3, "treedepth_saturated_max": 0.01}
+# The maximum tree depth triad samples with: the default of all three backends (numpyro
+# max_tree_depth, PyMC max_treedepth, nutpie maxdepth); triad passes none of them.
+MAX_TREEDEPTH = 10
 MODEL_LIBRARIES = ("triad", "pymc", "bambi", "arviz", "pytensor", "numpy", "pandas", "nutpie",
               "numpyro", "jax")
 PRIOR_DRAWS = 1000
 # Bumped whenever a stored fit gains or changes a file: older folders are refitted.
-# 10: keyed respondent codes in code order (format 9 fits hold unkeyed, linkable codes).
+# 10: keyed respondent codes in code order (format 9 fits hold unkeyed, linkable codes);
+#     E-BFMI and tree-depth gates in fit.json, ppc_cells.csv.
 FIT_FORMAT = 10
 FIT_FILES = ("fit.json", "fit.nc", "contrasts.csv", "claims.csv", "cell_means.csv", "ppc.csv",
-             "excluded.csv", "sensitivity.csv", "loo.csv", "rope_sensitivity.csv")
+             "ppc_cells.csv", "excluded.csv", "sensitivity.csv", "loo.csv",
+             "rope_sensitivity.csv")
 
 
 @dataclass
@@ -82,6 +99,7 @@ class FitResult:
     claims: pd.DataFrame | None = None
     cell_means: pd.DataFrame | None = None
     ppc: pd.DataFrame | None = None
+    ppc_cells: pd.DataFrame | None = None
     sensitivity: pd.DataFrame | None = None
     loo: pd.DataFrame | None = None
     rope_curve: pd.DataFrame | None = None
@@ -117,8 +135,64 @@ def fit_key(spec: ModelSpec, data_hash: str, backend: str, args: dict) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def diagnostics(idata: xr.DataTree, seconds: float | None = None) -> dict:
-    """R-hat, bulk/tail ESS over every posterior quantity, divergences, and the gates."""
+def energy_diagnostics(sample_stats: xr.Dataset | xr.DataTree | None,
+                       max_treedepth: int = MAX_TREEDEPTH) -> dict:
+    """E-BFMI and tree-depth saturation of a NUTS run from its ``sample_stats``.
+
+    Parameters
+    ----------
+    sample_stats : Dataset or DataTree, optional
+        The fit's ``sample_stats`` group (dims ``chain``, ``draw``).
+    max_treedepth : int
+        The sampler's maximum tree depth.
+
+    Returns
+    -------
+    dict
+        ``ebfmi_min`` (smallest per-chain E-BFMI, ArviZ's ``bfmi`` of ``energy``; NaN
+        without energies), ``treedepth_saturated_share`` (share of draws whose
+        trajectory reached ``max_treedepth``; NaN without a depth statistic) and
+        ``max_treedepth``.
+
+    Notes
+    -----
+    The backends name the statistics differently: numpyro (through PyMC) stores
+    ``tree_depth`` = floor(log2(n_steps)) + 1, PyMC's own NUTS ``tree_depth`` and the
+    flag ``reached_max_treedepth``, nutpie ``depth`` and ``maxdepth_reached``.  A flag,
+    where stored, is used as is; otherwise a draw is saturated when its depth is at
+    least ``max_treedepth`` (Stan's convention: a trajectory that U-turned during the
+    last allowed doubling counts too, so the share errs on the side of caution).
+    """
+    ebfmi, share = np.nan, np.nan
+    if isinstance(sample_stats, xr.DataTree):
+        sample_stats = sample_stats.to_dataset()
+    if sample_stats is not None and "energy" in sample_stats:
+        from arviz_stats import bfmi
+
+        # per chain: sum of squared energy changes over the sum of squared deviations
+        # from the chain's mean energy (Betancourt 2016, eq. 5; tests check the formula)
+        ebfmi = float(np.min(bfmi(sample_stats[["energy"]], var_names="energy")["energy"]))
+    if sample_stats is not None:
+        flag = next((sample_stats[n] for n in ("reached_max_treedepth", "maxdepth_reached")
+                     if n in sample_stats), None)
+        depth = next((sample_stats[n] for n in ("tree_depth", "depth") if n in sample_stats),
+                     None)
+        if flag is not None:
+            share = float(flag.to_numpy().astype(bool).mean())
+        elif depth is not None:
+            share = float((depth.to_numpy() >= max_treedepth).mean())
+    return {"ebfmi_min": ebfmi, "treedepth_saturated_share": share,
+            "max_treedepth": int(max_treedepth)}
+
+
+def diagnostics(idata: xr.DataTree, seconds: float | None = None, *,
+                max_treedepth: int = MAX_TREEDEPTH) -> dict:
+    """R-hat, bulk/tail ESS, divergences, E-BFMI, tree-depth saturation, and the gates.
+
+    ``gates_failed`` gives the reason of every failed gate; ``gates_notes`` what is worth
+    a look without failing (a few draws at the maximum tree depth, an E-BFMI that could
+    not be computed).
+    """
     post = idata["posterior"].to_dataset()
     names = [v for v in post.data_vars if not v.startswith("_")]
     # Unrounded: az.summary rounds to 2 decimals, which would hide an R-hat of 1.014.
@@ -129,15 +203,16 @@ def diagnostics(idata: xr.DataTree, seconds: float | None = None) -> dict:
     def extreme(ds, fn) -> float:
         return float(fn([float(fn(ds[v].values)) for v in ds.data_vars]))
 
-    divergences = int(idata["sample_stats"]["diverging"].sum()) if (
-        "sample_stats" in idata.children and "diverging" in idata["sample_stats"]) else 0
+    stats = idata["sample_stats"] if "sample_stats" in idata.children else None
+    divergences = int(stats["diverging"].sum()) if (
+        stats is not None and "diverging" in stats) else 0
+    energy = energy_diagnostics(stats, max_treedepth)
+    ebfmi, saturated = energy["ebfmi_min"], energy["treedepth_saturated_share"]
     r_hat = extreme(rhat, np.nanmax)
     ess_bulk = extreme(bulk, np.nanmin)
     ess_tail = extreme(tail, np.nanmin)
     n_params = int(sum(post[v].size // (post.sizes["chain"] * post.sizes["draw"]) for v in names))
-    passed = (r_hat <= GATES["r_hat_max"] and ess_bulk >= GATES["ess_bulk_min"]
-              and ess_tail >= GATES["ess_tail_min"] and divergences <= GATES["divergences_max"])
-    failed = []
+    failed, notes = [], []
     if r_hat > GATES["r_hat_max"]:
         failed.append(f"R-hat {r_hat:.3f} > {GATES['r_hat_max']}")
     if ess_bulk < GATES["ess_bulk_min"]:
@@ -146,10 +221,21 @@ def diagnostics(idata: xr.DataTree, seconds: float | None = None) -> dict:
         failed.append(f"tail ESS {ess_tail:.0f} < {GATES['ess_tail_min']}")
     if divergences > GATES["divergences_max"]:
         failed.append(f"{divergences} divergences")
+    if ebfmi < GATES["ebfmi_min"]:  # NaN (no energies) compares False: noted below
+        failed.append(f"E-BFMI {ebfmi:.2f} < {GATES['ebfmi_min']}")
+    elif np.isnan(ebfmi):
+        notes.append("E-BFMI not computed (no energy in sample_stats)")
+    depth_text = (f"{saturated:.1%} of draws at the maximum tree depth {max_treedepth}")
+    if saturated > GATES["treedepth_saturated_max"]:
+        failed.append(f"{depth_text} > {GATES['treedepth_saturated_max']:.0%}")
+    elif saturated > 0:
+        notes.append(depth_text)
+    elif np.isnan(saturated):
+        notes.append("tree depth not recorded in sample_stats")
     return {"r_hat_max": r_hat, "ess_bulk_min": ess_bulk, "ess_tail_min": ess_tail,
-            "divergences": divergences, "gates_passed": passed,
-            "gates_failed": "; ".join(failed), "seconds": seconds,
-            "parameters": n_params}
+            "divergences": divergences, **energy, "gates_passed": not failed,
+            "gates_failed": "; ".join(failed), "gates_notes": "; ".join(notes),
+            "seconds": seconds, "parameters": n_params}
 
 
 # --------------------------------------------------------------------------- models
@@ -186,6 +272,10 @@ def _bambi_priors(spec: ModelSpec) -> dict:
 def _bambi_model(spec: ModelSpec, frame: pd.DataFrame):
     import bambi as bmb
 
+    from triad.missingness import fitted_spec
+
+    # an age_missing term is not fitted when no age is missing (its column would be 0)
+    spec, _ = fitted_spec(spec, frame)
     formula = spec.formula
     if spec.ordinal:
         formula = formula.replace("score", "value", 1) if formula.startswith("score") else formula
@@ -246,15 +336,42 @@ def _expected(model, idata: xr.DataTree, spec: ModelSpec,
 
 
 def _summary_model(frame: pd.DataFrame, spec: ModelSpec):
-    import pymc as pm
+    """PyMC model of printed cells' n, M and SD (exact normal-theory likelihood).
 
-    scales = sorted(frame["scale"].unique())
-    s_idx = frame["scale"].map({s: i for i, s in enumerate(scales)}).to_numpy()
-    # Cells are pooled within their scale x rater>target group, around a fixed group mean.
-    group = frame["scale"] + ":" + frame["rater"] + ">" + frame["target"]
+    One partition of the people per likelihood block (issue 15): the sector cells
+    (Tables 5-9) and the gender cells (Tables 10-12) describe the same professionals,
+    so they share no parameter.  Sector cells are partially pooled around a mean per
+    scale x rater>target group with one spread per scale; gender cells get a fixed
+    mean each, like the respondent models' ``group_gender`` means.  The joint
+    posterior factorises into the two blocks: a contrast uses one block only
+    (:meth:`triad.contrasts.Selector.mask`), so every person counts once.
+
+    Paired cells (:mod:`triad.paired`: Belangrijk and Lukt, about youths and about
+    parents, same people) have correlated sampling errors, ``Cov = r s_a s_b n_ab /
+    (n_a n_b)``.  A latent standard normal per pair carries the shared part: ``M_a =
+    mu_a + l_a z + e_a`` with ``l_a = s_a sqrt(|r| n_ab) / n_a`` (sign of r on the
+    second member) and ``Var e_a = s_a^2 / n_a - l_a^2``; integrating z out gives the
+    bivariate normal exactly.  Unlike conditioning M_b on the observed M_a, this keeps
+    the data out of the graph, so prior predictive draws and SBC's data swap stay
+    right.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    n = frame["n"].to_numpy(dtype=float)
+    sector = (frame["partition"] == "sector").to_numpy() if "partition" in frame else (
+        np.ones(len(frame), dtype=bool))
+    rows_s, rows_g = np.flatnonzero(sector), np.flatnonzero(~sector)
+    fs = frame.iloc[rows_s]
+    scales = sorted(fs["scale"].unique())
+    s_idx = fs["scale"].map({s: i for i, s in enumerate(scales)}).to_numpy()
+    # Sector cells are pooled within their scale x rater>target group, around a fixed mean.
+    group = fs["scale"] + ":" + fs["rater"] + ">" + fs["target"]
     groups = sorted(group.unique())
     g_idx = group.map({g: i for i, g in enumerate(groups)}).to_numpy()
-    n = frame["n"].to_numpy(dtype=float)
+    labels = frame["cell"] + "|" + frame["scale"]
+    pair = frame["pair"].to_numpy(dtype=str) if "pair" in frame else np.full(len(frame), "")
+    pairs = sorted(set(pair) - {""})
     p = spec.priors
 
     def prior(name: str, default: tuple) -> tuple:
@@ -262,22 +379,49 @@ def _summary_model(frame: pd.DataFrame, spec: ModelSpec):
         return q.get("dist", default[0]), {k: v for k, v in q.items()
                                            if k not in ("dist", "why")} or default[1]
 
-    coords = {"scale": scales, "group": groups, "cell": frame["cell"] + "|" + frame["scale"]}
+    coords = {"scale": scales, "group": groups, "cell": labels,
+              "sector_cell": labels.iloc[rows_s], "gender_cell": labels.iloc[rows_g],
+              "pair": pairs}
     with pm.Model(coords=coords) as model:
         d, kw = prior("group_mean", ("Normal", {"mu": 3.5, "sigma": 1.0}))
         group_mean = getattr(pm, d)("group_mean", dims="group", **kw)
         d, kw = prior("cell_sd", ("HalfNormal", {"sigma": 0.5}))
         cell_sd = getattr(pm, d)("cell_sd", dims="scale", **kw)
         if spec.noncentered:
-            z = pm.Normal("cell_z", 0.0, 1.0, dims="cell")
-            mu = pm.Deterministic("mu", group_mean[g_idx] + cell_sd[s_idx] * z, dims="cell")
+            z = pm.Normal("cell_z", 0.0, 1.0, dims="sector_cell")
+            mu_s = group_mean[g_idx] + cell_sd[s_idx] * z
         else:
-            mu = pm.Normal("mu", group_mean[g_idx], cell_sd[s_idx], dims="cell")
+            mu_s = pm.Normal("cell_mu", group_mean[g_idx], cell_sd[s_idx], dims="sector_cell")
+        mu = pt.zeros(len(frame))
+        mu = pt.set_subtensor(mu[rows_s], mu_s)
+        if len(rows_g):
+            # a fixed mean per gender cell: the group-mean prior, no pooling across genders
+            d, kw = prior("group_mean", ("Normal", {"mu": 3.5, "sigma": 1.0}))
+            mu = pt.set_subtensor(mu[rows_g], getattr(pm, d)("gender_mean", dims="gender_cell",
+                                                             **kw))
+        mu = pm.Deterministic("mu", mu, dims="cell")
         d, kw = prior("sigma", ("HalfNormal", {"sigma": 1.0}))
         sigma = getattr(pm, d)("sigma", dims="cell", **kw)
-        pm.Normal("cell_mean", mu=mu, sigma=sigma / np.sqrt(n),
+        se = sigma / np.sqrt(n)
+        loc, scale = mu, se
+        if pairs:
+            p_idx = np.array([pairs.index(x) if x else 0 for x in pair])
+            r = frame["pair_r"].to_numpy(dtype=float) * (pair != "")
+            # share of a member's sampling variance that its partner shares (below 1: a
+            # file's cell whose two scores coincide would leave no own error)
+            share = np.clip(np.abs(r) * frame["pair_n"].to_numpy(dtype=float) / n, 0.0, 0.99)
+            second = np.zeros(len(frame), dtype=bool)
+            for x in pairs:
+                second[np.flatnonzero(pair == x)[1]] = True
+            sign = np.where(second & (r < 0), -1.0, 1.0)
+            pair_z = pm.Normal("pair_z", 0.0, 1.0, dims="pair")
+            loc = mu + sign * np.sqrt(share) * se * pair_z[p_idx]
+            scale = se * np.sqrt(1.0 - share)
+        pm.Normal("cell_mean", mu=loc, sigma=scale,
                   observed=frame["mean"].to_numpy(dtype=float), dims="cell")
-        # (n-1) s^2 / sigma^2 ~ chi2(n-1)  <=>  s^2 ~ Gamma((n-1)/2, rate=(n-1)/(2 sigma^2))
+        # (n-1) s^2 / sigma^2 ~ chi2(n-1)  <=>  s^2 ~ Gamma((n-1)/2, rate=(n-1)/(2 sigma^2)).
+        # Paired cells' sample variances correlate too (r^2, 0.24 at r = .49); ignored:
+        # they inform sigma, which moves a contrast's SD only at second order.
         pm.Gamma("cell_var", alpha=(n - 1) / 2, beta=(n - 1) / (2 * sigma**2),
                  observed=frame["sd"].to_numpy(dtype=float) ** 2, dims="cell")
     return model
@@ -400,16 +544,18 @@ def fit(
         resp = respondent_data(data)
         md = model_frame(resp, spec)
     else:
-        source = "published"
+        source, scores = "published", None
         if data is not None:
             from triad.cells import cells_from_scores
             from triad.scores import scale_scores
 
             resp = respondent_data(data)
-            cells = cells_from_scores(scale_scores(resp.wide), decimals=None)
+            scores = scale_scores(resp.wide)
+            cells = cells_from_scores(scores, decimals=None)
             source = resp.data_source
+        # a file's cells come with the file's own correlations of paired cells
         md = summary_frame(spec, cells, data_source=source if cells is not None or
-                           data is not None else "published")
+                           data is not None else "published", scores=scores)
     args = sampler_args(spec, quick)
     key = fit_key(spec, _data_hash(resp, md), backend, args)
     folder = Path(out) / "fits" / spec.name / key if out is not None else None
@@ -438,14 +584,16 @@ def fit(
         "spec_sha256": spec.sha256,
         "data_source": md.data_source, "data_sha256": _data_hash(resp, md),
         "rows": int(len(md.frame)), "excluded_rows": int(len(md.excluded)),
+        "missing_age": missing_age_record(spec, md.frame, md.excluded),
         "backend": backend, "sampler": args, "quick": quick, "seed": args["seed"],
         "versions": _versions(), "diagnostics": diag, "gates": GATES, "format": FIT_FORMAT,
         # the settings of the stored summary tables (reused only when asked for again)
         "summary_settings": _summary_settings(rope, rope_sd, ci_prob),
     }
     ppc = _ppc_summary(idata, md.frame, spec) if spec.data == "respondent" else pd.DataFrame()
+    ppc_cells = ppc_cell_table(idata, model=spec.name, data_source=md.data_source)
     result = FitResult(spec, idata, diag, pd.DataFrame(), record, folder, ppc=ppc,
-                       sensitivity=sensitivity, loo=loo_point)
+                       ppc_cells=ppc_cells, sensitivity=sensitivity, loo=loo_point)
     _summarise(result, rope=rope, rope_sd=rope_sd, ci_prob=ci_prob)
     if folder is not None:
         _store(result, md)
@@ -597,7 +745,8 @@ def _counterfactual(model, idata, prior_idata, spec: ModelSpec, frame: pd.DataFr
 # The predictors of each observation stored with a fit ('respondent' is the pseudonymous
 # code; the file's respondent ids never enter a fit file).
 _CONSTANT_COLUMNS = ("respondent", "role", "target", "rater", "sector", "gender", "age_z",
-                     "scale", "item", "cell", "n", "mean", "sd")
+                     "age_missing", "scale", "item", "cell", "n", "mean", "sd", "partition",
+                     "pair", "pair_r")
 
 
 def _constant_data(frame: pd.DataFrame, spec: ModelSpec) -> xr.Dataset:
@@ -664,6 +813,10 @@ def _add_derived_draws(idata: xr.DataTree, spec: ModelSpec, units: pd.DataFrame,
     prior = xr.concat(priors, dim="contrast")
     claims, claims_prior = claim_dataset(draws, units, load_claims(), prior_draws=prior_draws,
                                          chains=chains)
+    if spec.claim_pairs == "gaps":  # the all-gaps universe reads the gap claims only
+        from triad.gaps import gap_pairs_only
+
+        claims, claims_prior = gap_pairs_only(claims, claims_prior)
     sds, mids = _pooled_sds(units, spec), _mids()
     latent_sd = {"cumulative_logit": np.pi / np.sqrt(3), "cumulative_probit": 1.0}.get(
         spec.family, np.nan)
@@ -824,6 +977,24 @@ def _store(result: FitResult, md: ModelData) -> None:
     for stale in folder.parent.glob(f"{folder.name}.tmp*"):
         shutil.rmtree(stale, ignore_errors=True)
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+    try:
+        _write_folder(tmp, result, md)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp.rename(folder)
+    except BaseException as exc:
+        # a failed write (disk full) leaves no folder that a later run would read
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise write_error(exc, folder) from exc
+        if isinstance(exc, Exception) and low_space(folder):
+            # netCDF/HDF5 report a full disk as a generic error
+            raise write_error(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
+                              folder) from exc
+        raise
+
+
+def _write_folder(tmp: Path, result: FitResult, md: ModelData) -> None:
     tmp.mkdir(parents=True)
     idata = result.idata
     encoding = {f"/{group}": {v: {"zlib": True, "complevel": 4}
@@ -834,14 +1005,12 @@ def _store(result: FitResult, md: ModelData) -> None:
     result.claims.to_csv(tmp / "claims.csv", index=False)
     result.cell_means.to_csv(tmp / "cell_means.csv", index=False)
     result.ppc.to_csv(tmp / "ppc.csv", index=False)
+    result.ppc_cells.to_csv(tmp / "ppc_cells.csv", index=False)
     md.excluded.to_csv(tmp / "excluded.csv", index=False)
     result.sensitivity.to_csv(tmp / "sensitivity.csv", index=False)
     result.loo.to_csv(tmp / "loo.csv", index=False)
     result.rope_curve.to_csv(tmp / "rope_sensitivity.csv", index=False)
     (tmp / "fit.json").write_text(json.dumps(result.record, indent=2, default=float) + "\n")
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp.rename(folder)
 
 
 def _valid_cache(folder: Path) -> bool:
@@ -873,7 +1042,7 @@ def _load(spec: ModelSpec, folder: Path, *, rope: float | None, rope_sd: float,
     except pd.errors.EmptyDataError:  # summary models have no respondent-level predictions
         ppc = pd.DataFrame()
     result = FitResult(spec, idata, record["diagnostics"], pd.DataFrame(), record, folder,
-                       cached=True, ppc=ppc,
+                       cached=True, ppc=ppc, ppc_cells=pd.read_csv(folder / "ppc_cells.csv"),
                        sensitivity=_read_sensitivity(folder / "sensitivity.csv"),
                        loo=pd.read_csv(folder / "loo.csv"))
     if record.get("summary_settings") == _summary_settings(rope, rope_sd, ci_prob):

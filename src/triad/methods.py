@@ -19,6 +19,7 @@ import jinja2
 import numpy as np
 import pandas as pd
 
+from triad.missingness import methods_text
 from triad.specs import ModelSpec
 from triad.versions import library_versions
 
@@ -319,7 +320,7 @@ def _fit_versions(diag: pd.DataFrame) -> dict:
 def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
     """Collect every value the methods templates render (from the specs and ``results``)."""
     import triad.contrasts
-    from triad.fitting import GATES, MODEL_LIBRARIES, sampler_args
+    from triad.fitting import GATES, MAX_TREEDEPTH, MODEL_LIBRARIES, sampler_args
     from triad.multiverse import load_variants
 
     results = Path(results)
@@ -410,7 +411,7 @@ def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
         "synthetic": synthetic, "quick": quick, "data": data,
         "data_file": Path(data["path"]).name if data.get("path") else "",
         "sources": sources, "privacy": run.get("privacy"), "models": models, "fits": fits,
-        "failed": failed, "gates": GATES, "versions": versions,
+        "failed": failed, "gates": GATES, "max_treedepth": MAX_TREEDEPTH, "versions": versions,
         "backends": sorted({f["backend"] for f in fits if f["backend"]}),
         "ropes": ropes, "cis": cis,
         "rope_text": ", ".join(f"+-{r:g}" for r in ropes) if ropes else "(not recorded)",
@@ -420,6 +421,7 @@ def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
         "has": has,
         "multiplicity": mult, "multiplicity_note": multiplicity_note(claims) if mult else "",
         "checklist": checklist,
+        "missing_age": methods_text(specs),
     }
 
 

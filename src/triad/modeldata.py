@@ -69,13 +69,28 @@ def _derive(frame: pd.DataFrame, codes: dict[str, str]) -> pd.DataFrame:
     frame["group"] = frame["rater"] + ">" + frame["target"]
     frame["group_gender"] = frame["group"] + ":" + frame["gender"]
     frame["scale_gender"] = frame["scale"] + ":" + frame["gender"]
+    # The two sides of a rater gap (models/pooled_gaps.toml): 'dyad' names the
+    # non-professional party (youth or parent), 'side' is +1/2 for that party's own rating
+    # and -1/2 for the professionals' rating about them, so that side's coefficient in a
+    # dyad is the gap itself (youth minus professional, parent minus professional);
+    # 'gap_cell' is one gap's scale, dyad and sector (only the combinations observed, where
+    # an interaction of the three would add empty columns).
+    frame["dyad"] = frame["rater"].where(frame["rater"] != "professional", frame["target"])
+    frame["side"] = np.where(frame["rater"] == "professional", -0.5, 0.5)
+    frame["gap_cell"] = frame["scale"] + ":" + frame["dyad"] + "@" + frame["sector"]
     # a keyed code: posterior draws of respondent effects are stored in fit files
     frame["respondent"] = frame["respondent_id"].astype(str).map(codes)
     # Age is standardised within role: youths' and professionals' ages live on different
     # scales, and the report's age relations are within-role correlations.
+    # Mean and SD come from the known ages only (pandas skips NaN).
     grouped = frame.groupby("role")["age"]
     z = (frame["age"] - grouped.transform("mean")) / grouped.transform("std")
-    frame["age_z"] = z.fillna(0.0)  # NaN only where a role has one age or none varies
+    # A missing age sits at its role's mean (age_z = 0) and is flagged: the formula's
+    # age_missing terms give those respondents their own shift, so their rows stay in their
+    # cells without pretending to know their age (triad.missingness).  Otherwise NaN only
+    # where a role has one age or none varies.
+    frame["age_missing"] = frame["age"].isna().astype(float)
+    frame["age_z"] = z.fillna(0.0)
     return frame
 
 
@@ -91,8 +106,10 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
     Returns
     -------
     ModelData
-        ``excluded`` lists every row left out (too few items answered, missing age,
-        missing answer) with the reason.
+        ``excluded`` lists every row left out (too few items answered, missing answer,
+        and a missing age only under ``missing_age = "complete_case"``) with the reason.
+        By default (``missing_age = "indicator"``) a row without an age stays in the model
+        with ``age_z = 0`` and ``age_missing = 1``.
     """
     excluded = []
     codes = _codes(data)
@@ -117,12 +134,16 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
         frame["item"] = frame["column"]
         frame = frame.rename(columns={"column": "item_column"})
     no_age = frame["age"].isna()
-    for _, r in frame[no_age].iterrows():
-        excluded.append((codes[str(r["respondent_id"])], r["target"], r["scale"],
-                         r.get("item", ""), "age missing (the model adjusts for age)"))
+    if spec.missing_age == "complete_case":
+        # the complete-case universe: rows without an age leave the model (and their cell)
+        for _, r in frame[no_age].iterrows():
+            excluded.append((codes[str(r["respondent_id"])], r["target"], r["scale"],
+                             r.get("item", ""), "age missing (complete-case analysis: "
+                             "missing_age = complete_case)"))
+        frame = frame[~no_age]
     # Rows in code order, not file order: with ids numbered down the file, the order of
     # the observations in a fit file would otherwise link each code back to its id.
-    frame = _derive(frame[~no_age].copy(), codes).sort_values(
+    frame = _derive(frame.copy(), codes).sort_values(
         "respondent", kind="stable").reset_index(drop=True)
     excl = pd.DataFrame(excluded, columns=["respondent", "target", "scale", "item", "reason"])
     excl = excl.sort_values("respondent", kind="stable").reset_index(drop=True)
@@ -130,8 +151,15 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
 
 
 def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
-                  data_source: str = "published") -> ModelData:
+                  data_source: str = "published",
+                  scores: pd.DataFrame | None = None) -> ModelData:
     """Build the rows of a summary-statistic model: one per distinct population cell.
+
+    Sector cells (Tables 5-9) and gender cells (Tables 10-12) are two partitions of the
+    same professionals: column ``partition`` says which, and the model keeps them in
+    separate blocks so that nobody counts twice.  Cells of the same people that a
+    paired contrast compares are marked (``pair``, ``pair_kind``, ``pair_r``,
+    ``pair_n``; :func:`triad.paired.pair_cells`).
 
     Parameters
     ----------
@@ -140,7 +168,12 @@ def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
         Cells in the published layout; default the report's tables.
     data_source : str
         ``'published'`` or the respondent file the cells were computed from.
+    scores : DataFrame, optional
+        The scale scores ``cells`` were computed from (a respondent file): each paired
+        cell then carries the file's own correlation instead of the spec's stated r.
     """
+    from triad.paired import file_correlations, pair_cells
+
     cells = load_cells() if cells is None else cells
     use = cells[cells["table"].isin(SUMMARY_TABLES) & cells["scale"].isin(spec.scales)].copy()
     use["partition"] = np.where(use["gender"].notna(), "gender", "sector")
@@ -155,6 +188,8 @@ def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
     use = use[use["sector"].ne("all") | use["gender"].notna()].copy()
     use["gender"] = use["gender"].fillna("all")
     use["cell"] = use["group"]
+    use = pair_cells(use.reset_index(drop=True), spec.paired)
+    if scores is not None and spec.paired:
+        use = pair_cells(use, spec.paired, file_correlations(use, scores))
     excluded = pd.DataFrame(columns=["respondent", "target", "scale", "item", "reason"])
-    return ModelData(frame=use.reset_index(drop=True), excluded=excluded,
-                     data_source=data_source)
+    return ModelData(frame=use, excluded=excluded, data_source=data_source)

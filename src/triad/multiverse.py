@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from triad.gaps import POOLED_GAPS
 from triad.paths import models_dir
 from triad.specs import ModelSpec, SpecError, read_toml, spec_from_raw
 
@@ -42,7 +43,7 @@ LOO_REJECT_ELPD = 4.0
 # The variant name of a summary spec fitted to the respondent file's own cells.
 DATA_CELLS = "data_cells"
 _VARIANT_KEYS = {"name", "label", "axis", "why", "applies_to", "exclude", "family",
-                 "sigma_formula", "priors", "prior_scale", "sampler"}
+                 "sigma_formula", "priors", "prior_scale", "sampler", "missing_age"}
 ROBUSTNESS_COLUMNS = ["universes", "universes_agree", "robustness", "robust",
                       "universes_failed_gates", "universes_loo_rejected",
                       "universes_other_data", "paper_support_share", "dissenting_universes"]
@@ -107,7 +108,7 @@ def load_variants(path: str | Path | None = None) -> list[Variant]:
         if not isinstance(v.get("sampler", {}), dict):
             raise SpecError(path, f"{where}.sampler", "a table of sampler settings")
         changes = {k: v[k] for k in ("family", "sigma_formula", "priors", "prior_scale",
-                                     "sampler") if k in v}
+                                     "sampler", "missing_age") if k in v}
         out.append(Variant(v["name"], v["label"], v["axis"], v["why"],
                            tuple(v["applies_to"]), tuple(v.get("exclude", ())), changes, path))
     return out
@@ -144,6 +145,8 @@ def derive_spec(base: ModelSpec, variant: Variant) -> ModelSpec:
     ch = variant.changes
     if "family" in ch:
         raw["family"] = ch["family"]
+    if "missing_age" in ch:  # validated with the spec (triad.specs.MISSING_AGE)
+        raw["missing_age"] = ch["missing_age"]
     if "sigma_formula" in ch:
         if ch["sigma_formula"]:
             raw["sigma_formula"] = ch["sigma_formula"]
@@ -168,11 +171,34 @@ def derive_spec(base: ModelSpec, variant: Variant) -> ModelSpec:
                         str(exc)) from None
 
 
-def multiverse_specs(specs: list[ModelSpec],
-                     variants: list[Variant] | None = None) -> list[ModelSpec]:
-    """Every variant spec derived from ``specs`` (the bases themselves not included)."""
+def multiverse_specs(specs: list[ModelSpec], variants: list[Variant] | None = None, *,
+                     data=None) -> list[ModelSpec]:
+    """Every variant spec derived from ``specs`` (the bases themselves not included).
+
+    A variant that changes only how missing ages are handled (``missing_age``) is derived
+    only where ``data`` (a respondent file, path or :class:`~triad.readers.RespondentData`)
+    has a row without an age among its base spec's rows: elsewhere it would fit its base
+    again and count as a second, agreeing universe.
+    """
     variants = load_variants() if variants is None else variants
-    return [derive_spec(s, v) for s in specs for v in variants if v.applies(s)]
+    out = []
+    for s in specs:
+        for v in variants:
+            if v.applies(s) and (set(v.changes) - {"missing_age", "sampler"}
+                                 or _ages_missing(s, data)):
+                out.append(derive_spec(s, v))
+    return out
+
+
+def _ages_missing(spec: ModelSpec, data) -> bool:
+    """Whether a row of ``spec``'s model on ``data`` has no age (False without data)."""
+    if data is None:
+        return False
+    from triad.modeldata import model_frame
+    from triad.readers import RespondentData, read_respondents
+
+    data = data if isinstance(data, RespondentData) else read_respondents(data)
+    return bool(model_frame(data, spec).frame["age_missing"].to_numpy().any())
 
 
 def data_cells_spec(base: ModelSpec) -> ModelSpec:
@@ -208,6 +234,8 @@ def universe_label(model: str, family: str, variant: str = "", labels: dict | No
     """Column label of a universe in the claims x universes grid."""
     if variant == DATA_CELLS:
         return "summary statistics (the file's cells)"
+    if not variant and model in POOLED_GAPS:
+        return POOLED_GAPS[model]
     if variant:
         return (labels or {}).get(variant, variant)
     if family == "summary_normal":

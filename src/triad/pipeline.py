@@ -4,12 +4,21 @@ Steps: audit and claim replication of the published tables; for a respondent fil
 (default: the embedded synthetic data set) validation, scale scores summarised per
 published cell and reliability; then every model spec in ``models/`` is fitted
 (cached), and the contrasts, diagnostics and a claim-by-claim comparison are
-written.  Outputs go to ``OUT/results/`` (git-ignored) with a run record.
-Respondent-level rows are never written to ``results/tables``.
+written.  Outputs go to ``OUT/results/`` (git-ignored) with a run record and a run
+log (``run.log``).  Respondent-level rows are never written to ``results/tables``.
+
+Faults: a fit whose worker process dies (killed, out of memory) or that raises is
+reported failed with the reason; the other fits complete, their tables are written, the
+failed fits are marked in ``diagnostics.csv`` and ``run.json`` and :func:`exit_status`
+gives :data:`EXIT_FIT_FAILED`.  A rerun reads the stored fits from the cache and fits
+only what is missing.  An unwritable ``--out`` is refused before anything runs, and a
+full disk stops the run with one :class:`triad.errors.OutputError`; every file is written
+under a temporary name and renamed when complete, so nothing half-written is read later.
 """
 
 import hashlib
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -17,20 +26,40 @@ import pandas as pd
 import xarray as xr
 from rich.console import Console
 
+from triad.atomic import (
+    check_writable,
+    is_disk_full,
+    sweep_stale,
+    write_csv,
+    write_error,
+    write_text,
+)
 from triad.audit import SEVERITIES, audit_markdown, audit_published
 from triad.cells import cells_from_scores
+from triad.errors import OutputError
 from triad.fitting import DEFAULT_BACKEND
 from triad.paths import data_dir, default_out
 from triad.privacy import DEFAULT_MIN_CELL, SmallCellGuard
+from triad.progress import RunConsole, quiet, run_log
 from triad.readers import read_respondents
 from triad.reliability import reliability_table
 from triad.replication import replicate_claims, replication_markdown, replication_summary
+from triad.runner import run_jobs
 from triad.scores import scale_scores
 from triad.versions import library_versions
 
-__all__ = ["default_data", "run_all"]
+__all__ = ["EXIT_FIT_FAILED", "EXIT_GATES_FAILED", "EXIT_OK", "EXIT_REFUSED",
+           "EXIT_WRITE_FAILED", "default_data", "exit_status", "run_all"]
 
 console = Console()
+log = logging.getLogger("triad.run")
+
+# Exit codes of the main job (scripts/fit_all.py, `triad run`), documented in the README.
+EXIT_OK = 0
+EXIT_GATES_FAILED = 1   # --strict and a sampler gate failed
+EXIT_REFUSED = 2        # refused before running: input file, spec, option, unwritable --out
+EXIT_FIT_FAILED = 3     # a fit failed (worker died or it raised); the others' tables written
+EXIT_WRITE_FAILED = 4   # an output could not be written (disk full): the run stopped
 _VERSIONED = ("triad", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "pyreadstat")
 
 
@@ -44,27 +73,38 @@ def _versions() -> dict:
     return library_versions(_VERSIONED)
 
 
+def exit_status(record: dict, strict: bool = False) -> int:
+    """Return the exit code of a finished run.
+
+    :data:`EXIT_FIT_FAILED` if a fit failed, else :data:`EXIT_GATES_FAILED` if ``strict``
+    and a sampler gate failed, else :data:`EXIT_OK`.
+    """
+    models = record.get("steps", {}).get("models", {})
+    if models.get("fits_failed"):
+        return EXIT_FIT_FAILED
+    if strict and models.get("gates_failed"):
+        return EXIT_GATES_FAILED
+    return EXIT_OK
+
+
 def _write(frame: pd.DataFrame, path: Path, guard=None) -> None:
     # Small groups are suppressed before anything reaches the disk (triad.privacy).
     if guard is not None:
         frame = guard.apply(path.name, frame)
     # Write to a temporary name first so an interrupted run never leaves half a table.
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    frame.to_csv(tmp, index=False)
-    tmp.replace(path)
+    write_csv(path, frame)
 
 
 def _write_text(text: str, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, text)
 
 
 def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool = False,
             quick: bool = False, models: str = "*.toml", backend: str = DEFAULT_BACKEND,
             jobs: int = 1, fit_models: bool = True, lang: str = "en",
             scheduler: str | None = None, multiverse: bool = True,
-            min_cell: int | None = None, robust_share: float = 0.8, verbosity: int = 1) -> dict:
+            min_cell: int | None = None, robust_share: float = 0.8,
+            verbosity: int = 1) -> dict:
     """Run every available step and write the tables.
 
     Parameters
@@ -101,20 +141,64 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
     robust_share : float
         A claim is called fragile when fewer than this share of the other universes reach
         its primary conclusion.
+    verbosity : int
+        0 prints only warnings, failures and the final line; 1 (default) each step and
+        fit as it starts and finishes (a live display on a terminal); 2 also per-step
+        timings and each fit's R-hat, ESS and folder.  ``results/run.log`` gets
+        everything, with timestamps, whatever the verbosity.
 
     Returns
     -------
     dict
-        The run record also written to ``results/run.json``.
+        The run record also written to ``results/run.json``; its
+        ``steps.models.fits_failed`` lists failed fits (:func:`exit_status`).
 
     Raises
     ------
     triad.errors.TriadInputError
         If the respondent file is refused.
+    triad.errors.OutputError
+        If ``out`` cannot be written (exit code 2, before anything runs) or a write
+        failed during the run, e.g. a full disk (exit code 4).
     """
     out = Path(out) if out is not None else default_out()
+    results = out / "results"
+    # Refuse an unwritable --out at once, not after the first hour of fitting.
+    check_writable([out, results / "tables", out / "figures"])
+    sweep_stale([results, out / "figures"])
+    say = RunConsole(verbosity, console)
+    start = time.perf_counter()
+    with run_log(results / "run.log"):
+        log.info("triad run started: out=%s data=%s models=%s quick=%s backend=%s "
+                 "jobs=%s scheduler=%s multiverse=%s verbosity=%s", out, data, models,
+                 quick, backend, jobs, scheduler, multiverse, verbosity)
+        try:
+            record = _run(data, out, say, strict=strict, quick=quick, models=models,
+                          backend=backend, jobs=jobs, fit_models=fit_models, lang=lang,
+                          scheduler=scheduler, multiverse=multiverse, min_cell=min_cell,
+                          robust_share=robust_share)
+        except OutputError as exc:
+            log.error("run stopped: %s", exc)
+            raise
+        except Exception as exc:
+            full = is_disk_full(exc)
+            if full is None:
+                log.exception("run stopped")
+                raise
+            error = write_error(full, full.filename or results)
+            log.error("run stopped: %s", error)
+            raise error from exc
+        log.info("run finished in %.1f s, exit status %d", time.perf_counter() - start,
+                 exit_status(record, strict))
+    return record
+
+
+def _run(data: Path | None, out: Path, say: RunConsole, *, strict: bool, quick: bool,
+         models: str, backend: str, jobs: int, fit_models: bool, lang: str,
+         scheduler: str | None, multiverse: bool, min_cell: int | None,
+         robust_share: float) -> dict:
+    """Run the steps of :func:`run_all` (which sets up the checks and the run log)."""
     tables = out / "results" / "tables"
-    tables.mkdir(parents=True, exist_ok=True)
     record: dict = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "versions": _versions(),
                     "robust_share": robust_share, "steps": {}}
 
@@ -125,8 +209,9 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
     counts = findings["severity"].value_counts().reindex(list(SEVERITIES), fill_value=0)
     record["steps"]["audit"] = {"seconds": round(time.perf_counter() - start, 3),
                                 **{k: int(v) for k, v in counts.items()}}
-    console.print("[bold]audit[/] of the published tables: " + ", ".join(
+    say.say("[bold]audit[/] of the published tables: " + ", ".join(
         f"{k} {v}" for k, v in counts.items()))
+    say.say(f"audit: {record['steps']['audit']['seconds']:.1f} s", level=2)
 
     start = time.perf_counter()
     replication = replicate_claims()
@@ -138,14 +223,15 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
     record["steps"]["replication"] = {"seconds": round(time.perf_counter() - start, 3),
                                       "claims": len(summary), "with_verdict": len(tested),
                                       **{k: int(v) for k, v in verdicts.items()}}
-    console.print(f"[bold]replication[/] from summary statistics: {len(tested)} claims with a "
-                  "significance verdict: " + ", ".join(f"{k} {v}" for k, v in verdicts.items()))
+    say.say(f"[bold]replication[/] from summary statistics: {len(tested)} claims with a "
+            "significance verdict: " + ", ".join(f"{k} {v}" for k, v in verdicts.items()))
+    say.say(f"replication: {record['steps']['replication']['seconds']:.1f} s", level=2)
 
     data = Path(data) if data is not None else default_data()
     loaded = data_tests = guard = None
     if data is None:
-        console.print("no respondent file given and no embedded synthetic data set found: "
-                      "respondent-level steps skipped")
+        say.say("no respondent file given and no embedded synthetic data set found: "
+                "respondent-level steps skipped")
     else:
         start = time.perf_counter()
         loaded = read_respondents(data, strict=strict)
@@ -173,19 +259,26 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
         record["steps"]["respondent_data"] = {"seconds": round(time.perf_counter() - start, 3)}
         label = " [bold yellow](SYNTHETIC data, not the study's)[/]" if (
             loaded.data_source == "synthetic") else ""
-        console.print(f"[bold]data[/] {data}{label}: {loaded.counts['respondents']} "
-                      f"respondents, {loaded.counts['quarantined']} answers quarantined; "
-                      "cell summaries and reliability written")
+        say.say(f"[bold]data[/] {data}{label}: {loaded.counts['respondents']} "
+                f"respondents, {loaded.counts['quarantined']} answers quarantined; "
+                "cell summaries and reliability written")
+        say.say(f"respondent data: {record['steps']['respondent_data']['seconds']:.1f} s",
+                level=2)
     if fit_models:
         record["steps"]["models"] = _fit_models(
             data if data is not None else None, out / "results", tables, replication,
             quick=quick, pattern=models, backend=backend, jobs=jobs, data_tests=data_tests,
             scheduler=scheduler, multiverse=multiverse, guard=guard,
-            robust_share=robust_share)
+            robust_share=robust_share, say=say)
         if loaded is not None:
-            record["steps"]["design"] = _design_step(loaded, out / "results", quick=quick,
-                                                     pattern=models, backend=backend,
-                                                     jobs=jobs, scheduler=scheduler)
+            failed = {f["model"] for f in record["steps"]["models"]["fits_failed"]}
+            if DESIGN_MODEL in failed:
+                record["steps"]["design"] = {"skipped": f"the {DESIGN_MODEL} fit failed"}
+                say.warn(f"design for a next wave skipped: the {DESIGN_MODEL} fit failed")
+            else:
+                record["steps"]["design"] = _design_step(
+                    loaded, out / "results", quick=quick, pattern=models, backend=backend,
+                    jobs=jobs, scheduler=scheduler, say=say)
     if guard is not None:
         record["privacy"]["suppressed"] = guard.notes
         _write(guard.summary(), tables / "suppression.csv")
@@ -199,16 +292,25 @@ def run_all(data: Path | None = None, out: Path | None = None, *, strict: bool =
         write_methods(out / "results", [found[name] for name in sorted(found)])
     start = time.perf_counter()
     from triad.figures import all_figures
+    from triad.predictive_checks import predictive_figures
     from triad.report import write_report
 
     figures = _cached_figures(tables, out / "figures", out / "results" / "figures.json", lang,
                               all_figures)
+    figures += predictive_figures(out / "results", out / "figures", lang)  # per-cell PPC, prior
     report = write_report(out / "results", figures, out / "results" / "report.html", lang)
     record["steps"]["figures_report"] = {"seconds": round(time.perf_counter() - start, 2),
                                          "figures": len(figures)}
+    say.say(f"figures and report: {record['steps']['figures_report']['seconds']:.1f} s",
+            level=2)
     _write_text(json.dumps(record, indent=2, default=str) + "\n", out / "results" / "run.json")
-    console.print(f"tables in {tables}; {len(figures)} figures in {out / 'figures'}; "
-                  f"report {report}")
+    failed = record["steps"].get("models", {}).get("fits_failed", [])
+    if failed:
+        say.warn(f"{len(failed)} fit(s) FAILED: " + "; ".join(
+            f"{f['model']} ({f['reason']})" for f in failed)
+            + ". Their rows are missing from the tables; a rerun fits only what is missing.")
+    say.final(f"tables in {tables}; {len(figures)} figures in {out / 'figures'}; "
+              f"report {report}; log {out / 'results' / 'run.log'}")
     return record
 
 
@@ -230,7 +332,7 @@ def _fit_one(spec_path: str, variant: str, data: str | None, results: str, quick
              wall_seconds=round(time.perf_counter() - start, 2),
              fit_folder=str(result.path))
     return {"diagnostics": d, "contrasts": result.contrasts, "claims": result.claims,
-            "cell_means": result.cell_means, "ppc": result.ppc,
+            "cell_means": result.cell_means, "ppc": result.ppc, "ppc_cells": result.ppc_cells,
             "sensitivity": result.sensitivity.assign(model=spec.name),
             "rope_curve": result.rope_curve}
 
@@ -238,62 +340,64 @@ def _fit_one(spec_path: str, variant: str, data: str | None, results: str, quick
 def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.DataFrame, *,
                 quick: bool, pattern: str, backend: str, jobs: int,
                 data_tests: pd.DataFrame | None = None, scheduler: str | None = None,
-                multiverse: bool = True, guard=None, robust_share: float = 0.8) -> dict:
-    from concurrent.futures import ProcessPoolExecutor
-
+                multiverse: bool = True, guard=None, robust_share: float = 0.8,
+                say: RunConsole | None = None) -> dict:
     from triad.claims import claims_latex, claims_markdown, claims_table, primary_models
     from triad.multiverse import claim_universes, loo_rejected
     from triad.specs import load_specs
 
+    say = say if say is not None else RunConsole(1, console)
     # comma-separated globs: --models 'summary_cells.toml,metric_opvoed.toml'
     found = {s.name: s for glob in pattern.split(",") for s in load_specs(pattern=glob.strip())}
     specs = [found[name] for name in sorted(found)]
     if multiverse:
         from triad.multiverse import data_cells_spec, multiverse_specs
 
-        specs += multiverse_specs(specs)
         # the summary universe of a respondent file is fitted to that file's own cells
         respondent_file = data if data is not None else default_data()
+        # (the file tells whether a complete-case universe differs from its base)
+        specs += multiverse_specs(specs, data=respondent_file)
         if respondent_file is not None:
             specs += [data_cells_spec(s) for s in specs if s.data == "summary" and not s.variant]
             data = respondent_file
     parallel = jobs > 1 or scheduler is not None
-    args = [(str(s.path), s.variant, str(data) if data else None, str(results), quick, backend,
-             1 if parallel else None) for s in specs]
+    tasks = [(s.name, (str(s.path), s.variant, str(data) if data else None, str(results),
+                       quick, backend, 1 if parallel else None)) for s in specs]
     start = time.perf_counter()
-    outputs = []
-    if scheduler is not None:
-        from distributed import Client
+    import pymc  # noqa: F401 (its import sets its logger to INFO: quieted below)
 
-        with Client(scheduler, timeout=30) as client:
-            futures = [client.submit(_fit_one, *a, key=f"fit-{spec.name}", pure=False)
-                       for spec, a in zip(specs, args, strict=True)]
-            for spec, fut in zip(specs, futures, strict=True):
-                outputs.append(fut.result())
-                _report(outputs[-1]["diagnostics"], spec.name)
-    elif jobs > 1:
-        import multiprocessing
-
-        # spawn, not fork: JAX (the numpyro backend) deadlocks in a forked child
-        with ProcessPoolExecutor(max_workers=jobs,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_fit_one, *a) for a in args]
-            for spec, fut in zip(specs, futures, strict=True):
-                outputs.append(fut.result())
-                _report(outputs[-1]["diagnostics"], spec.name)
-    else:
-        for spec, a in zip(specs, args, strict=True):
-            console.print(f"fitting {spec.name} ...", end=" ")
-            outputs.append(_fit_one(*a))
-            _report(outputs[-1]["diagnostics"], spec.name)
+    # with Dask the progress learns the cluster's threads once connected
+    with say.progress(len(tasks), "fits", min(jobs, len(tasks))) as progress, quiet("pymc"):
+        done, failures = run_jobs(tasks, _fit_one, jobs=jobs, scheduler=scheduler,
+                                  progress=progress, describe=_done_info)
+    # the tables in spec order, whatever order the fits finished in (byte-identical runs)
+    outputs = [done[s.name] for s in specs if s.name in done]
+    failed_rows = [{"model": s.name, "variant": s.variant, "family": s.family,
+                    "backend": backend, "quick": quick, "gates_passed": False,
+                    "fit_status": "failed", "failure": failures[s.name]}
+                   for s in specs if s.name in failures]
+    fits_failed = [{"model": r["model"], "reason": r["failure"]} for r in failed_rows]
+    summary = {"seconds": round(time.perf_counter() - start, 2), "models": len(specs),
+               "fits_done": len(outputs), "fits_failed": fits_failed, "quick": quick}
+    if not outputs:
+        # nothing to summarise: record the failures, and leave no earlier run's model
+        # tables behind to be read as this run's
+        _write(pd.DataFrame(failed_rows), tables / "diagnostics.csv")
+        for name in _MODEL_TABLES:
+            (tables / name).unlink(missing_ok=True)
+        return {**summary, "gates_failed": []}
     diag = pd.DataFrame([o["diagnostics"] for o in outputs])
+    diag["fit_status"], diag["failure"] = "ok", ""
     contrasts = pd.concat([o["contrasts"] for o in outputs], ignore_index=True)
     contrasts["quick"] = quick
-    _write(diag, tables / "diagnostics.csv")
+    _write(pd.concat([diag, pd.DataFrame(failed_rows)], ignore_index=True) if failed_rows
+           else diag, tables / "diagnostics.csv")
     _write(contrasts, tables / "contrasts.csv", guard)
     _write(pd.concat([o["cell_means"] for o in outputs], ignore_index=True),
            tables / "posterior_cell_means.csv", guard)
     _write(pd.concat([o["ppc"] for o in outputs], ignore_index=True), tables / "ppc.csv", guard)
+    _write(pd.concat([o["ppc_cells"] for o in outputs], ignore_index=True),
+           tables / "ppc_cells.csv", guard)
     _write(pd.concat([o["rope_curve"] for o in outputs], ignore_index=True).assign(quick=quick),
            tables / "rope_sensitivity.csv", guard)
     claim_rows = pd.concat([o["claims"] for o in outputs], ignore_index=True)
@@ -310,10 +414,32 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
     _write_text(claims_latex(claims), tables / "claims.tex")
     failed = diag.loc[~diag["gates_passed"].astype(bool), "model"].tolist()
     if failed:
-        console.print(f"[bold red]GATES FAILED[/] for {', '.join(failed)}: their contrasts are "
-                      "flagged and are not findings (see diagnostics.csv)")
-    return {"seconds": round(time.perf_counter() - start, 2), "models": len(specs),
-            "gates_failed": failed, "quick": quick}
+        say.warn(f"GATES FAILED for {', '.join(failed)}: their contrasts are flagged and "
+                 "are not findings (see diagnostics.csv)")
+    return {**summary, "gates_failed": failed}
+
+
+# written from the fits; removed when no fit completed
+_MODEL_TABLES = ("contrasts.csv", "posterior_cell_means.csv", "ppc.csv", "ppc_cells.csv",
+                 "rope_sensitivity.csv", "claims.csv", "claims.md", "claims.tex",
+                 "multiverse.csv", "prior_sensitivity.csv", "loo_compare.csv")
+
+
+# ------------------------------------------------------------------------ running fits
+
+
+def _done_info(output: dict) -> dict:
+    """Say what the progress display shows of a finished fit (from its diagnostics)."""
+    d = output.get("diagnostics", {}) if isinstance(output, dict) else {}
+    ok = bool(d.get("gates_passed", True))
+    status = "gates ok" if ok else f"GATES FAILED ({d.get('gates_failed', '')})"
+    detail = ""
+    if "r_hat_max" in d:
+        detail = (f"R-hat {d['r_hat_max']:.3f}, ESS {d['ess_bulk_min']:.0f}/"
+                  f"{d['ess_tail_min']:.0f}, divergences {d['divergences']}, "
+                  f"{d.get('fit_folder', '')}")
+    return {"seconds": d.get("wall_seconds"), "ok": ok, "status": status,
+            "cached": bool(d.get("cached", False)), "detail": detail}
 
 
 DESIGN_MODEL = "metric_inspraak"
@@ -322,7 +448,7 @@ DESIGN_GRID = (5, 10, 20, 40, 80, 160, 320, 640)
 
 
 def _design_step(loaded, results: Path, *, quick: bool, pattern: str, backend: str,
-                 jobs: int, scheduler: str | None) -> dict:
+                 jobs: int, scheduler: str | None, say: RunConsole | None = None) -> dict:
     """Design simulation for a next wave from the Inspraak model (cached by fit and settings).
 
     Runs when ``metric_inspraak`` is among the fitted specs; writes ``results/design/``.
@@ -343,16 +469,17 @@ def _design_step(loaded, results: Path, *, quick: bool, pattern: str, backend: s
     stamp = folder / "design.json"
     if stamp.is_file() and json.loads(stamp.read_text()).get("settings") == settings:
         return {"seconds": round(time.perf_counter() - start, 2), "cached": True}
+    say = say if say is not None else RunConsole(1, console)
     done = run_design(result, folder, DESIGN_GRID, data=loaded, n_draws=settings["n_draws"],
                       reps=settings["reps"], seed=settings["seed"], jobs=jobs,
                       scheduler=scheduler,
                       record={"settings": settings, "quick": quick,
-                              "gates_passed": bool(result.passed)})
-    console.print("[bold]design[/] for a next wave, respondents per cell for assurance .8 "
-                  "(Inspraak gap): " + ", ".join(
-                      f"{r['sector']} {r['n_per_cell']:.0f}" if r["status"] == "reached"
-                      else f"{r['sector']} >{max(DESIGN_GRID)}"
-                      for _, r in done["required"].iterrows()))
+                              "gates_passed": bool(result.passed)}, progress=say)
+    say.say("[bold]design[/] for a next wave, respondents per cell for assurance .8 "
+            "(Inspraak gap): " + ", ".join(
+                f"{r['sector']} {r['n_per_cell']:.0f}" if r["status"] == "reached"
+                else f"{r['sector']} >{max(DESIGN_GRID)}"
+                for _, r in done["required"].iterrows()))
     return {"seconds": round(time.perf_counter() - start, 2), "cached": False}
 
 
@@ -402,21 +529,19 @@ def _loo_comparison(outputs: list[dict], diag: pd.DataFrame, quick: bool,
     return compared
 
 
-def _report(d: dict, name: str) -> None:
-    status = "ok" if d["gates_passed"] else f"[bold red]GATES FAILED[/] ({d['gates_failed']})"
-    console.print(f"{name}: {d['wall_seconds']:.1f} s{' (cached)' if d['cached'] else ''}, "
-                  f"R-hat {d['r_hat_max']:.3f}, ESS {d['ess_bulk_min']:.0f}/"
-                  f"{d['ess_tail_min']:.0f}, divergences {d['divergences']}: {status}")
-
-
 def _cached_figures(tables: Path, folder: Path, stamp: Path, lang: str, draw) -> list[Path]:
     """Redraw the figures only when their input tables (or the language) changed."""
+    import triad.figures
+    import triad.style
+    from triad.paths import data_dir
+
     inputs = ["claims.csv", "posterior_cell_means.csv", "ppc.csv", "contrasts.csv",
-              "rope_sensitivity.csv",
+              "rope_sensitivity.csv", "cells.csv", "diagnostics.csv", "loo_compare.csv",
               "reliability.csv", "multiverse.csv", "design.csv"]
+    # the drawing code, the words and the style are inputs too: a changed label redraws
+    sources = [Path(triad.figures.__file__), triad.style.STYLE_FILE, data_dir() / "labels.toml"]
     digest = hashlib.sha256(lang.encode())
-    for name in inputs:
-        path = tables / name
+    for path in [tables / name for name in inputs] + sources:
         digest.update(path.read_bytes() if path.is_file() else b"-")
     key = digest.hexdigest()
     if stamp.is_file():

@@ -62,6 +62,8 @@ PROTECTED_COLUMNS = {
     "multiverse.csv": ["estimate", "ci_low", "ci_high", "p_direction", "p_rope", "bf10",
                        "conclusion"],
     "ppc.csv": ["observed", "replicated", "replicated_low", "replicated_high"],
+    "ppc_cells.csv": ["n", "n_obs", "observed", "rep_mean", "rep_low", "rep_high", "p_value",
+                      "flagged"],
     "rope_sensitivity.csv": ["rope", "p_rope"],
 }
 SUMMARY_COLUMNS = ["table", "rows_suppressed", "columns", "rule", "kind", "groups"]
@@ -398,7 +400,7 @@ class SmallCellGuard:
         if name in ("contrasts.csv", "rope_sensitivity.csv"):
             sizes = [row.get("n_a"), row.get("n_b")]
             return float(np.nanmin([np.nan if pd.isna(x) else x for x in sizes] + [np.inf]))
-        if name in ("cells.csv", "posterior_cell_means.csv", "reliability.csv"):
+        if name in ("cells.csv", "posterior_cell_means.csv", "reliability.csv", "ppc_cells.csv"):
             if str(row.get("data_source", "")) == "published":
                 return np.inf
             return float(row["n"]) if not pd.isna(row.get("n")) else np.inf

@@ -446,7 +446,7 @@ def _column(frame: pd.DataFrame, col: str, lang: str) -> tuple[list[str], bool]:
     values = frame[col].tolist()
     kind = FORMATS.get(col)
     # posterior predictive p-values (ppc_cells.csv: ppp, ppp_mean, ...) and test p-values
-    if kind is None and (col.startswith("ppp") or col.endswith("_p")):
+    if kind is None and (col.startswith("ppp") or col.endswith("_p") or col == "p_value"):
         kind = "p"
     if kind == "p":
         return [fmt_p(v) for v in values], True
@@ -1019,10 +1019,14 @@ def report_context(results: Path, figures: list[Path], out: Path, lang: str = "e
     if len(ppc_cells):
         flag = _truthy(ppc_cells["flagged"]) if "flagged" in ppc_cells else \
             pd.Series(False, index=ppc_cells.index)
+        if "model" in ppc_cells:
+            # the primary models' cells; the variants' are in the CSV
+            flag &= ~ppc_cells["model"].astype(str).str.contains("~", regex=False)
         ctx["ppc_flagged_n"] = int(flag.sum())
         ctx["ppc_cells"] = view("ppc_cells.csv", ppc_cells[flag],
                                 [c for c in ppc_cells.columns if c not in ("flagged",)],
-                                scope="the flagged cells", total=len(ppc_cells))
+                                scope="the flagged cells of the primary models",
+                                total=len(ppc_cells))
     # --- figures, each shown once: beside the section it belongs to, or under Figures;
     # the Figures section lists them all with where they are
     placed: dict[str, list] = {}

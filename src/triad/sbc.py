@@ -59,9 +59,9 @@ Backends (``backend``), each compiling or building the model the way noted:
 Thinning: autocorrelated draws bend rank histograms towards a U shape.  Draws kept every
 10th are nearly independent for most quantities (nutpie, metric_inspraak and summary_cells:
 median bulk ESS 87-116 per 100 kept draws; numpyro, metric_alliantie, 3 refits: median
-bulk ESS 0.5-1.0 per draw before thinning, the worst quantity's 0.07-0.47).  The defaults keep 99 of 990 draws
-(100 possible ranks, which fill 20, 10, 5 or 4 bins equally); the stored run in
-``bench/sbc`` keeps 50 of 500 to fit five models in 26 minutes.
+bulk ESS 0.5-1.0 per draw before thinning, the worst quantity's 0.07-0.47).  The defaults
+keep 99 of 990 draws (100 possible ranks, which fill 20, 10, 5 or 4 bins equally); the
+stored run in ``bench/sbc`` keeps 50 of 500 to fit five models in about 26 minutes.
 
 Every simulation has its own seed (``SeedSequence([seed, sim])``), so the ranks do not
 depend on how simulations are split over processes: ``jobs`` spawned local processes or
@@ -83,6 +83,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from triad.progress import RunConsole
 from triad.specs import ModelSpec
 
 __all__ = ["SBC_BACKENDS", "DEFAULT_SBC_BACKEND", "RANK_COLUMNS", "UNIFORMITY_COLUMNS",
@@ -583,8 +584,11 @@ def _refit(spec: ModelSpec, frame: pd.DataFrame, observed: dict, args: dict, bac
 
 def _sbc_chunk(spec: ModelSpec, frame: pd.DataFrame, sims: list[int], data: dict,
                truth: np.ndarray, cmat: np.ndarray | None, args: dict, backend: str,
-               checked: list, seed: int) -> dict:
-    """Refit the simulations ``sims`` (one worker task) and return their ranks."""
+               checked: list, seed: int, on_sim=None) -> dict:
+    """Refit the simulations ``sims`` (one worker task) and return their ranks.
+
+    ``on_sim(seconds)`` is called after each refit (in-process progress).
+    """
     keep = [v for v, _ in checked]
     expected = _expected_variable(spec)
     if cmat is not None and expected not in keep:
@@ -604,6 +608,8 @@ def _sbc_chunk(spec: ModelSpec, frame: pd.DataFrame, sims: list[int], data: dict
         ranks.append((draws < truth[j][None, :]).sum(axis=0))
         divs.append(div)
         seconds.append(time.perf_counter() - start)
+        if on_sim is not None:
+            on_sim(seconds[-1])
     return {"sims": list(sims), "ranks": np.array(ranks), "divergences": divs,
             "seconds": seconds, "n_kept": n_kept}
 
@@ -626,6 +632,7 @@ def run_sbc(
     respondent_levels: int | None = 10,
     simulate_from: ModelSpec | None = None,
     timings: dict | None = None,
+    progress: RunConsole | None = None,
 ) -> pd.DataFrame:
     """Run simulation-based calibration of one model spec.
 
@@ -670,6 +677,8 @@ def run_sbc(
     timings : dict, optional
         Filled with ``simulate_seconds``, ``refit_seconds`` (per simulation) and
         ``wall_seconds``.
+    progress : triad.progress.RunConsole, optional
+        Shows the refits done, elapsed time and ETA there; default silent.
 
     Returns
     -------
@@ -703,24 +712,39 @@ def run_sbc(
         return (spec, design.frame, c, {k: v[c] for k, v in sim["data"].items()},
                 sim["truth"][c], sim["cmat"], args, backend, sim["checked"], seed)
 
-    if scheduler is not None:
-        from distributed import Client
+    out = progress if progress is not None else RunConsole(0)
+    results = []  # chunks in the order they finish; _rank_frame orders by simulation
+    bar = out.progress(n_sims, f"SBC {spec.name}", jobs if scheduler is None else 1)
 
-        with Client(scheduler, timeout=30) as client:
-            workers = sum(w["nthreads"] for w in client.scheduler_info()["workers"].values())
-            futures = [client.submit(_sbc_chunk, *task(c), key=f"sbc-{spec.name}-{i}",
-                                     pure=False) for i, c in enumerate(chunks(workers))]
-            results = [f.result() for f in futures]
-    elif jobs > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    def finished(r: dict) -> None:
+        results.append(r)
+        bar.advance(len(r["sims"]), sum(r["seconds"]))
 
-        with ProcessPoolExecutor(max_workers=jobs,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_sbc_chunk, *task(c)) for c in chunks(jobs)]
-            results = [f.result() for f in futures]
-    else:
-        results = [_sbc_chunk(*task(c)) for c in chunks(1)]
+    with bar:
+        if scheduler is not None:
+            from distributed import Client, as_completed
+
+            with Client(scheduler, timeout=30) as client:
+                workers = sum(w["nthreads"] for w in
+                              client.scheduler_info()["workers"].values())
+                bar.workers = max(1, workers)
+                futures = [client.submit(_sbc_chunk, *task(c), key=f"sbc-{spec.name}-{i}",
+                                         pure=False) for i, c in enumerate(chunks(workers))]
+                for f in as_completed(futures):
+                    finished(f.result())
+        elif jobs > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(max_workers=jobs,
+                                     mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = [pool.submit(_sbc_chunk, *task(c)) for c in chunks(jobs)]
+                for f in as_completed(futures):
+                    finished(f.result())
+        else:
+            # per refit, not per chunk: the chunks are large when run in this process
+            results = [_sbc_chunk(*task(c), on_sim=lambda sec: bar.advance(1, sec))
+                       for c in chunks(1)]
     if timings is not None:
         timings.update(simulate_seconds=round(simulated - start, 2),
                        refit_seconds=[round(s, 3) for r in results for s in r["seconds"]],
@@ -1170,6 +1194,7 @@ def sbc_models(
     bins: int | None = None,
     level: float = 0.01,
     command: str = "",
+    progress: RunConsole | None = None,
 ) -> dict:
     """Run SBC for several specs and store the result (``triad sbc``'s job).
 
@@ -1186,6 +1211,9 @@ def sbc_models(
         As in :func:`sbc_uniformity`.
     command : str
         The command line, for the record.
+    progress : triad.progress.RunConsole, optional
+        Where the refits' progress is shown; default standard error (verbosity 1), so that
+        ``triad sbc --format csv`` keeps standard output to its table.
 
     Returns
     -------
@@ -1200,7 +1228,9 @@ def sbc_models(
         sims[spec.name] = int(n_sims[spec.name] if isinstance(n_sims, Mapping) else n_sims)
         ranks.append(run_sbc(spec, sims[spec.name], draws=draws, thin=thin, tune=tune,
                              seed=seed, backend=backend, jobs=jobs, scheduler=scheduler,
-                             data=data, respondent_levels=respondent_levels, timings=t))
+                             data=data, respondent_levels=respondent_levels, timings=t,
+                             progress=progress if progress is not None else
+                             RunConsole.stderr()))
         refits = t.pop("refit_seconds")
         t.update(refit_seconds_median=round(float(np.median(refits)), 3),
                  refit_seconds_max=round(float(np.max(refits)), 3),

@@ -29,12 +29,14 @@ __all__ = ["PSENS_THRESHOLD", "add_log_densities", "power_scaling", "psens_summa
 PSENS_THRESHOLD = 0.05
 SENSITIVITY_COLUMNS = ["quantity", "kind", "prior", "likelihood", "diagnosis"]
 # Per-respondent effects and offsets are nuisance (hundreds of them); cell means of Bambi's
-# response ('mu', 'p') are recomputed quantities, not parameters.
-_SKIP = re.compile(r"(_offset$|\|respondent$|^mu$|^p$|^cell_z$|^_)")
+# response ('mu', 'p') are recomputed quantities, not parameters; so are the summary
+# model's sector cell means ('cell_mu', part of 'mu') and its paired cells' shared errors.
+_SKIP = re.compile(r"(_offset$|\|respondent$|^mu$|^p$|^cell_z$|^cell_mu$|^pair_z$|^_)")
 # Power-scale the top-level priors only, as priorsense does for brms: the population
 # distribution of group-level effects (Bambi's '1|cell' / '_offset', the summary model's
-# cell means 'mu' and 'cell_z') is part of the model structure, not a prior choice.
-_HIERARCHICAL = re.compile(r"(\|.*(?<!_sigma)$|^mu$|^cell_z$)")
+# cell means 'mu', 'cell_mu' and 'cell_z', and the standard normal 'pair_z' that carries
+# paired cells' shared sampling error) is part of the model structure, not a prior choice.
+_HIERARCHICAL = re.compile(r"(\|.*(?<!_sigma)$|^mu$|^cell_mu$|^cell_z$|^pair_z$)")
 
 
 def add_log_densities(idata: xr.DataTree, model, *, combine: str | None = None) -> None:

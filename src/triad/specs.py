@@ -22,6 +22,16 @@ noncentered : bool, default true -- group-specific effects non-centred (Bambi's 
     false suits few groups with many rows each
 sampler : {draws, tune, chains, target_accept, seed}
 quick : optional {draws, tune} for smoke runs
+missing_age : "indicator" (default) | "complete_case" -- respondent models: a row without an
+    age keeps its place with ``age_z = 0`` and ``age_missing = 1`` (the formula's
+    ``age_missing`` terms give those respondents their own shift; dropped from the model
+    when no age is missing), or is left out and listed in ``excluded``
+    (:mod:`triad.missingness`)
+claim_pairs : "all" (default) | "gaps" -- which claim pairs the model reads: "gaps" keeps
+    only pairs of different rater groups (youth, parent, professional), for a model built
+    to answer the gap claims (:mod:`triad.gaps`)
+paired : summary specs: table of pair kind -> {r, why, optional range}: the correlation
+    of two printed means of the same people (:mod:`triad.paired`)
 """
 
 import hashlib
@@ -38,11 +48,14 @@ __all__ = ["FORMULA_VARIABLES", "ModelSpec", "SpecError", "load_spec", "load_spe
 FORMULA_VARIABLES = frozenset({
     "score", "value", "cell", "role", "rater", "target", "sector", "gender", "age_z",
     "respondent", "professional", "scale", "item", "scale_cell", "n", "mean", "sd",
-    "group", "group_gender", "scale_gender",
+    "group", "group_gender", "scale_gender", "age_missing", "dyad", "side", "gap_cell",
 })
 FAMILIES = ("gaussian", "t", "cumulative_logit", "cumulative_probit", "summary_normal")
 _KEYS = {"name", "description", "data", "level", "scales", "rows", "family", "formula",
-         "sigma_formula", "contrasts", "priors", "sampler", "quick", "noncentered"}
+         "sigma_formula", "contrasts", "priors", "sampler", "quick", "noncentered",
+         "missing_age", "claim_pairs", "paired"}
+MISSING_AGE = ("indicator", "complete_case")
+CLAIM_PAIRS = ("all", "gaps")
 _SAMPLER_KEYS = {"draws": int, "tune": int, "chains": int, "target_accept": float, "seed": int}
 _DISTS = {"Normal", "HalfNormal", "StudentT", "Exponential", "HalfStudentT", "Gamma", "LogNormal"}
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\d+(?:\.\d+)?)|(\|\||[~+\-*:|()/]))")
@@ -77,8 +90,11 @@ class ModelSpec:
     sigma_formula: str | None = None
     quick: dict = field(default_factory=dict)
     noncentered: bool = True
+    missing_age: str = "indicator"
+    claim_pairs: str = "all"
     variant: str = ""
     content_sha256: str = ""
+    paired: dict = field(default_factory=dict)
 
     @property
     def sha256(self) -> str:
@@ -138,6 +154,41 @@ def _check_prior(path: Path, key: str, prior: object, top: bool = True) -> dict:
         elif not isinstance(value, int | float) or isinstance(value, bool):
             raise SpecError(path, f"{key}.{pname}", f"must be a number, got {value!r}")
     return prior
+
+
+def _check_paired(path: Path, raw: dict) -> dict:
+    from triad.paired import PAIR_KINDS
+
+    paired = raw.get("paired", {})
+    if paired and raw["data"] != "summary":
+        raise SpecError(path, "paired", "only summary specs have paired cells")
+    if not isinstance(paired, dict):
+        raise SpecError(path, "paired", "a table of pair kind -> {r, why, range}")
+
+    def correlation(key: str, value: object) -> float:
+        if not isinstance(value, int | float) or isinstance(value, bool) or not (
+                -1 < value < 1):
+            raise SpecError(path, key, f"a correlation between -1 and 1, got {value!r}")
+        return float(value)
+
+    for kind, setting in paired.items():
+        key = f"paired.{kind}"
+        if kind not in PAIR_KINDS:
+            raise SpecError(path, key, f"unknown pair kind; allowed: {', '.join(PAIR_KINDS)}")
+        if not isinstance(setting, dict) or "r" not in setting:
+            raise SpecError(path, key, "a table with 'r', 'why' and optionally 'range'")
+        unknown = sorted(set(setting) - {"r", "why", "range"})
+        if unknown:
+            raise SpecError(path, f"{key}.{unknown[0]}", "unknown; allowed: r, why, range")
+        correlation(f"{key}.r", setting["r"])
+        if not str(setting.get("why", "")).strip():
+            raise SpecError(path, f"{key}.why", "every stated correlation needs a justification")
+        values = setting.get("range", [])
+        if not isinstance(values, list):
+            raise SpecError(path, f"{key}.range", "a list of correlations")
+        for v in values:
+            correlation(f"{key}.range", v)
+    return paired
 
 
 def load_spec(path: str | Path) -> ModelSpec:
@@ -223,12 +274,17 @@ def spec_from_raw(raw: dict, path: Path, *, variant: str = "",
     noncentered = raw.get("noncentered", True)
     if not isinstance(noncentered, bool):
         raise SpecError(path, "noncentered", "must be true or false")
+    for key, allowed in (("missing_age", MISSING_AGE), ("claim_pairs", CLAIM_PAIRS)):
+        if raw.get(key, allowed[0]) not in allowed:
+            raise SpecError(path, key, f"must be one of {', '.join(allowed)}")
     return ModelSpec(
         path=path, name=raw["name"], description=raw["description"], data=raw["data"],
         family=raw["family"], formula=raw["formula"], scales=tuple(scales),
         contrasts=tuple(raw["contrasts"]), priors=priors, sampler=sampler, level=level,
         rows=tuple(rows), sigma_formula=raw.get("sigma_formula"), quick=quick,
-        noncentered=noncentered, variant=variant, content_sha256=content_sha256,
+        noncentered=noncentered, missing_age=raw.get("missing_age", MISSING_AGE[0]),
+        claim_pairs=raw.get("claim_pairs", CLAIM_PAIRS[0]), variant=variant,
+        content_sha256=content_sha256, paired=_check_paired(path, raw),
     )
 
 

@@ -1,0 +1,42 @@
+"""The all-gaps universe: a model that reads only the claims about rater gaps.
+
+``models/pooled_gaps.toml`` fits every rater gap (youth minus professional, parent minus
+professional, per scale and sector) in one respondent-level model, each gap drawn from a
+normal distribution around its family's mean gap with a spread ``tau`` learnt from all of
+them: extreme gaps are shrunk towards their family, which answers the multiplicity
+question by partial pooling instead of by a correction of error rates (Gelman, Hill and
+Yajima 2012).  The spec says ``claim_pairs = "gaps"``: of the claims registry it reads
+only pairs of two different rater groups (youths, parents, professionals), so the model
+is a universe of the gap claims and of nothing else (not of sector or gender
+differences, which it was not built to estimate).
+"""
+
+import numpy as np
+import xarray as xr
+
+from triad.codebook import PROFESSIONAL_ROLES
+from triad.published import parse_group_key
+
+__all__ = ["POOLED_GAPS", "rater_of", "is_gap_pair", "gap_pairs_only"]
+
+# The spec name of the all-gaps universe and its label in the claims x universes grid.
+POOLED_GAPS = {"pooled_gaps": "all gaps pooled"}
+
+
+def rater_of(group: str) -> str:
+    """Return the rater group (youth, parent or professional) of a claims-registry group key."""
+    role = parse_group_key(group)["role"]
+    return "professional" if role in (*PROFESSIONAL_ROLES, "professional") else role
+
+
+def is_gap_pair(group_a: str, group_b: str) -> bool:
+    """Whether a claim pair compares two different rater groups (a rater gap)."""
+    return rater_of(group_a) != rater_of(group_b)
+
+
+def gap_pairs_only(post: xr.DataArray, prior: xr.DataArray | None
+                   ) -> tuple[xr.DataArray, xr.DataArray | None]:
+    """Keep the claim pairs (dim ``pair``) that are rater gaps, posterior and prior alike."""
+    keep = np.flatnonzero([is_gap_pair(str(a), str(b)) for a, b in zip(
+        post["group_a"].to_numpy(), post["group_b"].to_numpy(), strict=True)])
+    return post.isel(pair=keep), None if prior is None else prior.isel(pair=keep)

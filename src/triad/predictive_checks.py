@@ -1,0 +1,569 @@
+"""Predictive checks per cell, and the prior predictive shown against the data.
+
+Every inference of triad is about a cell (raters about a target group in one sector), so
+the posterior predictive check is made per cell too: for each cell and statistic (mean,
+SD, share of the top answer) the observed value is compared with its distribution over
+the replicated data sets of the stored ``posterior_predictive`` group, with a posterior
+predictive p-value.  :func:`ppc_cell_table` computes the table from a fit's DataTree
+alone (a stored ``fit.nc`` suffices); :func:`ppc_cells_figure` draws it and
+:func:`prior_predictive_figure` plots the stored ``prior_predictive`` draws against the
+observed distribution.  :func:`predictive_figures` draws all of them for a run.
+
+Rules
+-----
+- p-value: ``p = P(T_rep > T_obs) + 0.5 P(T_rep = T_obs)`` over the draws (the mid-p
+  value; it equals ``P(T_rep >= T_obs)`` for a continuous statistic and does not flag a
+  cell merely because a discrete statistic, such as a share of 0, ties in most draws).
+- A cell's statistic is flagged when ``p < 0.025`` or ``p > 0.975`` (two-sided 5%).
+  Over the dozens of cells x statistics of a run a few flags are expected by chance: a
+  flag asks for a look at that cell, it is not a test.
+- Top answer: the highest answer of the scale's answer set (5).  For item answers the
+  share of that answer; for scale scores (means of items) the share of scores >= 4.5,
+  the scores that round to the top answer (a Gaussian replicate is never exactly 5).
+- Summary-statistic models (published cells' n, mean, SD) are checked on the cell mean
+  and SD only: they have no answers, so no top share.
+"""
+
+import hashlib
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+__all__ = ["CI_PROB", "PPC_CELL_COLUMNS", "P_FLAG", "STATISTICS", "mid_p_value",
+           "ppc_cell_table", "ppc_cells_figure", "predictive_figures",
+           "prior_predictive_figure"]
+
+STATISTICS = ("mean", "sd", "top_share")
+P_FLAG = 0.025
+CI_PROB = 0.95
+PPC_CELL_COLUMNS = ["model", "scale", "group", "sector", "statistic", "observed", "rep_mean",
+                    "rep_low", "rep_high", "p_value", "flagged", "n", "n_obs", "data_source"]
+# Rows per figure page: at 4.2 mm a row (6.6 mm for names on two lines) plus header and
+# footnote the page stays under the 225 mm a journal page allows (MAX_HEIGHT_MM).
+_MAX_ROWS = 28
+_ROW_MM = 4.2
+_ROW_MM_TWO_LINES = 6.6
+_LABEL_CHARS = 48
+_EXTRA_MM = 34.0
+# Bumped when the drawing changes: the figures are redrawn although their inputs are not.
+_DRAWING_VERSION = 1
+
+_WORDS = {
+    "en": {"mean": "Mean", "sd": "SD", "top_share": "Share of top answer",
+           "top_share_score": "Share of scores \u2265 {cut:g}",
+           "observed": "observed", "replicated": "replicated (95% interval)",
+           "flagged": "flagged: p < 0.025 or p > 0.975",
+           "ppc_title": "{model}: observed vs posterior predictive, per cell",
+           "prior_title": "{model}: prior predictive ECDFs (50 draws, thin) vs observed "
+                          "(thick); x axis: central 98% of the prior predictive",
+           "suppressed": "suppressed (n < min. cell)",
+           "synthetic": "SYNTHETIC data reconstructed from the published tables - not "
+                        "findings about the study.",
+           "data": "Data: {source}.", "answer": "Answer",
+           "prior_title_ordinal": "{model}: prior predictive (bars: 90% interval) vs "
+                                  "observed (black)",
+           "var_score": "Scale score", "var_value": "Item answers",
+           "var_cell_mean": "Cell mean", "var_cell_var": "Cell variance (SD squared)"},
+    "nl": {"mean": "Gemiddelde", "sd": "SD", "top_share": "Aandeel hoogste antwoord",
+           "top_share_score": "Aandeel scores \u2265 {cut:g}",
+           "observed": "geobserveerd", "replicated": "gerepliceerd (95%-interval)",
+           "flagged": "gemarkeerd: p < 0,025 of p > 0,975",
+           "ppc_title": "{model}: geobserveerd vs posterieur voorspeld, per cel",
+           "prior_title": "{model}: ECDF's van de prior-voorspelling (50 trekkingen, dun) vs "
+                          "geobserveerd (dik); x-as: centrale 98% van de prior-voorspelling",
+           "suppressed": "onderdrukt (n < min. cel)",
+           "synthetic": "SYNTHETISCHE data, gereconstrueerd uit de gepubliceerde tabellen - "
+                        "geen bevindingen over het onderzoek.",
+           "data": "Data: {source}.", "answer": "Antwoord",
+           "prior_title_ordinal": "{model}: prior-voorspelling (balken: 90%-interval)"
+                                  " vs geobserveerd (zwart)",
+           "var_score": "Schaalscore", "var_value": "Itemantwoorden",
+           "var_cell_mean": "Celgemiddelde", "var_cell_var": "Celvariantie (SD kwadraat)"},
+}
+_OBSERVED_COLOUR = "#000000"
+_REPLICATED_COLOUR = "#56B4E9"
+_FLAG_COLOUR = "#D55E00"
+
+
+# --------------------------------------------------------------------------- table
+
+
+def mid_p_value(replicated: np.ndarray, observed: float) -> float:
+    """Posterior predictive p-value ``P(T_rep > T_obs) + 0.5 P(T_rep = T_obs)``.
+
+    Parameters
+    ----------
+    replicated : ndarray
+        The statistic in every replicated data set (one value per draw).
+    observed : float
+        The statistic of the observed data.
+
+    Returns
+    -------
+    float
+        NaN when the observed statistic or every replicate is NaN.
+    """
+    rep = np.asarray(replicated, dtype=float)
+    rep = rep[~np.isnan(rep)]
+    if np.isnan(observed) or rep.size == 0:
+        return float("nan")
+    return float(np.mean(rep > observed) + 0.5 * np.mean(rep == observed))
+
+
+def _top_answer(scale: str) -> float:
+    """Highest answer of a scale's answer set (5 when the codebook does not say)."""
+    from triad.codebook import load_codebook
+
+    book = load_codebook()
+    found = book.scales.get(scale)
+    values = book.answer_sets.get(found.answer_set, {}).get("values") if found else None
+    return float(max(values)) if values else 5.0
+
+
+def _statistics(values: np.ndarray, top: float) -> dict[str, np.ndarray]:
+    """Mean, SD and share of values >= ``top - 0.5`` along the last axis."""
+    n = values.shape[-1]
+    return {"mean": values.mean(axis=-1),
+            "sd": values.std(axis=-1, ddof=1) if n > 1 else np.full(values.shape[:-1], np.nan),
+            "top_share": (values >= top - 0.5).mean(axis=-1)}
+
+
+def _row(model: str, scale: str, group: str, sector: str, statistic: str, observed: float,
+         replicated: np.ndarray, n: int, n_obs: int, source: str, ci_prob: float) -> dict:
+    rep = np.asarray(replicated, dtype=float)
+    p = mid_p_value(rep, float(observed))
+    tail = (1 - ci_prob) / 2
+    finite = rep[~np.isnan(rep)]
+    low, high = (np.quantile(finite, [tail, 1 - tail]) if finite.size else (np.nan, np.nan))
+    return {"model": model, "scale": scale, "group": group, "sector": sector,
+            "statistic": statistic, "observed": float(observed),
+            "rep_mean": float(finite.mean()) if finite.size else np.nan,
+            "rep_low": float(low), "rep_high": float(high), "p_value": p,
+            "flagged": bool(not np.isnan(p) and (p < P_FLAG or p > 1 - P_FLAG)),
+            "n": int(n), "n_obs": int(n_obs), "data_source": source}
+
+
+def _group_key(rater: str, target: str, sector: str, gender: str | None = None) -> str:
+    key = f"{rater}>{target}@{sector}"
+    return key + (f"#{gender}" if gender and gender not in ("all", "nan", "None") else "")
+
+
+def ppc_cell_table(idata: xr.DataTree, *, model: str, data_source: str = "",
+                   ci_prob: float = CI_PROB) -> pd.DataFrame:
+    """Posterior predictive check of every cell of a fit: one row per cell and statistic.
+
+    Parameters
+    ----------
+    idata : DataTree
+        A fit as stored in ``fit.nc``: ``posterior_predictive``, ``observed_data`` and
+        ``constant_data`` are used.
+    model : str
+        The model's name (``model`` column).
+    data_source : str
+        ``synthetic``, ``published`` or the respondent file's source.
+    ci_prob : float
+        Probability of the replicated interval ``rep_low``-``rep_high``.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`PPC_CELL_COLUMNS`.  Cells are scale x rater>target@sector (with
+        ``#gender`` for a summary model's gender cells); ``group`` is that key.  ``n`` is
+        the cell's respondents, ``n_obs`` its modelled values (answers, scores or 1 cell).
+        Empty when the fit has no posterior predictive.
+    """
+    needed = ("posterior_predictive", "observed_data", "constant_data")
+    if any(g not in idata.children for g in needed):
+        return pd.DataFrame(columns=PPC_CELL_COLUMNS)
+    pp = idata["posterior_predictive"].to_dataset()
+    obs = idata["observed_data"].to_dataset()
+    const = idata["constant_data"].to_dataset()
+    names = [v for v in pp.data_vars if v in obs.data_vars]
+    if "__obs__" in pp.dims and names:
+        rows = _respondent_rows(pp, obs, const, names[0], model, data_source, ci_prob)
+    elif {"cell_mean", "cell_var"} <= set(names):
+        rows = _summary_rows(pp, obs, const, model, data_source, ci_prob)
+    else:
+        rows = []
+    return pd.DataFrame(rows, columns=PPC_CELL_COLUMNS)
+
+
+def _respondent_rows(pp: xr.Dataset, obs: xr.Dataset, const: xr.Dataset, var: str,
+                     model: str, source: str, ci_prob: float) -> list[dict]:
+    rep = pp[var].stack(sample=("chain", "draw")).transpose("sample", "__obs__").to_numpy()
+    observed = obs[var].to_numpy()
+    # ordinal answers are stored as category indices 0..K-1 (as Bambi codes them)
+    if np.issubdtype(pp[var].dtype, np.integer):
+        rep, observed = rep + 1, observed + 1
+    rep, observed = rep.astype("float32"), observed.astype(float)
+    frame = pd.DataFrame({k: const[k].to_numpy().astype(str) for k in (
+        "scale", "rater", "target", "sector", "respondent") if k in const})
+    rows = []
+    keys = ["scale", "rater", "target", "sector"]
+    for (scale, rater, target, sector), part in frame.groupby(keys, sort=True):
+        idx = part.index.to_numpy()
+        top = _top_answer(scale)
+        o = _statistics(observed[idx], top)
+        r = _statistics(rep[:, idx], top)
+        n = int(part["respondent"].nunique()) if "respondent" in part else len(idx)
+        for stat in STATISTICS:
+            rows.append(_row(model, scale, _group_key(rater, target, sector), sector, stat,
+                             o[stat], r[stat], n, len(idx), source, ci_prob))
+    return rows
+
+
+def _summary_rows(pp: xr.Dataset, obs: xr.Dataset, const: xr.Dataset, model: str,
+                  source: str, ci_prob: float) -> list[dict]:
+    def draws(name: str) -> np.ndarray:
+        return pp[name].stack(sample=("chain", "draw")).transpose("sample", "cell").to_numpy(
+            ).astype(float)
+
+    rep_mean, rep_sd = draws("cell_mean"), np.sqrt(np.clip(draws("cell_var"), 0, None))
+    rows = []
+    for j in range(const.sizes["cell"]):
+        c = {k: str(const[k].values[j]) for k in ("scale", "rater", "target", "sector",
+                                                   "gender") if k in const}
+        key = _group_key(c["rater"], c["target"], c["sector"], c.get("gender"))
+        n = int(const["n"].values[j]) if "n" in const else 1
+        for stat, o, r in (("mean", float(obs["cell_mean"].values[j]), rep_mean[:, j]),
+                           ("sd", float(np.sqrt(obs["cell_var"].values[j])), rep_sd[:, j])):
+            rows.append(_row(model, c["scale"], key, c["sector"], stat, o, r, n, 1, source,
+                             ci_prob))
+    return rows
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _w(lang: str, key: str) -> str:
+    return _WORDS.get(lang, _WORDS["en"]).get(key, key)
+
+
+def _footnote(fig, source: str, lang: str) -> None:
+    synthetic = source == "synthetic"
+    text = _w(lang, "synthetic") if synthetic else _w(lang, "data").format(source=source)
+    # 1 mm above the bottom edge
+    fig.text(0.01, 1.0 / (fig.get_figheight() * 25.4), text, ha="left", va="bottom", fontsize=7,
+        color=_FLAG_COLOUR if synthetic else "black",
+        fontweight="bold" if synthetic else "normal")
+
+
+def _as_flag(values: pd.Series) -> pd.Series:
+    """Return ``flagged`` as booleans (the small-cell guard leaves 1.0/0.0, NaN if blanked)."""
+    return values.astype(str).str.strip().str.lower().isin(["true", "1", "1.0"])
+
+
+def _row_label(row: pd.Series, several_scales: bool, lang: str) -> str:
+    from triad.labels import group_label, scale_label
+
+    text = group_label(str(row["group"]), lang)
+    text = f"{scale_label(str(row['scale']), lang)}: {text}" if several_scales else text
+    # long names on two lines: the panels keep most of the 174 mm
+    return textwrap.fill(text, _LABEL_CHARS, break_long_words=False)
+
+
+# raters about targets in the order of the report's tables
+_GROUP_ORDER = ("youth>professional", "parent>professional", "professional>youth",
+                "professional>parent", "professional>self")
+
+
+def _cell_order(cells: pd.DataFrame) -> pd.DataFrame:
+    """Cells by scale (codebook order), rater>target (table order), gender, sector."""
+    from triad.codebook import SECTORS, load_codebook
+
+    scales = list(load_codebook().scales)
+
+    def key(row: pd.Series) -> tuple:
+        pair, rest = str(row["group"]).split("@", 1)
+        sector, _, gender = rest.partition("#")
+        return (scales.index(row["scale"]) if row["scale"] in scales else len(scales),
+                _GROUP_ORDER.index(pair) if pair in _GROUP_ORDER else len(_GROUP_ORDER), pair,
+                gender, SECTORS.index(sector) if sector in SECTORS else -1, sector)
+
+    order = sorted(range(len(cells)), key=lambda i: key(cells.iloc[i]))
+    return cells.iloc[order].reset_index(drop=True)
+
+
+def _pages(table: pd.DataFrame) -> list[list[str]]:
+    """Scales packed into pages of at most :data:`_MAX_ROWS` cells (a scale stays whole)."""
+    sizes = table.groupby("scale", sort=False)["group"].nunique()
+    order = _cell_order(table.drop_duplicates(["scale", "group"])[["scale", "group"]])
+    pages, current, count = [], [], 0
+    for scale in dict.fromkeys(order["scale"]):
+        size = sizes[scale]
+        if current and count + size > _MAX_ROWS:
+            pages.append(current)
+            current, count = [], 0
+        current.append(scale)
+        count += size
+    return pages + ([current] if current else [])
+
+
+def ppc_cells_figure(table: pd.DataFrame, out: Path, lang: str = "en") -> list[Path]:
+    """Draw one model's per-cell posterior predictive checks: ``ppc_cells_<model>``.
+
+    One row per cell (named in words), one panel per statistic: the replicated 95%
+    interval with its mean and the observed value; flagged statistics in vermillion
+    with their cell's name.  A model with more cells than fit a page is split into
+    ``ppc_cells_<model>_2``, ... (whole scales per page).  Beside each figure its data
+    (``<name>.csv``).
+
+    Parameters
+    ----------
+    table : DataFrame
+        Rows of :func:`ppc_cell_table` (or ``ppc_cells.csv``) for one model.
+    out : Path
+        Folder of the figure files.
+    lang : {"en", "nl"}
+
+    Returns
+    -------
+    list of Path
+        The PNG of every page.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: figures are files, never windows
+    import matplotlib.pyplot as plt
+
+    from triad.figures import save
+    from triad.labels import scale_label
+    from triad.style import figure_size, journal_style
+
+    if table.empty:
+        return []
+    model = str(table["model"].iloc[0])
+    source = str(table["data_source"].iloc[0])
+    several = table["scale"].nunique() > 1
+    stats = [s for s in STATISTICS if s in set(table["statistic"])]
+    ordinal = model.startswith("ordinal")
+    paths = []
+    for page, scales in enumerate(_pages(table), start=1):
+        part = table[table["scale"].isin(scales)].copy()
+        cells = _cell_order(part.drop_duplicates(["scale", "group"])[["scale", "group"]])
+        cells = cells.assign(label=[_row_label(r, several, lang) for _, r in cells.iterrows()])
+        part = part.merge(cells, on=["scale", "group"], how="left").assign(
+            flagged=_as_flag(part["flagged"]))
+        row_mm = _ROW_MM_TWO_LINES if cells["label"].str.contains("\n").any() else _ROW_MM
+        height = min(_EXTRA_MM + row_mm * len(cells), 225.0)
+        y = {(r.scale, r.group): len(cells) - 1 - i for i, r in enumerate(cells.itertuples())}
+        with journal_style():
+            fig, axes = plt.subplots(1, len(stats), sharey=True, squeeze=False,
+                                     figsize=figure_size("double", height))
+            for ax, stat in zip(axes[0], stats, strict=True):
+                rows = part[part["statistic"] == stat]
+                for r in rows.itertuples():
+                    yi = y[(r.scale, r.group)]
+                    if pd.isna(r.observed):  # suppressed small cell: nothing to draw
+                        continue
+                    ax.plot([r.rep_low, r.rep_high], [yi, yi], color=_REPLICATED_COLOUR,
+                            lw=2.2, solid_capstyle="butt")
+                    ax.plot(r.rep_mean, yi, "|", color="#0072B2", ms=5)
+                    flagged = bool(r.flagged)
+                    ax.plot(r.observed, yi, "D" if flagged else "o",
+                            color=_FLAG_COLOUR if flagged else _OBSERVED_COLOUR,
+                            ms=4 if flagged else 3, zorder=3)
+                label = _w(lang, stat)
+                if stat == "top_share" and not ordinal:
+                    label = _w(lang, "top_share_score").format(
+                        cut=_top_answer(str(rows["scale"].iloc[0])) - 0.5)
+                ax.set_xlabel(label)
+                ax.grid(axis="y", color="#EEEEEE", lw=0.5)
+                ax.set_ylim(-0.7, len(cells) - 0.3)
+            flagged_cells = set(part.loc[part["flagged"], "label"])
+            suppressed = set(part.loc[part["observed"].isna(), "label"])
+            ticks = [f"{lab} ({_w(lang, 'suppressed')})" if lab in suppressed else lab
+                     for lab in cells["label"]]
+            axes[0][0].set_yticks([y[(r.scale, r.group)] for r in cells.itertuples()], ticks)
+            for tick, lab in zip(axes[0][0].get_yticklabels(), cells["label"], strict=True):
+                if lab in flagged_cells:
+                    tick.set_color(_FLAG_COLOUR)
+                    tick.set_fontweight("bold")
+            handles = [plt.Line2D([], [], color=_REPLICATED_COLOUR, lw=2.2),
+                       plt.Line2D([], [], marker="o", ls="", color=_OBSERVED_COLOUR, ms=3),
+                       plt.Line2D([], [], marker="D", ls="", color=_FLAG_COLOUR, ms=4)]
+            # legend and footnote below the panels, placed in mm and kept out of the
+            # constrained layout (an 'outside' legend would overlap the footnote)
+            legend = fig.legend(handles, [_w(lang, "replicated"), _w(lang, "observed"),
+                                          _w(lang, "flagged")], loc="lower center", ncols=3,
+                                bbox_to_anchor=(0.5, 5.0 / height))
+            legend.set_in_layout(False)
+            scales = ", ".join(scale_label(str(s), lang) for s in dict.fromkeys(
+                part["scale"]))
+            fig.suptitle(_w(lang, "ppc_title").format(model=f"{model} ({scales})"),
+                         fontsize=8)
+            _footnote(fig, source, lang)
+            fig.get_layout_engine().set(rect=(0, 11.0 / height, 1, 1 - 11.0 / height))
+            name = f"ppc_cells_{model}" + (f"_{page}" if page > 1 else "")
+            drawn = part.drop(columns=["label"]).assign(label=part["label"])
+            paths.append(save(fig, out, name, drawn))
+    return paths
+
+
+def prior_predictive_figure(tree: xr.DataTree, model: str, out: Path, lang: str = "en",
+                            source: str = "", num_samples: int = 50) -> Path | None:
+    """Prior predictive draws against the observed distribution: ``prior_<model>``.
+
+    ArviZ draws it: item answers as a rootogram (``plot_ppc_rootogram``), scale scores
+    and summary statistics as densities of ``num_samples`` prior predictive data sets
+    (``plot_ppc_dist``), both with ``group="prior_predictive"`` and the observed data.
+    Beside it ``prior_<model>.csv``: per variable the observed and prior predictive
+    distribution (shares per answer, or quantiles and the share inside the answer range).
+
+    Parameters
+    ----------
+    tree : DataTree
+        With ``prior_predictive`` and ``observed_data`` (a stored ``fit.nc``).
+    model, source : str
+        The model's name and the data source (footnote).
+    """
+    import arviz as az
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from triad.figures import save
+    from triad.style import figure_size, journal_style
+
+    if any(g not in tree.children for g in ("prior_predictive", "observed_data")):
+        return None
+    prior = tree["prior_predictive"].to_dataset()
+    names = [v for v in prior.data_vars if v in tree["observed_data"].to_dataset()]
+    if not names:
+        return None
+    sub = xr.DataTree.from_dict({"prior_predictive": prior[names],
+                                 "observed_data": tree["observed_data"].to_dataset()[names]})
+    ordinal = all(np.issubdtype(prior[v].dtype, np.integer) for v in names)
+    with journal_style():
+        kwargs = {"backend": "matplotlib", "var_names": names, "group": "prior_predictive",
+                  "figure_kwargs": {"figsize": figure_size("double", 70),
+                                    "layout": "constrained"}}
+        if ordinal:
+            pc = az.plot_ppc_rootogram(sub, ci_prob=0.9, visuals={"observed_markers": {
+                "color": _OBSERVED_COLOUR}}, **kwargs)
+        else:
+            # ECDFs, not densities: a Student-t prior predictive reaches thousands of
+            # scale points, and a KDE on that range would blur the 1-5 data to a spike
+            pc = az.plot_ppc_dist(sub, num_samples=num_samples, kind="ecdf",
+                                  visuals={"observed_dist": {"color": _OBSERVED_COLOUR,
+                                                             "linewidth": 1.6}},
+                                  **kwargs)
+        fig = pc.viz["figure"].item()
+        for ax in fig.axes:
+            ax.tick_params(labelsize=7)
+            var = ax.get_title()
+            ax.set_title(_w(lang, f"var_{var}") if f"var_{var}" in _WORDS[lang] else var,
+                         fontsize=8)
+            if var in names and not ordinal:
+                # the central 98% of the prior predictive (and all the data) fill the axis
+                obs = sub["observed_data"][var].to_numpy()
+                low, high = np.quantile(prior[var].to_numpy(), [0.01, 0.99])
+                ax.set_xlim(min(low, obs.min()), max(high, obs.max()))
+            if ordinal:  # stored as category indices 0..K-1: label them as the answers
+                top = int(max(int(prior[v].max()) for v in names))
+                ax.set_xticks(range(top + 1), [str(k + 1) for k in range(top + 1)])
+                ax.set_xlabel(_w(lang, "answer"), fontsize=7.5)
+        fig.suptitle(_w(lang, "prior_title_ordinal" if ordinal else "prior_title").format(
+            model=model), fontsize=8)
+        _footnote(fig, source, lang)
+        fig.get_layout_engine().set(rect=(0, 6.0 / 70, 1, 1 - 6.0 / 70))
+        return save(fig, out, f"prior_{model}",
+                           _prior_table(prior[names], sub["observed_data"].to_dataset(),
+                                        ordinal, model, source))
+
+
+def _prior_table(prior: xr.Dataset, observed: xr.Dataset, ordinal: bool, model: str,
+                 source: str) -> pd.DataFrame:
+    rows = []
+    for var in prior.data_vars:
+        rep = prior[var].to_numpy().reshape(-1, prior[var].shape[-1]).astype(float)
+        obs = observed[var].to_numpy().astype(float)
+        if ordinal:
+            for k in range(int(max(rep.max(), obs.max())) + 1):
+                share = (rep == k).mean(axis=1)
+                rows.append({"variable": var, "statistic": f"share answer {k + 1}",
+                             "observed": float((obs == k).mean()),
+                             "prior_mean": float(share.mean()),
+                             "prior_low": float(np.quantile(share, 0.05)),
+                             "prior_high": float(np.quantile(share, 0.95))})
+            continue
+        for q in (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99):
+            per = np.quantile(rep, q, axis=1)
+            rows.append({"variable": var, "statistic": f"quantile {q:g}",
+                         "observed": float(np.quantile(obs, q)),
+                         "prior_mean": float(per.mean()),
+                         "prior_low": float(np.quantile(per, 0.05)),
+                         "prior_high": float(np.quantile(per, 0.95))})
+        if var in ("score", "cell_mean"):  # share of the 1-5 answer range a scale score has
+            inside = ((rep >= 1) & (rep <= 5)).mean(axis=1)
+            rows.append({"variable": var, "statistic": "share in [1, 5]",
+                         "observed": float(((obs >= 1) & (obs <= 5)).mean()),
+                         "prior_mean": float(inside.mean()),
+                         "prior_low": float(np.quantile(inside, 0.05)),
+                         "prior_high": float(np.quantile(inside, 0.95))})
+    return pd.DataFrame(rows).assign(model=model, data_source=source)
+
+
+def _primary(models: pd.Series) -> pd.Series:
+    """Rows of primary fits (multiverse variants are named ``model~variant``)."""
+    return ~models.astype(str).str.contains("~", regex=False)
+
+
+def predictive_figures(results_folder: Path, out: Path, lang: str = "en") -> list[Path]:
+    """Draw the per-cell PPC and prior predictive figures of a run; return the PNG paths.
+
+    Reads ``tables/ppc_cells.csv`` and ``tables/diagnostics.csv`` (its ``fit_folder``
+    column locates each ``fit.nc``) under ``results_folder``; primary models only.  The
+    figures are redrawn only when those inputs or ``lang`` changed (a stamp
+    ``predictive_figures.json`` in ``results_folder``).
+    """
+    results_folder, out = Path(results_folder), Path(out)
+    tables = results_folder / "tables"
+
+    def read(name: str) -> pd.DataFrame:
+        path = tables / name
+        return pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else (
+            pd.DataFrame())
+
+    digest = hashlib.sha256(f"{lang}|{_DRAWING_VERSION}".encode())
+    for name in ("ppc_cells.csv", "diagnostics.csv"):
+        path = tables / name
+        digest.update(path.read_bytes() if path.is_file() else b"-")
+    stamp = results_folder / "predictive_figures.json"
+    if stamp.is_file():
+        saved = json.loads(stamp.read_text())
+        paths = [Path(p) for p in saved.get("figures", [])]
+        if saved.get("key") == digest.hexdigest() and all(
+                p.with_suffix(e).is_file() for p in paths for e in (".png", ".pdf", ".svg")):
+            return paths
+    paths: list[Path] = []
+    cells = read("ppc_cells.csv")
+    if not cells.empty:
+        cells = cells[_primary(cells["model"])]
+        for _, part in cells.groupby("model", sort=True):
+            # Summary-statistic models are listed in the table only: with a free mean and
+            # SD per cell their check is nearly automatic, and 90 cells would fill 5 pages.
+            if "top_share" in set(part["statistic"]):
+                paths += ppc_cells_figure(part.reset_index(drop=True), out, lang)
+    diag = read("diagnostics.csv")
+    if not diag.empty and "fit_folder" in diag:
+        for _, row in diag[_primary(diag["model"])].sort_values("model").iterrows():
+            nc = Path(str(row["fit_folder"])) / "fit.nc"
+            if not nc.is_file():
+                continue
+            with xr.open_datatree(nc, engine="netcdf4") as dt:
+                tree = xr.DataTree.from_dict({g: dt[g].to_dataset().load() for g in (
+                    "prior_predictive", "observed_data") if g in dt.children})
+            made = prior_predictive_figure(tree, str(row["model"]), out, lang,
+                                           str(row.get("data_source", "")))
+            if made is not None:
+                paths.append(made)
+    tmp = stamp.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"key": digest.hexdigest(),
+                               "figures": [str(p) for p in paths]}) + "\n")
+    tmp.replace(stamp)
+    return paths
+
