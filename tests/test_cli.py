@@ -66,7 +66,6 @@ BAD = [
     ("sbc", ["--level", "0"], "--level", ["between 0 and 1"]),
     ("sbc", ["--level", "1"], "--level", ["between 0 and 1"]),
     ("sbc", ["--models", "metric_nothing"], "--models", ["metric_inspraak"]),
-    ("sbc", ["--models", "ordinal_inspraak"], "--models", ["ordinal"]),
     ("sbc", ["--format", "xml"], "--format", ["csv", "md", "json"]),
     ("design", ["--model", "metric_nothing"], "--model", ["metric_inspraak"]),
     ("design", ["--model", "summary_cells"], "--model", ["metric respondent"]),

@@ -88,9 +88,11 @@ LABELS = {
            "robustness": "% = share of the other universes agreeing with the primary",
            "rope_width": "ROPE half-width (pooled within-group SDs)",
            "p_rope": "P(ROPE)", "needed": "0.95", "page": "page {k} of {n}",
-           "sbc": "SBC {model}: ECDF of the PIT values minus uniform, simultaneous 95% band "
-                  "({shown} of {total} quantities, smallest chi-square p first)",
-           "chi2": "chi-square p = {p:.3f}", "assurance": "Assurance P(95% HDI excludes 0)",
+           "sbc": "SBC {model}: ECDF of the PIT values minus uniform, simultaneous {prob} "
+                  "band (Bonferroni; {shown} of {total} quantities, outside the band first, "
+                  "then smallest chi-square p)",
+           "chi2": "chi-square p = {p:.3f}", "ecdf_out": "outside the band",
+           "ecdf_in": "inside the band", "assurance": "Assurance P(95% HDI excludes 0)",
            "per_cell": "Respondents per cell (each group)"},
     "nl": {"bayes": "Bayesiaans 95%-HDI", "freq": "Welch-t 95%-BI (gepubliceerde tabellen)",
            "paired": "verschil van gepubliceerde gemiddelden (gepaard: geen BI)",
@@ -113,9 +115,11 @@ LABELS = {
            "robustness": "% = aandeel van de andere universa eens met het primaire model",
            "rope_width": "ROPE-halfbreedte (gepoolde SD's binnen groepen)",
            "p_rope": "P(ROPE)", "needed": "0,95", "page": "pagina {k} van {n}",
-           "sbc": "SBC {model}: ECDF van de PIT-waarden min uniform, simultane 95%-band "
-                  "({shown} van {total} grootheden, kleinste chi-kwadraat-p eerst)",
-           "chi2": "chi-kwadraat p = {p:.3f}",
+           "sbc": "SBC {model}: ECDF van de PIT-waarden min uniform, simultane {prob}-band "
+                  "(Bonferroni; {shown} van {total} grootheden, buiten de band eerst, dan "
+                  "kleinste chi-kwadraat-p)",
+           "chi2": "chi-kwadraat p = {p:.3f}", "ecdf_out": "buiten de band",
+           "ecdf_in": "binnen de band",
            "assurance": "Zekerheid P(95%-HDI sluit 0 uit)",
            "per_cell": "Respondenten per cel (per groep)"},
 }

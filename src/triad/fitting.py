@@ -317,14 +317,18 @@ def _expected(model, idata: xr.DataTree, spec: ModelSpec,
 
     if isinstance(model, OrdinalModel):  # disc/thresholds by rater: PyMC, not Bambi
         return model.expected(idata, latent=latent, data=data)
-    if spec.ordinal and "p" in idata["posterior"] and data is None:
-        # prior draws already hold PyMC's own category probabilities per observation
+    cumulative = spec.ordinal and "p" in idata["posterior"] and data is None
+    if cumulative:
+        # prior draws hold PyMC's own deterministic p: the cumulative P(Y <= k), k < K
         post = idata["posterior"]
     else:
+        # Bambi's predict gives the K category probabilities
         post = model.predict(idata, kind="response_params", inplace=False,
                              data=data)["posterior"]
     if spec.ordinal:
         p = post["p"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+        if cumulative:
+            p = np.diff(p, axis=-1, prepend=0.0, append=1.0)
         if not latent:
             return p @ np.arange(1, p.shape[-1] + 1)
         # P(Y <= 1) = F(threshold_1 - eta)  =>  eta = threshold_1 - F^-1(p_1)
@@ -1081,3 +1085,67 @@ def _read_table(path: Path) -> pd.DataFrame:
         if col in table:
             table[col] = table[col].astype(object).where(table[col].notna(), "")
     return table
+
+
+# --------------------------------------------------------------------------- public builders
+# Thin public entry points for the modules that rebuild a spec's model outside fit()
+# (triad.sbc): they build and sample exactly as fit() does, so a check of them is a check
+# of the production path.  Appended here rather than in __all__ above to keep this
+# module's internals untouched.
+
+__all__ += ["build_model", "sample"]
+
+
+def build_model(spec: ModelSpec, frame: pd.DataFrame) -> tuple:
+    """Build a spec's PyMC model on a model frame, as :func:`fit` builds it.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    frame : DataFrame
+        The model frame (:func:`triad.modeldata.model_frame` for respondent specs,
+        :func:`triad.modeldata.summary_frame` for the summary model).
+
+    Returns
+    -------
+    tuple
+        ``(pymc.Model, predictor)``: the Bambi model for respondent specs (it predicts
+        expected scores), the :class:`triad.ordinal_model.OrdinalModel` for ordinal specs
+        with ``disc`` or ``thresholds``, None for the summary model.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # bambi's pandas deprecation notices
+        if spec.data == "respondent" and spec.pymc_ordinal:
+            from triad.ordinal_model import build
+
+            ordinal = build(spec, frame)
+            return ordinal.model, ordinal
+        if spec.data == "respondent":
+            bmodel = _bambi_model(spec, frame)
+            bmodel.build()
+            return bmodel.backend.model, bmodel
+        return _summary_model(frame, spec), None
+
+
+def sample(model, args: dict, backend: str = DEFAULT_BACKEND,
+           cores: int | None = None) -> xr.DataTree:
+    """Sample a model's posterior with a production backend, as :func:`fit` does.
+
+    Parameters
+    ----------
+    model : pymc.Model
+    args : dict
+        ``draws, tune, chains, seed, target_accept`` (:func:`sampler_args`).
+    backend : {"pymc", "nutpie", "numpyro"}
+    cores : int, optional
+        Processes for the chains (pymc backend).
+
+    Returns
+    -------
+    DataTree
+        Posterior (free parameters and non-per-observation deterministics) and
+        sample_stats.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    return _sample_pymc(model, args, backend, cores)

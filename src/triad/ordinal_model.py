@@ -319,6 +319,11 @@ class OrdinalModel:
                 u = rng.uniform(size=cut.shape[:-1])
                 return (u[..., None] > _cdf(link)(cut)).sum(axis=-1)
 
+            # P(answer <= k) per row: what SBC's contrasts read (as Bambi's own ``p``);
+            # per-row deterministics are not stored by a fit
+            cut = scale[:, None] * (tau_obs - eta[:, None])
+            cdf = pt.sigmoid(cut) if link == "logit" else 0.5 * pt.erfc(-cut / np.sqrt(2.0))
+            pm.Deterministic("p", cdf, dims=("__obs__", "threshold_dim"))
             pm.CustomDist("value", eta, scale, tau_obs, logp=logp, random=random,
                           signature="(),(),(k)->()", observed=y, dims="__obs__",
                           dtype="int64")
@@ -441,8 +446,10 @@ class OrdinalModel:
         """
         import pymc as pm
 
+        dims = self.model.named_vars_to_dims
         names = [v.name for v in self.model.free_RVs] + [
-            v.name for v in self.model.deterministics]
+            v.name for v in self.model.deterministics
+            if "__obs__" not in dims.get(v.name, ())]
         with self.model:
             prior = pm.sample_prior_predictive(draws=draws, random_seed=seed,
                                                var_names=names)["prior"].to_dataset()

@@ -1,46 +1,68 @@
-"""Simulation-based calibration (SBC; Talts et al. 2018) of the metric and summary models.
+"""Simulation-based calibration (SBC; Talts et al. 2018) of triad's models.
 
 Procedure, per model spec:
 
-1. Build the spec's model on the real design with triad's own model-building code
-   (:func:`triad.fitting._bambi_model` on the model frame of the respondent data --
-   default the embedded synthetic file -- for respondent models;
-   :func:`triad.fitting._summary_model` on the published cells for the summary model).
+1. Build the spec's model on the real design with the production builder
+   (:func:`triad.fitting.build_model`: Bambi for the Gaussian and Student-t respondent
+   specs, :mod:`triad.ordinal_model` for the ordinal specs with discrimination or
+   thresholds by rater, triad's own PyMC model for the summary spec), on
+   the model frame of the respondent data (default the embedded synthetic file) or on the
+   published cells.
 2. Draw ``n_sims`` parameter sets from the spec's prior and one data set from the prior
-   predictive for each (one seeded ``pm.sample_prior_predictive`` call).
+   predictive for each (seeded ``pm.sample_prior_predictive``).  Ordinal models: PyMC draws
+   the cut points forwards from their independent Normal priors and ignores the
+   ``ordered`` transform, while the fitted model's density is that prior restricted to
+   increasing cut points; only draws with increasing cut points are kept, with the answers
+   simulated from them (rejection sampling: exact draws of the fitted prior).
 3. Refit every simulated data set with the same model (one chain, ``tune`` + ``draws``
    iterations, every ``thin``-th draw kept), and record the rank of the true value among
    the kept posterior draws for every checked quantity: ``rank = #{draws < truth}``, in
    ``0 .. L`` for ``L`` kept draws (``n_ranks = L + 1`` possible values).
 4. If the model and the sampler are calibrated, every quantity's ranks are uniform on
-   ``0 .. L`` (:func:`sbc_uniformity` tests that).
+   ``0 .. L``.  :func:`sbc_uniformity` tests that per quantity with the simultaneous ECDF
+   band of Säilynoja et al. (2022), which decides, and reports the binned chi-square of
+   the rank histogram beside it.
 
 Checked quantities (``kind`` column): every free parameter on its constrained scale
 (``kind = 'parameter'``), except a non-centred offset, which the group effect it scales
 (a deterministic such as ``1|cell``) replaces; plus every named contrast of the spec
 (``kind = 'contrast'``: group-mean differences as :mod:`triad.contrasts` defines them,
-computed from the expected score ``mu`` of every unit).  For ``metric_inspraak`` that is
-the 3 rater>target-by-gender means (``group_gender``), the 2 age slopes, the cell SD
-(``1|cell_sigma``), the 6 cell effects (``1|cell``), the 2 log residual SDs per rater
-(``sigma_rater``; ranks are invariant to the monotone exp, so these are also the residual
-SDs' ranks) and 14 contrasts (28 quantities); for ``summary_cells`` the 22 group means,
-the 8 cell SDs per scale, the 90 cell means and 90 cell SDs, and 154 contrasts (364).
+computed from the expected 1-5 score of every unit: ``mu``, or for the ordinal model
+``K - sum_k P(Y <= k)`` from the model's cumulative probabilities ``p``).  Effects indexed by
+respondent (``1|respondent``, ``professional|respondent``) are checked for the
+``respondent_levels`` respondents with the most rows (default 10; ties broken by a seeded
+draw; for ``metric_alliantie`` these are professionals, who rate two targets): with
+365-479 respondents, checking all of them would shrink each quantity's Bonferroni level
+to nothing, and their SD, which carries the hierarchy, is always checked.  For
+``metric_inspraak`` that is 28 quantities (3 group-by-gender means, 2 age slopes, the cell
+SD and 6 cell effects, 2 log residual SDs -- ranks are invariant to the monotone exp --,
+14 contrasts), for ``summary_cells`` 364.
 
-Backends (``backend``): ``'nutpie'`` (default) compiles the model once per process with
-numba, with the observed data turned into a shared variable, and swaps in every simulated
-data set (:meth:`nutpie.CompiledPyMCModel.with_data`): no recompilation per data set;
-``'pymc'`` and ``'numpyro'`` rebuild the model on every simulated data set and sample with
-:func:`triad.fitting._sample_pymc` (the production path).  Measured on this 2-core machine
-(1 chain, 300 + 300 iterations, per refit): metric_inspraak nutpie 0.2-0.5 s after a
-one-off 11-15 s numba compilation, pymc 1.4-6.4 s, numpyro 3.7-7.7 s (JAX re-compiles per
-data set), nutpie's JAX backend 2-3 s; summary_cells nutpie 0.1-0.5 s after 14 s, pymc
-3-7 s.  Hence nutpie is the default.
+Backends (``backend``), each compiling or building the model the way noted:
 
-Thinning: 1000 draws kept every 10th are nearly independent (measured median bulk ESS
-87-116 per 100 kept draws and refit, metric_inspraak and summary_cells); 300 draws thinned
-by 3 gave 57-85 (metric_inspraak), and autocorrelated draws bend rank histograms towards a
-U shape.  The full run keeps 99 of 990 draws (every 10th), the CI test 99 of 297 (every
-3rd): 99 draws give 100 possible ranks, which fill 20, 10, 5 or 4 bins equally.
+``'numpyro'`` (default, :data:`triad.fitting.DEFAULT_BACKEND`, the production sampler)
+    NumPyro's NUTS on PyMC's JAX log density, with the settings PyMC's
+    ``pm.sample(nuts_sampler="numpyro")`` gives it (:mod:`pymc.sampling.jax`: diagonal
+    mass matrix, step size and mass matrix adapted, tree depth 10, PyMC's jittered initial
+    point, retried while its density is not finite).  Unlike that call, which compiles the
+    model's JAX code anew for every data set (measured 14-19 s a refit of
+    ``metric_inspraak`` on this machine, 2 s of it sampling), the log density takes the
+    observed data as an argument and warm-up plus sampling are one jitted function
+    (:func:`numpyro.infer.hmc.hmc`'s kernels in a ``lax.scan``), compiled once per
+    process and model: the same kernel, adaptation and density, without recompilation.
+``'nutpie'``
+    Compiled once per process with numba, the observed data turned into a shared
+    variable and swapped per data set (:meth:`nutpie.CompiledPyMCModel.with_data`).
+``'pymc'``
+    Rebuilds the model on every simulated data set and samples with
+    :func:`triad.fitting.sample` (PyMC's own NUTS).
+
+Thinning: autocorrelated draws bend rank histograms towards a U shape.  Draws kept every
+10th are nearly independent for most quantities (nutpie, metric_inspraak and summary_cells:
+median bulk ESS 87-116 per 100 kept draws; numpyro, metric_alliantie, 3 refits: median
+bulk ESS 0.5-1.0 per draw before thinning, the worst quantity's 0.07-0.47).  The defaults
+keep 99 of 990 draws (100 possible ranks, which fill 20, 10, 5 or 4 bins equally); the
+stored run in ``bench/sbc`` keeps 50 of 500 to fit five models in about 26 minutes.
 
 Every simulation has its own seed (``SeedSequence([seed, sim])``), so the ranks do not
 depend on how simulations are split over processes: ``jobs`` spawned local processes or
@@ -54,7 +76,9 @@ import logging
 import threading
 import time
 import warnings
-from collections.abc import Sequence
+import zlib
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -64,19 +88,26 @@ from triad.progress import RunConsole
 from triad.specs import ModelSpec
 
 __all__ = ["SBC_BACKENDS", "DEFAULT_SBC_BACKEND", "RANK_COLUMNS", "UNIFORMITY_COLUMNS",
-           "SBCDesign", "sbc_design", "run_sbc", "sbc_uniformity", "family_decision",
-           "ecdf_figures", "write_sbc", "sbc_models", "sbc_summary_for_report"]
+           "DECISION_TEST", "SBCDesign", "sbc_design", "run_sbc", "sbc_uniformity",
+           "family_decision", "ecdf_figures", "write_sbc", "sbc_models", "combine_runs",
+           "sbc_summary_for_report"]
 
 SBC_BACKENDS = ("nutpie", "pymc", "numpyro")
-DEFAULT_SBC_BACKEND = "nutpie"
+# = triad.fitting.DEFAULT_BACKEND (tests/test_sbc.py checks): SBC checks the sampler the
+# fits use.  A copy, as importing triad.fitting here would load the samplers on import.
+DEFAULT_SBC_BACKEND = "numpyro"
+DECISION_TEST = "ecdf"
 RANK_COLUMNS = ["model", "sim", "parameter", "kind", "rank", "n_ranks", "truth",
                 "divergences"]
-UNIFORMITY_COLUMNS = ["model", "parameter", "kind", "n_sims", "n_ranks", "bins", "chi2",
-                      "df", "p_value", "p_adjusted", "level", "family_size", "reject",
-                      "family_reject"]
+UNIFORMITY_COLUMNS = ["model", "parameter", "kind", "n_sims", "n_ranks", "level",
+                      "family_size", "decided_by", "ecdf_band_prob", "ecdf_simulations",
+                      "ecdf_points_outside", "ecdf_max_excess", "ecdf_reject", "bins", "chi2",
+                      "df", "p_value", "p_adjusted", "chi2_reject", "reject", "family_reject"]
 _OBSERVED_SUFFIX = "__sbc_observed"
+_RESPONDENT_DIM = "respondent__"  # Bambi's dimension of a by-respondent group effect
 _VERSIONED = ("triad", "pymc", "pytensor", "bambi", "nutpie", "numba", "numpyro", "jax",
-              "arviz", "numpy", "scipy", "pandas", "distributed")
+              "arviz", "arviz_stats", "arviz_plots", "numpy", "scipy", "pandas",
+              "distributed")
 
 
 # --------------------------------------------------------------------------- design
@@ -90,7 +121,7 @@ class SBCDesign:
     ----------
     spec : ModelSpec
     frame : DataFrame
-        The model frame (respondent rows, or published cells).
+        The model frame (respondent rows or answers, or published cells).
     units : DataFrame
         ``frame`` with a ``weight`` column, as :mod:`triad.contrasts` expects.
     data_source : str
@@ -108,7 +139,7 @@ def sbc_design(spec: ModelSpec, data=None) -> SBCDesign:
     Parameters
     ----------
     spec : ModelSpec
-        A respondent model with a Gaussian or Student-t family, or the summary model.
+        A respondent model (Gaussian, Student-t or ordinal family) or the summary model.
     data : RespondentData, path or DataFrame, optional
         Respondent models: the respondent file (default the embedded synthetic data set).
         Summary models: a cells table in the published layout, or a respondent file whose
@@ -121,9 +152,6 @@ def sbc_design(spec: ModelSpec, data=None) -> SBCDesign:
     from triad.fitting import respondent_data
     from triad.modeldata import model_frame, summary_frame
 
-    if spec.ordinal:
-        raise ValueError(f"{spec.name}: SBC is implemented for metric and summary models, "
-                         "not ordinal ones")
     if spec.data == "respondent":
         md = model_frame(respondent_data(data), spec)
         units = md.frame.assign(weight=1.0)
@@ -145,23 +173,43 @@ def sbc_design(spec: ModelSpec, data=None) -> SBCDesign:
 
 
 def _build(spec: ModelSpec, frame: pd.DataFrame):
-    """Build the spec's PyMC model on ``frame`` with triad.fitting's own builders."""
-    from triad.fitting import _bambi_model, _summary_model
+    """Build the spec's PyMC model on ``frame`` with the production builder."""
+    from triad.fitting import build_model
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # bambi's pandas deprecation notices
-        if spec.data == "respondent":
-            bmodel = _bambi_model(spec, frame)
-            bmodel.build()
-            return bmodel.backend.model, bmodel
-        return _summary_model(frame, spec), None
+    return build_model(spec, frame)
 
 
 def _frame_with(spec: ModelSpec, frame: pd.DataFrame, observed: dict) -> pd.DataFrame:
     """Return the model frame with a simulated response in place of the real one."""
-    if spec.data == "respondent":
-        return frame.assign(score=observed["score"])
-    return frame.assign(mean=observed["cell_mean"], sd=np.sqrt(observed["cell_var"]))
+    if spec.data != "respondent":
+        return frame.assign(mean=observed["cell_mean"], sd=np.sqrt(observed["cell_var"]))
+    if spec.ordinal:
+        # simulated category indices 0..K-1; every category stays a level even when a data
+        # set lacks it, or Bambi would build a model with fewer cut points
+        levels = frame["value"].cat.categories
+        return frame.assign(value=pd.Categorical(levels[np.asarray(observed["value"], int)],
+                                                 categories=levels, ordered=True))
+    return frame.assign(score=observed["score"])
+
+
+def _expected_variable(spec: ModelSpec) -> str:
+    """Return the per-row model variable the expected scores (and contrasts) come from."""
+    return "p" if spec.ordinal else "mu"
+
+
+def _expected_scores(spec: ModelSpec, draws: np.ndarray) -> np.ndarray:
+    """Draws x rows of each row's expected 1-5 score.
+
+    Metric and summary models: ``mu`` itself.  Ordinal models: Bambi's deterministic
+    ``p`` holds the cumulative probabilities ``P(Y <= k)``, ``k = 1 .. K-1`` (its
+    likelihood takes their differences), so ``E[Y] = sum_k P(Y > k) = K - sum_k P(Y <= k)``
+    for answers ``1 .. K``.
+    """
+    n = draws.shape[0]
+    if not spec.ordinal:
+        return draws.reshape(n, -1)
+    cumulative = draws.reshape(n, -1, draws.shape[-1])
+    return cumulative.shape[-1] + 1 - cumulative.sum(axis=-1)
 
 
 def _checked_variables(model, parameters: Sequence[str] | None) -> list[str]:
@@ -187,6 +235,27 @@ def _labels(da) -> list[str]:
     return [f"{da.name}[{','.join(parts)}]" for parts in zip(*flat, strict=True)]
 
 
+def _respondent_subset(da, frame: pd.DataFrame, levels: int | None, seed: int):
+    """Flat indices of ``da``'s elements checked, or None for all of them.
+
+    Along a by-respondent dimension only the ``levels`` respondents with the most rows
+    in the frame are kept (ties in a seeded random order).
+    """
+    extra = [d for d in da.dims if d not in ("chain", "draw")]
+    dims = [d for d in extra if d.startswith(_RESPONDENT_DIM)]
+    if levels is None or not dims:
+        return None
+    dim = dims[0]
+    codes = [str(c) for c in da[dim].to_numpy()]
+    rows = frame["respondent"].astype(str).value_counts().reindex(codes, fill_value=0)
+    tie = np.random.default_rng([seed, 15]).permutation(len(codes))
+    order = np.lexsort((tie, -rows.to_numpy()))
+    chosen = np.sort(order[:levels])
+    shape = [da.sizes[d] for d in extra]
+    flat = np.arange(int(np.prod(shape))).reshape(shape)
+    return np.take(flat, chosen, axis=extra.index(dim)).ravel()
+
+
 def _contrast_matrix(units: pd.DataFrame, families) -> tuple[list[str], np.ndarray]:
     """Rows: the spec's contrasts as weights on the units' expected scores."""
     from triad.contrasts import contrast_pairs
@@ -210,14 +279,9 @@ def _sim_seed(seed: int, sim: int) -> int:
 # --------------------------------------------------------------------------- simulate
 
 
-def _simulate(design: SBCDesign, n_sims: int, seed: int, simulate_from: ModelSpec | None,
-              variables: list[str], contrasts: bool) -> dict:
-    """Prior draws of the checked quantities and prior-predictive data sets."""
+def _prior_draws(model, draws: int, seed: int):
     import pymc as pm
 
-    sim_spec = simulate_from or design.spec
-    model, _ = _build(sim_spec, design.frame)
-    observed = [v.name for v in model.observed_RVs]
     log = logging.getLogger("pymc")
     level = log.level
     log.setLevel(logging.ERROR)
@@ -225,36 +289,92 @@ def _simulate(design: SBCDesign, n_sims: int, seed: int, simulate_from: ModelSpe
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with model:
-                prior = pm.sample_prior_predictive(draws=n_sims, random_seed=seed)
+                return pm.sample_prior_predictive(draws=draws, random_seed=seed)
     finally:
         log.setLevel(level)
-    names, columns = [], []
+
+
+def _ordered_prior(model, n_sims: int, seed: int):
+    """Prior draws with increasing cut points only (rejection sampling), ``n_sims`` of them.
+
+    The cut points' forward draws ignore the ``ordered`` transform; the fitted density is
+    the Normal prior restricted to increasing cut points, which the kept draws follow
+    exactly.  Rounds of ``4 n_sims`` draws (about a third are kept for ordinal_inspraak's
+    prior) until enough are kept.
+    """
+    import xarray as xr
+
+    parts, kept = [], 0
+    for attempt in range(20):
+        # later rounds: seeds apart from the simulations' (SeedSequence([seed, sim]))
+        prior = _prior_draws(model, 4 * n_sims, seed if attempt == 0 else int(
+            np.random.SeedSequence([seed, 2**32 - 1, attempt]).generate_state(1)[0]
+            % (2**31 - 1)))
+        theta = prior["prior"]["threshold"].to_numpy()[0]
+        # every rater's cut points increasing, where thresholds are by rater
+        ok = np.flatnonzero((np.diff(theta, axis=-1) > 0).reshape(len(theta), -1).all(axis=1))
+        parts.append({g: prior[g].to_dataset().isel(draw=ok) for g in ("prior",
+                                                                       "prior_predictive")})
+        kept += len(ok)
+        if kept >= n_sims:
+            break
+    else:
+        raise ValueError("too few prior draws with increasing cut points")
+    out = {}
+    for g in ("prior", "prior_predictive"):
+        ds = xr.concat([p[g] for p in parts], dim="draw").isel(draw=slice(0, n_sims))
+        out[g] = ds.assign_coords(draw=np.arange(n_sims))
+    return out
+
+
+def _simulate(design: SBCDesign, n_sims: int, seed: int, model, variables: list[str],
+              contrasts: bool, respondent_levels: int | None) -> dict:
+    """Prior draws of the checked quantities and prior-predictive data sets from ``model``.
+
+    ``model`` is the spec's model on the design, or another spec's (``simulate_from``).
+    """
+    observed = [v.name for v in model.observed_RVs]
+    if design.spec.ordinal:
+        prior = _ordered_prior(model, n_sims, seed)
+    else:
+        draws = _prior_draws(model, n_sims, seed)
+        prior = {g: draws[g].to_dataset() for g in ("prior", "prior_predictive")}
+    names, columns, checked = [], [], []
     for var in variables:
-        da = prior.prior[var]
+        da = prior["prior"][var]
+        idx = _respondent_subset(da, design.frame, respondent_levels, seed)
+        labels = np.array(_labels(da))
         flat = da.to_numpy().reshape(n_sims, -1)
-        names += _labels(da)
+        if idx is not None:
+            labels, flat = labels[idx], flat[:, idx]
+        names += labels.tolist()
         columns.append(flat)
+        checked.append((var, idx))
     truth = np.concatenate(columns, axis=1)
     kinds = ["parameter"] * len(names)
     cmat = None
     if contrasts and design.spec.contrasts:
         cnames, cmat = _contrast_matrix(design.units, design.spec.contrasts)
         if len(cnames):
-            mu = prior.prior["mu"].to_numpy().reshape(n_sims, -1)
-            truth = np.concatenate([truth, mu @ cmat.T], axis=1)
+            rows = prior["prior"][_expected_variable(design.spec)].to_numpy()
+            expected = _expected_scores(design.spec, rows.reshape(n_sims, *rows.shape[2:]))
+            truth = np.concatenate([truth, expected @ cmat.T], axis=1)
             names += cnames
             kinds += ["contrast"] * len(cnames)
         else:
             cmat = None
-    data = {name: prior.prior_predictive[name].to_numpy().reshape(n_sims, -1)
+    data = {name: prior["prior_predictive"][name].to_numpy().reshape(n_sims, -1)
             for name in observed}
-    return {"names": names, "kinds": kinds, "truth": truth, "data": data, "cmat": cmat}
+    return {"names": names, "kinds": kinds, "truth": truth, "data": data, "cmat": cmat,
+            "checked": checked}
 
 
 # --------------------------------------------------------------------------- refit
 
 _COMPILED: dict = {}
-_LOCK = threading.Lock()
+_BUILT: dict = {}
+# re-entrant: compiling a model builds it under the same lock
+_LOCK = threading.RLock()
 
 
 def _spec_digest(spec: ModelSpec, frame: pd.DataFrame) -> str:
@@ -262,6 +382,15 @@ def _spec_digest(spec: ModelSpec, frame: pd.DataFrame) -> str:
     h = hashlib.sha256(payload.encode())
     h.update(pd.util.hash_pandas_object(frame.astype(str), index=True).to_numpy().tobytes())
     return h.hexdigest()
+
+
+def _built(spec: ModelSpec, frame: pd.DataFrame):
+    """Return :func:`_build` on the design, built once per process (models are only read)."""
+    key = _spec_digest(spec, frame)
+    with _LOCK:
+        if key not in _BUILT:
+            _BUILT[key] = _build(spec, frame)
+        return _BUILT[key]
 
 
 def _swappable(model):
@@ -291,10 +420,10 @@ def _compiled(spec: ModelSpec, frame: pd.DataFrame, variables: list[str]):
     import nutpie
     import pytensor
 
-    key = (_spec_digest(spec, frame), tuple(variables))
+    key = ("nutpie", _spec_digest(spec, frame), tuple(variables))
     with _LOCK:
         if key not in _COMPILED:
-            model, _ = _build(spec, frame)
+            model, _ = _built(spec, frame)
             swapped, names = _swappable(model)
             # PyTensor 3's on-disk numba cache: code loaded from it is not bit-identical to
             # a fresh compile (measured: a cold cache gave other ranks in the spawned workers
@@ -308,14 +437,119 @@ def _compiled(spec: ModelSpec, frame: pd.DataFrame, variables: list[str]):
         return _COMPILED[key]
 
 
-def _refit(spec: ModelSpec, frame: pd.DataFrame, observed: dict, args: dict, backend: str,
-           variables: list[str], contrasts: bool):
-    """Posterior draws (kept after thinning) of the checked quantities for one data set."""
-    from triad.fitting import _expected, _sample_pymc
+@dataclasses.dataclass
+class _JaxSampler:
+    """One model's NumPyro NUTS run as a jitted function of the observed data."""
 
-    keep = variables + (["mu"] if contrasts and "mu" not in variables else [])
+    run: object          # (init values, PRNG key, *observed) -> (kept draws, divergences)
+    logp: object         # (init values, *observed) -> log density
+    initial_point: object  # seed -> {value variable: array}, PyMC's jittered start
+    values: list         # value variable names, the order of ``init``
+    observed: list       # observed variable names, the order of the data arguments
+    keep: list           # names of the returned variables
+
+
+def _jax_logp(model, names: dict):
+    """PyMC's JAX log density of ``model`` with the observed data as trailing arguments."""
+    import pytensor
+    from pymc.sampling.jax import get_jaxified_graph
+    from pytensor.graph.replace import graph_replace
+    from pytensor.graph.traversal import graph_inputs
+
+    logp = model.logp()
+    by_name = {v.name: v for v in graph_inputs([logp]) if isinstance(
+        v, pytensor.compile.SharedVariable)}
+    observed = list(names)
+    data = {n: by_name[names[n]].type(name=n) for n in observed}
+    [logp] = graph_replace([logp], {by_name[names[n]]: data[n] for n in observed})
+    fn = get_jaxified_graph(inputs=[*model.value_vars, *data.values()], outputs=[logp])
+    return fn, observed
+
+
+def _jax_sampler(spec: ModelSpec, frame: pd.DataFrame, keep: list[str],
+                 args: dict) -> _JaxSampler:
+    """Return the NumPyro sampler of ``spec`` on ``frame``, compiled once per process."""
+    key = ("numpyro", _spec_digest(spec, frame), tuple(keep), args["tune"], args["draws"],
+           args["thin"], float(args["target_accept"]))
+    with _LOCK:
+        if key not in _COMPILED:
+            _COMPILED[key] = _compile_jax(spec, frame, keep, args)
+        return _COMPILED[key]
+
+
+def _compile_jax(spec: ModelSpec, frame: pd.DataFrame, keep: list[str],
+                 args: dict) -> _JaxSampler:
+    import jax
+    from numpyro.infer.hmc import hmc
+    from pymc.initial_point import make_initial_point_fn
+    from pymc.sampling.jax import get_jaxified_graph
+
+    model, _ = _built(spec, frame)
+    swapped, names = _swappable(model)
+    logp_fn, observed = _jax_logp(swapped, names)
+    values = swapped.value_vars
+    # constrained parameters and deterministics from the unconstrained draws, as PyMC's
+    # postprocessing computes them
+    outputs = swapped.replace_rvs_by_values([swapped[v] for v in keep])
+    constrain = get_jaxified_graph(inputs=values, outputs=outputs)
+    tune, draws, thin = args["tune"], args["draws"], args["thin"]
+
+    def potential(*data):
+        return lambda x: -logp_fn(*x, *data)[0]
+
+    init_kernel, sample_kernel = hmc(potential_fn_gen=potential, algo="NUTS")
+
+    def run(init, rng_key, *data):
+        # NUTS(...)'s defaults with what pymc.sampling.jax sets: step size and diagonal
+        # mass matrix adapted during the warm-up, target acceptance from the spec
+        state = init_kernel(init, num_warmup=tune, step_size=1.0, adapt_step_size=True,
+                            adapt_mass_matrix=True, dense_mass=False,
+                            target_accept_prob=args["target_accept"], max_tree_depth=10,
+                            find_heuristic_step_size=False, regularize_mass_matrix=True,
+                            model_args=data, rng_key=rng_key)
+
+        def step(s, _):
+            s = sample_kernel(s, model_args=data)
+            return s, (s.z, s.diverging)
+
+        # one scan over warm-up and sampling: XLA compiles the NUTS step once, not twice
+        _, (z, diverging) = jax.lax.scan(step, state, None, length=tune + draws)
+        kept = jax.vmap(lambda *x: constrain(*x))(*[v[tune::thin] for v in z])
+        return kept, diverging[tune:].sum()
+
+    return _JaxSampler(run=jax.jit(run),
+                       logp=jax.jit(lambda x, *data: logp_fn(*x, *data)[0]),
+                       initial_point=make_initial_point_fn(
+                           model=swapped, jitter_rvs=set(swapped.free_RVs),
+                           return_transformed=True),
+                       values=[v.name for v in values], observed=observed, keep=list(keep))
+
+
+def _sample_jax(sampler: _JaxSampler, observed: dict, seed: int) -> tuple[dict, int]:
+    import jax
+
+    data = [np.asarray(observed[n]) for n in sampler.observed]
+    rng = np.random.default_rng(seed)
+    for _ in range(11):  # PyMC's jittered start: retried up to 10 times while not finite
+        point = sampler.initial_point(int(rng.integers(2**30)))
+        init = [np.asarray(point[n]) for n in sampler.values]
+        if np.isfinite(float(sampler.logp(init, *data))):
+            break
+    # as NumPyro's HMC.init: one half of the split key starts the chain
+    key, _ = jax.random.split(jax.random.PRNGKey(seed))
+    kept, divergences = sampler.run(init, key, *data)
+    return ({n: np.asarray(v) for n, v in zip(sampler.keep, kept, strict=True)},
+            int(divergences))
+
+
+def _refit(spec: ModelSpec, frame: pd.DataFrame, observed: dict, args: dict, backend: str,
+           keep: list[str]) -> tuple[dict, int]:
+    """Kept (thinned) posterior draws of the ``keep`` variables for one data set."""
+    thin = args["thin"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if backend == "numpyro":
+            return _sample_jax(_jax_sampler(spec, frame, keep, args), observed, args["seed"])
         if backend == "nutpie":
             import nutpie
 
@@ -324,55 +558,62 @@ def _refit(spec: ModelSpec, frame: pd.DataFrame, observed: dict, args: dict, bac
             idata = nutpie.sample(compiled, draws=args["draws"], tune=args["tune"], chains=1,
                                   cores=1, seed=args["seed"], progress_bar=False,
                                   target_accept=args["target_accept"], save_warmup=False)
-            mu = idata.posterior["mu"] if contrasts else None
-            mu = None if mu is None else mu.to_numpy().reshape(args["draws"], -1)
+            post = idata.posterior
         else:
+            import pymc as pm
+
+            from triad.fitting import sample
+
             log = logging.getLogger("pymc")
             level = log.level
             log.setLevel(logging.ERROR)
             try:
-                model, bmodel = _build(spec, _frame_with(spec, frame, observed))
-                run = {**args, "chains": 1}
-                idata = _sample_pymc(model, run, backend, cores=1)
-                mu = None
-                if contrasts:
-                    mu = (_expected(bmodel, idata, spec) if bmodel is not None else
-                          idata.posterior["mu"].to_numpy().reshape(args["draws"], -1))
+                model, _ = _build(spec, _frame_with(spec, frame, observed))
+                idata = sample(model, {**args, "chains": 1}, backend, cores=1)
+                post = idata.posterior
+                # the production sampler drops per-row deterministics (mu, p)
+                rows = [v for v in keep if v not in post]
+                if rows:
+                    post = post.to_dataset().merge(pm.compute_deterministics(
+                        post.to_dataset(), var_names=rows, model=model, progressbar=False))
             finally:
                 log.setLevel(level)
-    post = idata.posterior
-    columns = [post[v].to_numpy().reshape(args["draws"], -1) for v in variables]
-    draws = np.concatenate(columns, axis=1)
+    kept = {v: post[v].to_numpy()[0, ::thin] for v in keep}
     divergences = int(idata.sample_stats["diverging"].sum()) if (
         "diverging" in idata.sample_stats) else 0
-    return draws, mu, divergences
+    return kept, divergences
 
 
 def _sbc_chunk(spec: ModelSpec, frame: pd.DataFrame, sims: list[int], data: dict,
                truth: np.ndarray, cmat: np.ndarray | None, args: dict, backend: str,
-               variables: list[str], seed: int, on_sim=None) -> dict:
+               checked: list, seed: int, on_sim=None) -> dict:
     """Refit the simulations ``sims`` (one worker task) and return their ranks.
 
     ``on_sim(seconds)`` is called after each refit (in-process progress).
     """
-    thin = args["thin"]
-    ranks, divs, seconds = [], [], []
+    keep = [v for v, _ in checked]
+    expected = _expected_variable(spec)
+    if cmat is not None and expected not in keep:
+        keep.append(expected)
+    ranks, divs, seconds, n_kept = [], [], [], 0
     for j, sim in enumerate(sims):
         start = time.perf_counter()
         observed = {k: v[j] for k, v in data.items()}
         run = {**args, "seed": _sim_seed(seed, sim)}
-        draws, mu, div = _refit(spec, frame, observed, run, backend, variables,
-                                cmat is not None)
+        post, div = _refit(spec, frame, observed, run, backend, keep)
+        n_kept = len(post[keep[0]])
+        columns = [post[v].reshape(n_kept, -1)[:, slice(None) if idx is None else idx]
+                   for v, idx in checked]
         if cmat is not None:
-            draws = np.concatenate([draws, mu @ cmat.T], axis=1)
-        kept = draws[::thin]
-        ranks.append((kept < truth[j][None, :]).sum(axis=0))
+            columns.append(_expected_scores(spec, post[expected]) @ cmat.T)
+        draws = np.concatenate(columns, axis=1)
+        ranks.append((draws < truth[j][None, :]).sum(axis=0))
         divs.append(div)
         seconds.append(time.perf_counter() - start)
         if on_sim is not None:
             on_sim(seconds[-1])
     return {"sims": list(sims), "ranks": np.array(ranks), "divergences": divs,
-            "seconds": seconds, "n_kept": len(range(0, args["draws"], thin))}
+            "seconds": seconds, "n_kept": n_kept}
 
 
 def run_sbc(
@@ -390,6 +631,7 @@ def run_sbc(
     target_accept: float | None = None,
     parameters: Sequence[str] | None = None,
     contrasts: bool = True,
+    respondent_levels: int | None = 10,
     simulate_from: ModelSpec | None = None,
     timings: dict | None = None,
     progress: RunConsole | None = None,
@@ -399,7 +641,8 @@ def run_sbc(
     Parameters
     ----------
     spec : ModelSpec
-        The model to check (respondent Gaussian/Student-t, or the summary model).
+        The model to check (respondent Gaussian, Student-t or ordinal, or the summary
+        model).
     n_sims : int
         Number of simulated data sets (prior draw + prior-predictive data set each).
     draws, thin, tune : int
@@ -410,8 +653,8 @@ def run_sbc(
         Seed of the prior-predictive draws; simulation ``i`` samples with
         ``SeedSequence([seed, i])``.  The result is deterministic and does not depend on
         ``jobs`` or ``scheduler``.
-    backend : {"nutpie", "pymc", "numpyro"}
-        See the module docstring (nutpie: compiled once per process, data swapped).
+    backend : {"numpyro", "nutpie", "pymc"}
+        Default the production sampler; see the module docstring.
     jobs : int
         Local worker processes (spawn context; JAX deadlocks in forked children).
     scheduler : str, optional
@@ -426,6 +669,9 @@ def run_sbc(
         replaced by the effects they scale) and non-per-observation deterministic.
     contrasts : bool
         Also check the spec's named contrasts (group-mean differences).
+    respondent_levels : int, optional
+        By-respondent effects: check those of this many respondents (the ones with the
+        most rows); None checks every respondent's.
     simulate_from : ModelSpec, optional
         Draw parameters and data from this spec's prior instead of ``spec``'s (same
         design).  A deliberately miscalibrated check: fitting with a prior other than the
@@ -449,13 +695,16 @@ def run_sbc(
         raise ValueError("n_sims, draws and thin must be positive, tune non-negative")
     start = time.perf_counter()
     design = sbc_design(spec, data)
-    model, _ = _build(spec, design.frame)
+    model, _ = _built(spec, design.frame)
     variables = _checked_variables(model, parameters)
-    sim = _simulate(design, n_sims, seed, simulate_from, variables, contrasts)
+    if simulate_from is not None:
+        model, _ = _build(simulate_from, design.frame)
+    sim = _simulate(design, n_sims, seed, model, variables, contrasts, respondent_levels)
     simulated = time.perf_counter()
     args = {"draws": draws, "tune": tune, "thin": thin,
             "target_accept": float(target_accept if target_accept is not None else
                                    spec.sampler.get("target_accept", 0.9))}
+
     def chunks(workers: int) -> list[list[int]]:
         # several chunks per worker balance the load; a worker compiles the model once
         parts = np.array_split(np.arange(n_sims), min(n_sims, 4 * max(1, workers)))
@@ -463,7 +712,7 @@ def run_sbc(
 
     def task(c: list[int]) -> tuple:
         return (spec, design.frame, c, {k: v[c] for k, v in sim["data"].items()},
-                sim["truth"][c], sim["cmat"], args, backend, variables, seed)
+                sim["truth"][c], sim["cmat"], args, backend, sim["checked"], seed)
 
     out = progress if progress is not None else RunConsole(0)
     results = []  # chunks in the order they finish; _rank_frame orders by simulation
@@ -532,43 +781,115 @@ def _bin_probabilities(n_ranks: int, bins: int) -> np.ndarray:
     return np.bincount(idx, minlength=bins) / n_ranks
 
 
-def sbc_uniformity(ranks: pd.DataFrame, bins: int | None = None, *, level: float = 0.01,
-                   correction: str = "bonferroni") -> pd.DataFrame:
-    """Chi-square test of uniformity of every quantity's rank histogram.
+def _band_simulations(alpha: float) -> int:
+    """Return the simulations for ArviZ's band at level ``alpha``: ~50 beyond its quantile.
 
-    Rank ``r`` (of ``0 .. n_ranks - 1``) falls in bin ``floor(r * bins / n_ranks)``; the
-    expected count of a bin is ``n_sims`` times the exact share of rank values it holds
-    (equal shares when ``bins`` divides ``n_ranks``).  The statistic
-    ``sum((observed - expected)^2 / expected)`` is referred to chi-square with
-    ``bins - 1`` degrees of freedom (:func:`scipy.stats.chisquare`).
+    The band's adjusted pointwise level is an empirical ``1 - alpha`` quantile of
+    simulated uniform samples; 50 exceedances estimate it to about 15%.  At most 250,000
+    (about 25 s): with summary_cells' 364 quantities that leaves about 7.
+    """
+    return int(np.clip(np.ceil(50 / alpha), 2_000, 250_000))
+
+
+@lru_cache(maxsize=64)
+def _ecdf_band(n: int, prob: float, n_simulations: int) -> tuple:
+    """ArviZ's simultaneous band for ``n`` PIT values: evaluation points, lower, upper.
+
+    The call and seed are those of ``arviz_plots.plot_ecdf_pit(method="envelope")``
+    (:func:`arviz_stats.ecdf_utils.ecdf_pit` on ``n`` dummy values with its default
+    generator), so the band drawn in :func:`ecdf_figures` is the band that decides.
+    """
+    from arviz_stats.ecdf_utils import ecdf_pit
+
+    x, _, lower, upper = ecdf_pit(np.linspace(0, 1, n), prob, n_simulations)
+    return x[1:-1], lower[1:-1], upper[1:-1]
+
+
+def _pit(part: pd.DataFrame, model: str, parameter: str, seed: int = 0) -> np.ndarray:
+    """PIT values of one quantity's ranks, in simulation order.
+
+    ``(rank + U) / n_ranks`` with ``U ~ Uniform(0, 1)`` spreads each of the ``n_ranks``
+    discrete ranks over its interval: exactly uniform on (0, 1) under calibration.  ``U``
+    is seeded by seed, model and quantity, so the test and the figure see the same values.
+    """
+    part = part.sort_values("sim", kind="stable")
+    key = zlib.crc32(f"{model}\x00{parameter}".encode())
+    u = np.random.default_rng([seed, key]).random(len(part))
+    return (part["rank"].to_numpy(float) + u) / part["n_ranks"].to_numpy(float)
+
+
+def _ecdf_test(pit: np.ndarray, prob: float, n_simulations: int) -> dict:
+    """Test whether the PIT ECDF stays inside the simultaneous ``prob`` band (Säilynoja 2022)."""
+    from arviz_stats.ecdf_utils import compute_ecdf
+
+    x, lower, upper = _ecdf_band(len(pit), prob, n_simulations)
+    ecdf = compute_ecdf(pit, x)
+    excess = np.maximum(lower - ecdf, ecdf - upper)
+    outside = int((excess > 1e-12).sum())
+    return {"ecdf_points_outside": outside,
+            "ecdf_max_excess": float(max(0.0, excess.max())) if len(excess) else 0.0,
+            "ecdf_reject": outside > 0}
+
+
+def sbc_uniformity(ranks: pd.DataFrame, bins: int | None = None, *, level: float = 0.01,
+                   correction: str = "bonferroni", ecdf_simulations: int | None = None,
+                   seed: int = 0) -> pd.DataFrame:
+    """Test the uniformity of every quantity's ranks: simultaneous ECDF band and chi-square.
+
+    **ECDF test (decides).**  The ranks become PIT values (:func:`_pit`); their ECDF must
+    stay inside the simultaneous band of Säilynoja et al. (2022) at every evaluation point
+    ``1/N .. (N-1)/N`` of ``N`` simulations.  The band comes from ArviZ
+    (:func:`arviz_stats.ecdf_utils.ecdf_pit`, the envelope ``arviz_plots.plot_ecdf_pit``
+    draws): pointwise binomial intervals at the level whose simultaneous coverage, found by
+    simulating uniform samples, is ``ecdf_band_prob``.  Unlike a histogram it needs no bins
+    and sees local departures anywhere in (0, 1).  A quantity is rejected when its ECDF
+    leaves the band (``ecdf_reject``); ``ecdf_max_excess`` says by how much.
+
+    **Chi-square (reported).**  Rank ``r`` (of ``0 .. n_ranks - 1``) falls in bin
+    ``floor(r * bins / n_ranks)``; the expected count of a bin is ``n_sims`` times the
+    exact share of rank values it holds.  The statistic is referred to chi-square with
+    ``bins - 1`` degrees of freedom (:func:`scipy.stats.chisquare`); ``chi2_reject`` when
+    ``p_adjusted < level``.
 
     Parameters
     ----------
     ranks : DataFrame
-        The output of :func:`run_sbc` (columns ``model, parameter, rank, n_ranks``; may
-        hold several models).
+        The output of :func:`run_sbc` (columns ``model, parameter, rank, n_ranks``, and
+        ``sim``; may hold several models).
     bins : int, optional
-        Histogram bins; default about ``n_sims / 10`` (at most 20), ``n_sims / 5`` for
-        fewer than 100 simulations.
+        Chi-square histogram bins; default about ``n_sims / 10`` (at most 20),
+        ``n_sims / 5`` for fewer than 100 simulations.
     level : float
-        Family-wise error rate of the calibration decision.
+        Family-wise error rate of each model's calibration decision.
     correction : {"bonferroni", "none"}
-        Bonferroni: a quantity is rejected when ``p * m < level`` for the ``m`` quantities
-        of its model; a model is rejected (``family_reject``) when any of them is.
+        Bonferroni: with ``m`` quantities in a model, each is tested at ``level / m``
+        (ECDF band probability ``1 - level / m``; chi-square ``p * m < level``); a model
+        is rejected (``family_reject``) when any quantity is rejected by the ECDF test.
+    ecdf_simulations : int, optional
+        Uniform samples simulated for the band; default about ``50 m / level`` (2,000 to
+        250,000).
+    seed : int
+        Seed of the PIT values' randomisation.
 
     Returns
     -------
     DataFrame
-        One row per model x quantity, columns :data:`UNIFORMITY_COLUMNS`.
+        One row per model x quantity, columns :data:`UNIFORMITY_COLUMNS`; ``reject`` is
+        the deciding test's verdict (``decided_by``).
     """
     from scipy import stats
 
     if correction not in ("bonferroni", "none"):
         raise ValueError("correction must be 'bonferroni' or 'none'")
+    if not 0 < level < 1:
+        raise ValueError("level must be strictly between 0 and 1")
     kinds = ranks["kind"] if "kind" in ranks else pd.Series("parameter", index=ranks.index)
     frame = ranks.assign(kind=kinds)
     if "model" not in frame:
         frame = frame.assign(model="")
+    if "sim" not in frame:
+        frame = frame.assign(sim=frame.groupby(["model", "parameter"]).cumcount())
+    sizes = frame.groupby("model")["parameter"].nunique()
     rows = []
     for (model, parameter), part in frame.groupby(["model", "parameter"], sort=False):
         n_ranks = part["n_ranks"].unique()
@@ -585,24 +906,27 @@ def sbc_uniformity(ranks: pd.DataFrame, bins: int | None = None, *, level: float
         observed = np.bincount((r * b) // n_ranks, minlength=b)
         expected = n * _bin_probabilities(n_ranks, b)
         chi2, p = stats.chisquare(observed, expected)
+        m = int(sizes[model]) if correction == "bonferroni" else 1
+        alpha = level / m
+        sims = ecdf_simulations or _band_simulations(alpha)
+        ecdf = _ecdf_test(_pit(part, model, parameter, seed), 1 - alpha, sims)
         rows.append({"model": model, "parameter": parameter, "kind": part["kind"].iloc[0],
-                     "n_sims": n, "n_ranks": n_ranks, "bins": b, "chi2": float(chi2),
-                     "df": b - 1, "p_value": float(p)})
+                     "n_sims": n, "n_ranks": n_ranks, "level": level,
+                     "family_size": int(sizes[model]), "decided_by": DECISION_TEST,
+                     "ecdf_band_prob": 1 - alpha, "ecdf_simulations": sims, **ecdf,
+                     "bins": b, "chi2": float(chi2), "df": b - 1, "p_value": float(p),
+                     "p_adjusted": min(1.0, float(p) * m)})
     out = pd.DataFrame(rows)
     if out.empty:
         return pd.DataFrame(columns=UNIFORMITY_COLUMNS)
-    m = out.groupby("model")["parameter"].transform("size")
-    factor = m if correction == "bonferroni" else 1
-    out["p_adjusted"] = np.minimum(1.0, out["p_value"] * factor)
-    out["level"] = level
-    out["family_size"] = m
-    out["reject"] = out["p_adjusted"] < level
+    out["chi2_reject"] = out["p_adjusted"] < level
+    out["reject"] = out["ecdf_reject"]
     out["family_reject"] = out.groupby("model")["reject"].transform("any")
     return out[UNIFORMITY_COLUMNS]
 
 
 def family_decision(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per model: quantities, smallest p, rejections, the family-wise verdict.
+    """One row per model: the ECDF verdict (which decides) beside the chi-square's.
 
     Parameters
     ----------
@@ -612,36 +936,63 @@ def family_decision(table: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        ``model, n_sims, quantities, min_p, min_p_parameter, below_level_unadjusted,
-        rejected, level, calibrated``.
+        ``model, n_sims, quantities, level, decided_by, ecdf_band_prob, ecdf_rejected,
+        ecdf_rejected_quantities, chi2_min_p, chi2_min_p_quantity, chi2_below_level_unadjusted,
+        chi2_rejected, chi2_calibrated, calibrated``.
     """
     rows = []
     for model, part in table.groupby("model", sort=False):
         worst = part.loc[part["p_value"].idxmin()]
+        rejected = part.loc[part["ecdf_reject"].astype(bool), "parameter"].tolist()
+        chi2_rejected = int(part["chi2_reject"].astype(bool).sum())
         rows.append({"model": model, "n_sims": int(part["n_sims"].max()),
-                     "quantities": len(part), "min_p": float(worst["p_value"]),
-                     "min_p_parameter": worst["parameter"],
-                     "below_level_unadjusted": int((part["p_value"] < part["level"]).sum()),
-                     "rejected": int(part["reject"].sum()), "level": float(part["level"].iloc[0]),
-                     "calibrated": not bool(part["family_reject"].iloc[0])})
+                     "quantities": len(part), "level": float(part["level"].iloc[0]),
+                     "decided_by": str(part["decided_by"].iloc[0]),
+                     "ecdf_band_prob": float(part["ecdf_band_prob"].iloc[0]),
+                     "ecdf_rejected": len(rejected),
+                     "ecdf_rejected_quantities": "; ".join(rejected),
+                     "chi2_min_p": float(worst["p_value"]),
+                     "chi2_min_p_quantity": worst["parameter"],
+                     "chi2_below_level_unadjusted": int((part["p_value"] < part["level"]).sum()),
+                     "chi2_rejected": chi2_rejected, "chi2_calibrated": chi2_rejected == 0,
+                     "calibrated": not rejected})
     return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- figure
 
 
-def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
-                 seed: int = 0, lang: str = "en") -> list[Path]:
-    """SBC ECDF-difference plots (``arviz.plot_ecdf_pit``), one figure per model.
+def _percent(prob: float) -> str:
+    """Format a band probability for a title: 99%, 99.96%, ... (digits enough to differ from 1)."""
+    digits = max(0, int(np.ceil(-np.log10(max(1 - prob, 1e-12)))) - 2)
+    return f"{100 * prob:.{digits}f}%"
 
-    Each panel is one quantity: the ECDF of its PIT values (ranks made continuous,
-    ``(rank + U) / n_ranks`` with seeded ``U ~ Uniform(0, 1)``, exactly uniform under
-    calibration) minus the uniform CDF, with ArviZ's simultaneous test (``pot_c``,
-    Tesso & Vehtari 2025; Säilynoja et al. 2022).  Per model the ``per_model`` quantities
-    with the smallest chi-square p-values (:func:`sbc_uniformity`) are shown, so the
-    panels are the worst cases.  Drawn in the journal style at double-column width (four
-    panels a row), quantities named in words (:func:`triad.figures.quantity_words`);
-    saved as ``sbc_ecdf_<model>`` (PNG, PDF, SVG) with the PIT values drawn as CSV.
+
+def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
+                 table: pd.DataFrame | None = None, seed: int = 0,
+                 lang: str = "en") -> list[Path]:
+    """SBC ECDF-difference plots with the deciding simultaneous band, one figure per model.
+
+    Each panel is one quantity: the ECDF of its PIT values (:func:`_pit`, the values the
+    test used) minus the uniform CDF, with the simultaneous band of Säilynoja et al.
+    (2022) at the model's Bonferroni probability (``arviz.plot_ecdf_pit(method=
+    "envelope")``, the same band :func:`sbc_uniformity` decides with).  Per model the
+    ``per_model`` worst quantities are shown: those outside the band, then the smallest
+    chi-square p-values.  Drawn in the journal style at double-column width (four panels a
+    row), quantities named in words (:func:`triad.figures.quantity_words`); saved as
+    ``sbc_ecdf_<model>`` (PNG, PDF, SVG) with the PIT values drawn as CSV.
+
+    Parameters
+    ----------
+    ranks : DataFrame
+        :func:`run_sbc`'s output.
+    out : path
+    per_model : int
+    table : DataFrame, optional
+        :func:`sbc_uniformity` of ``ranks`` (computed when not given).
+    seed : int
+        Seed of the PIT values (as in :func:`sbc_uniformity`).
+    lang : {"en", "nl"}
 
     Returns
     -------
@@ -668,41 +1019,61 @@ def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
     from triad.style import DOUBLE_MM, MAX_HEIGHT_MM, figure_size, journal_style
 
     text = LABELS[lang]
-    table = sbc_uniformity(ranks)
-    rng = np.random.default_rng(seed)
+    table = sbc_uniformity(ranks, seed=seed) if table is None else table
     paths = []
     for model, part in table.groupby("model", sort=False):
-        shown = part.nsmallest(per_model, "p_value").sort_values("parameter")
+        shown = part.assign(_out=~part["ecdf_reject"].astype(bool)).sort_values(
+            ["_out", "p_value"]).head(per_model).sort_values("parameter")
         columns, labels, records = [], [], []
         for _, row in shown.iterrows():
             r = ranks[(ranks["model"] == model) & (ranks["parameter"] == row["parameter"])]
-            r = r.sort_values("sim")
-            pit = (r["rank"].to_numpy(float) + rng.random(len(r))) / r["n_ranks"].to_numpy(float)
+            r = r.sort_values("sim", kind="stable")
+            pit = _pit(r, str(model), str(row["parameter"]), seed)
             columns.append(pit)
             words = quantity_words(str(row["parameter"]), lang)
-            # panel titles: the quantity in words and its test, wrapped to a panel's width
-            labels.append(wrap_text(f"{words} ({text['chi2'].format(p=row['p_value'])})",
-                                DOUBLE_MM / 4 - 6))
+            verdict = text["ecdf_out"] if row["ecdf_reject"] else text["ecdf_in"]
+            # panel titles: the quantity in words and both tests, wrapped to a panel's width
+            labels.append(wrap_text(
+                f"{words} ({verdict}; {text['chi2'].format(p=row['p_value'])})",
+                DOUBLE_MM / 4 - 6))
             records.append(pd.DataFrame({
                 "model": model, "parameter": row["parameter"], "quantity": words,
                 "kind": row["kind"], "sim": r["sim"].to_numpy(), "pit": pit,
+                "ecdf_band_prob": row["ecdf_band_prob"], "ecdf_reject": row["ecdf_reject"],
                 "chi2_p_value": row["p_value"], "data_source": "simulated (SBC)"}))
         values = np.stack(columns, axis=-1)[None]  # chain, draw (= simulation), quantity
         tree = xr.DataTree.from_dict({"prior_sbc": xr.Dataset(
             {model: (("chain", "draw", "quantity"), values)}, coords={"quantity": labels})})
         n_rows = int(np.ceil(len(labels) / 4))
-        title = wrap_text(text["sbc"].format(model=model_words(str(model), lang), shown=len(shown),
-                                         total=len(part)),
-                      DOUBLE_MM - 10, size=8)
+        prob = float(part["ecdf_band_prob"].iloc[0])
+        title = wrap_text(text["sbc"].format(model=model_words(str(model), lang),
+                                             prob=_percent(prob), shown=len(shown),
+                                             total=len(part)),
+                          DOUBLE_MM - 10, size=8)
         lines = max(lab.count("\n") + 1 for lab in labels)
         height = min(MAX_HEIGHT_MM, n_rows * (30 + 3.2 * lines) + 16
                      + 3.5 * (title.count("\n") + 1)
                      + footnote_height_mm(DOUBLE_MM, "simulated (SBC)", lang))
+        x, lower, upper = _ecdf_band(values.shape[1], prob,
+                                     int(part["ecdf_simulations"].iloc[0]))
+        x, lower, upper = (np.concatenate([[0.0], v, [1.0]]) for v in (x, lower, upper))
         with journal_style():
-            pc = az.plot_ecdf_pit(tree, backend="matplotlib", labeller=NoVarLabeller(),
-                                  figure_kwargs={"figsize": figure_size("double", height),
-                                                 "layout": "constrained"})
+            # ArviZ draws the ECDF differences; its own drawing of this band
+            # (method="envelope") fails in arviz-plots 1.3.2 (np.linspace is given a
+            # DataArray), and its default test (pot_c) is not the one that decides here,
+            # so its markers and p-values are off and the band is drawn below
+            pc = az.plot_ecdf_pit(
+                tree, backend="matplotlib", labeller=NoVarLabeller(), envelope_prob=prob,
+                visuals={"suspicious_points": False, "p_value_text": False},
+                figure_kwargs={"figsize": figure_size("double", height),
+                               "layout": "constrained"})
             fig = pc.viz["figure"].item()
+            for ax in (a for a in fig.axes if a.lines):
+                ax.fill_between(x, lower - x, upper - x, step="post", color="0.75",
+                                alpha=0.5, linewidth=0, zorder=0)
+                reach = max(np.abs(lower - x).max(), np.abs(upper - x).max(),
+                            *(np.abs(line.get_ydata()).max() for line in ax.lines))
+                ax.set_ylim(-1.1 * reach, 1.1 * reach)
             fig.suptitle(title, fontsize=8)
             restyle(fig)
             for ax in fig.axes:  # the titles were wrapped for 7 pt
@@ -719,7 +1090,7 @@ def ecdf_figures(ranks: pd.DataFrame, out: str | Path, *, per_model: int = 12,
 
 def write_sbc(ranks: pd.DataFrame, out: str | Path, record: dict | None = None, *,
               bins: int | None = None, level: float = 0.01) -> dict:
-    """Write ``ranks.csv``, ``uniformity.csv``, ``decision.csv``, the figure, ``sbc.json``.
+    """Write ``ranks.csv``, ``uniformity.csv``, ``decision.csv``, the figures, ``sbc.json``.
 
     Parameters
     ----------
@@ -728,8 +1099,8 @@ def write_sbc(ranks: pd.DataFrame, out: str | Path, record: dict | None = None, 
     out : path
         Folder (created).
     record : dict, optional
-        Run record (command, seed, sampler arguments, timings); library versions and the
-        decision are added.
+        Run record (command, seed, sampler arguments, timings); library versions, the
+        uniformity tests and the decision are added.
     bins, level : optional
         As in :func:`sbc_uniformity`.
 
@@ -750,9 +1121,21 @@ def write_sbc(ranks: pd.DataFrame, out: str | Path, record: dict | None = None, 
         tmp = paths[key].with_suffix(".csv.tmp")
         frame.to_csv(tmp, index=False)
         tmp.replace(paths[key])
-    paths["figures"] = ecdf_figures(ranks, out)
+    paths["figures"] = ecdf_figures(ranks, out, table=table)
     full = dict(record or {})
     full.setdefault("versions", library_versions(_VERSIONED))
+    full["uniformity"] = {
+        "decides": "simultaneous ECDF band (Säilynoja et al. 2022) of the PIT values "
+                   "(rank + U) / n_ranks: arviz_stats.ecdf_utils.ecdf_pit, the envelope of "
+                   "arviz_plots.plot_ecdf_pit; a quantity is rejected when its ECDF leaves "
+                   "the band",
+        "reported": "chi-square of the rank histogram (scipy.stats.chisquare)",
+        "bins": bins or "default", "level": level,
+        "correction": "bonferroni over the quantities of each model (band probability "
+                      "1 - level / m; chi-square p * m < level)",
+        "band_simulations": {m: int(s) for m, s in
+                             table.groupby("model", sort=False)["ecdf_simulations"].first()
+                             .items()}}
     full["decision"] = decision.to_dict(orient="records")
     tmp = paths["record"].with_suffix(".json.tmp")
     tmp.write_text(json.dumps(full, indent=2, default=str) + "\n")
@@ -773,13 +1156,15 @@ def sbc_summary_for_report(folder: str | Path) -> pd.DataFrame:
     DataFrame
         :func:`family_decision`'s columns plus ``n_ranks``, ``bins``, ``backend``, ``draws``,
         ``thin``, ``seconds`` (wall time of the model's run, when recorded); empty when
-        the folder holds no result.
+        the folder holds no result or one written before the ECDF test.
     """
     folder = Path(folder)
     path = folder / "uniformity.csv"
     if not path.is_file():
         return pd.DataFrame()
     table = pd.read_csv(path)
+    if "ecdf_reject" not in table:
+        return pd.DataFrame()
     out = family_decision(table)
     first = table.groupby("model", sort=False)[["n_ranks", "bins"]].first()
     out = out.merge(first, left_on="model", right_index=True, how="left")
@@ -787,9 +1172,8 @@ def sbc_summary_for_report(folder: str | Path) -> pd.DataFrame:
     if record_path.is_file():
         record = json.loads(record_path.read_text())
         args = record.get("sampler", {})
-        out["backend"] = record.get("backend")
-        out["draws"] = args.get("draws")
-        out["thin"] = args.get("thin")
+        for key in ("backend", "draws", "thin"):
+            out[key] = out["model"].map(lambda m, key=key: args.get(m, {}).get(key))
         secs = record.get("timings", {})
         out["seconds"] = out["model"].map(lambda m: secs.get(m, {}).get("wall_seconds"))
     return out
@@ -797,7 +1181,7 @@ def sbc_summary_for_report(folder: str | Path) -> pd.DataFrame:
 
 def sbc_models(
     specs: Sequence[ModelSpec],
-    n_sims: int,
+    n_sims: int | Mapping[str, int],
     out: str | Path,
     *,
     draws: int = 990,
@@ -808,21 +1192,22 @@ def sbc_models(
     jobs: int = 1,
     scheduler: str | None = None,
     data=None,
+    respondent_levels: int | None = 10,
     bins: int | None = None,
     level: float = 0.01,
     command: str = "",
     progress: RunConsole | None = None,
 ) -> dict:
-    """Run SBC for several specs and store the result (``scripts/sbc.py``'s job).
+    """Run SBC for several specs and store the result (``triad sbc``'s job).
 
     Parameters
     ----------
     specs : sequence of ModelSpec
-    n_sims : int
-        Simulations per model.
+    n_sims : int or mapping
+        Simulations per model (a mapping: by spec name).
     out : path
         Result folder (:func:`write_sbc`).
-    draws, thin, tune, seed, backend, jobs, scheduler, data
+    draws, thin, tune, seed, backend, jobs, scheduler, data, respondent_levels
         As in :func:`run_sbc`.
     bins, level
         As in :func:`sbc_uniformity`.
@@ -839,13 +1224,15 @@ def sbc_models(
     """
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     start = time.perf_counter()
-    ranks, timings = [], {}
+    ranks, timings, sims = [], {}, {}
     for spec in specs:
         t: dict = {}
-        ranks.append(run_sbc(spec, n_sims, draws=draws, thin=thin, tune=tune, seed=seed,
-                             backend=backend, jobs=jobs, scheduler=scheduler, data=data,
-                             timings=t,
-                             progress=progress if progress is not None else RunConsole.stderr()))
+        sims[spec.name] = int(n_sims[spec.name] if isinstance(n_sims, Mapping) else n_sims)
+        ranks.append(run_sbc(spec, sims[spec.name], draws=draws, thin=thin, tune=tune,
+                             seed=seed, backend=backend, jobs=jobs, scheduler=scheduler,
+                             data=data, respondent_levels=respondent_levels, timings=t,
+                             progress=progress if progress is not None else
+                             RunConsole.stderr()))
         refits = t.pop("refit_seconds")
         t.update(refit_seconds_median=round(float(np.median(refits)), 3),
                  refit_seconds_max=round(float(np.max(refits)), 3),
@@ -854,22 +1241,53 @@ def sbc_models(
     all_ranks = pd.concat(ranks, ignore_index=True)
     divergent = all_ranks.groupby(["model", "sim"])["divergences"].first()
     record = {
-        "command": command, "started": started, "seed": seed, "n_sims": n_sims,
+        "command": command, "started": started, "seed": seed, "n_sims": sims,
         "models": [s.name for s in specs], "backend": backend, "jobs": jobs,
-        "scheduler": scheduler,
-        "sampler": {"chains": 1, "tune": tune, "draws": draws, "thin": thin,
-                    "kept_draws": len(range(0, draws, thin)),
-                    "target_accept": {s.name: s.sampler.get("target_accept", 0.9)
-                                      for s in specs}},
-        "uniformity": {"test": "chi-square of the rank histogram (scipy.stats.chisquare)",
-                       "bins": bins or "default", "level": level,
-                       "correction": "bonferroni over the quantities of each model"},
+        "scheduler": scheduler, "respondent_levels": respondent_levels,
+        "sampler": {s.name: {"backend": backend, "chains": 1, "tune": tune, "draws": draws,
+                             "thin": thin, "kept_draws": len(range(0, draws, thin)),
+                             "target_accept": s.sampler.get("target_accept", 0.9)}
+                    for s in specs},
         "simulations_with_divergences": {m: int((d > 0).sum()) for m, d in
                                          divergent.groupby(level="model")},
         "timings": timings, "timings_note": "a process's first refit includes the one-off "
-        "numba compilation of the model (nutpie backend)", "wall_seconds": None,
+        "compilation of the model (numpyro: JAX; nutpie: numba)", "wall_seconds": None,
     }
     record["wall_seconds"] = round(time.perf_counter() - start, 1)
     paths = write_sbc(all_ranks, out, record, bins=bins, level=level)
     return {"paths": paths, "record": record,
+            "decision": family_decision(sbc_uniformity(all_ranks, bins, level=level))}
+
+
+def combine_runs(folders: Sequence[str | Path], out: str | Path, *, bins: int | None = None,
+                 level: float = 0.01, command: str = "") -> dict:
+    """Store several SBC runs (folders written by :func:`sbc_models`) as one result.
+
+    Models run separately (other simulation counts or draws per model, one process at a
+    time) are tested and drawn together; each run's record is kept under ``runs``.
+
+    Returns
+    -------
+    dict
+        As :func:`sbc_models`.
+    """
+    ranks, records = [], []
+    for folder in map(Path, folders):
+        ranks.append(pd.read_csv(folder / "ranks.csv"))
+        records.append(json.loads((folder / "sbc.json").read_text()))
+    all_ranks = pd.concat(ranks, ignore_index=True)
+    if all_ranks.duplicated(["model", "sim", "parameter"]).any():
+        raise ValueError("a model occurs in more than one run")
+    merged: dict = {"command": command, "runs": [
+        {k: r.get(k) for k in ("command", "started", "wall_seconds")} for r in records]}
+    for key in ("n_sims", "sampler", "simulations_with_divergences", "timings"):
+        merged[key] = {k: v for r in records for k, v in (r.get(key) or {}).items()}
+    merged["models"] = [m for r in records for m in r.get("models", [])]
+    backends = {r.get("backend") for r in records}
+    merged["backend"] = backends.pop() if len(backends) == 1 else sorted(map(str, backends))
+    for key in ("seed", "respondent_levels", "timings_note"):
+        merged[key] = records[0].get(key)
+    merged["wall_seconds"] = round(sum(r.get("wall_seconds") or 0 for r in records), 1)
+    paths = write_sbc(all_ranks, out, merged, bins=bins, level=level)
+    return {"paths": paths, "record": merged,
             "decision": family_decision(sbc_uniformity(all_ranks, bins, level=level))}
