@@ -408,7 +408,7 @@ def _summary_model(frame: pd.DataFrame, spec: ModelSpec):
             mu = pt.set_subtensor(mu[rows_g], getattr(pm, d)("gender_mean", dims="gender_cell",
                                                              **kw))
         mu = pm.Deterministic("mu", mu, dims="cell")
-        d, kw = prior("sigma", ("HalfNormal", {"sigma": 1.0}))
+        d, kw = prior("sigma", ("LogNormal", {"mu": -0.5, "sigma": 0.7}))
         sigma = getattr(pm, d)("sigma", dims="cell", **kw)
         se = sigma / np.sqrt(n)
         loc, scale = mu, se
