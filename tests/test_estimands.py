@@ -5,7 +5,12 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from triad.estimands import counterfactual_contrasts, standardised_contrasts
+from triad.estimands import (
+    age_effect_name,
+    counterfactual_contrasts,
+    gender_gap_name,
+    standardised_contrasts,
+)
 
 GENDER, SECTOR, AGE = -0.2, {"a": 0.0, "b": -0.5}, 0.1  # the data-generating effects
 
@@ -29,6 +34,15 @@ def _frame(n: int, seed: int) -> pd.DataFrame:
 def _mu(frame: pd.DataFrame) -> np.ndarray:
     return (3.5 + frame["sector"].map(SECTOR).to_numpy()
             + GENDER * (frame["gender"] == "male").to_numpy() + AGE * frame["age_z"].to_numpy())
+
+
+def test_names_of_the_labelled_estimands():
+    # privacy.contrast_index names the same rows: one spelling, shared
+    assert gender_gap_name("s", "professional", "youth") == (
+        "s_gender_gap_professionals_about_youth")
+    assert gender_gap_name("s", "parents", "self") == "s_gender_gap_parents_about_self"
+    assert age_effect_name("s", "per_sd", "youth", "parent") == (
+        "s_age_per_sd_youths_about_parent")
 
 
 def test_counterfactual_contrasts_with_a_known_linear_predictor():

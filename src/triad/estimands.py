@@ -30,8 +30,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-__all__ = ["ESTIMANDS", "STANDARD_WEIGHTS", "counterfactual_contrasts",
-           "standardised_contrasts"]
+__all__ = ["ESTIMANDS", "STANDARD_WEIGHTS", "age_effect_name", "counterfactual_contrasts",
+           "gender_gap_name", "standardised_contrasts"]
 
 ESTIMANDS = ("descriptive", "adjusted", "standardised")
 STANDARD_WEIGHTS = "equal weight for each sector where both groups exist"
@@ -39,6 +39,16 @@ STANDARD_WEIGHTS = "equal weight for each sector where both groups exist"
 
 def _plural(rater: str) -> str:
     return rater if rater.endswith("s") else rater + "s"
+
+
+def gender_gap_name(scale: str, rater: str, target: str) -> str:
+    """Name of the adjusted gender gap of one rater group about one target on a scale."""
+    return f"{scale}_gender_gap_{_plural(rater)}_about_{target}"
+
+
+def age_effect_name(scale: str, label: str, rater: str, target: str) -> str:
+    """Name of an age effect (``label``: ``per_sd`` or ``per_5_years``) of one group."""
+    return f"{scale}_age_{label}_{_plural(rater)}_about_{target}"
 
 
 def _draw_array(columns: list[np.ndarray], rows: list[tuple], chains: int) -> xr.DataArray:
@@ -117,7 +127,7 @@ def counterfactual_contrasts(predict, frame: pd.DataFrame, base: np.ndarray,
                                for v, p in (("group_gender", f"{rater}>{target}"),
                                             ("scale_gender", scale)) if v in coded)
                 if len(m) and len(f) and level_ok:
-                    name = f"{scale}_gender_gap_{_plural(rater)}_about_{target}"
+                    name = gender_gap_name(scale, rater, target)
                     n_m, n_f = _people(sub, first), _people(sub, second)
                     rows.append((name, scale, sector, n_m, n_f, "descriptive"))
                     columns.append(base[:, m].mean(axis=1) - base[:, f].mean(axis=1))
@@ -128,7 +138,7 @@ def counterfactual_contrasts(predict, frame: pd.DataFrame, base: np.ndarray,
             if has_age and len(aged) > 1:
                 n = _people(sub[known[idx]], None)
                 for key, label in (("age_sd", "per_sd"), ("age_5y", "per_5_years")):
-                    rows.append((f"{scale}_age_{label}_{_plural(rater)}_about_{target}", scale,
+                    rows.append((age_effect_name(scale, label, rater, target), scale,
                                  sector, n, n, "adjusted"))
                     columns.append((counterfactual[key][:, aged] - base[:, aged]).mean(axis=1))
     if not rows:

@@ -496,7 +496,7 @@ def contrast_index(units: pd.DataFrame) -> dict:
     (columns ``role, target, scale, sector, gender``).
     """
     from triad.contrasts import FAMILIES, contrast_pairs
-    from triad.estimands import _plural
+    from triad.estimands import age_effect_name, gender_gap_name
 
     # plain object columns and one row per atom: contrast_pairs compares per pair
     units = units[["role", "target", "scale", "sector", "gender"]].astype(object)
@@ -517,12 +517,12 @@ def contrast_index(units: pd.DataFrame) -> dict:
     for (scale, role, target), _ in units.groupby(["scale", "role", "target"]):
         rater = next((p for p in pooled if role in roles_of(p)), role)
         for sector in sectors:
-            name = f"{scale}_gender_gap_{_plural(rater)}_about_{target}"
+            name = gender_gap_name(scale, rater, target)
             index.setdefault((name, sector), [
                 (group_key(rater, target, sector, g), scale) for g in genders])
             for label in ("per_sd", "per_5_years"):
-                index.setdefault((f"{scale}_age_{label}_{_plural(rater)}_about_{target}",
-                                  sector), [(group_key(rater, target, sector), scale)])
+                index.setdefault((age_effect_name(scale, label, rater, target), sector),
+                                 [(group_key(rater, target, sector), scale)])
     return index
 
 
