@@ -46,7 +46,7 @@ def spec_of(name: str):
 
 def respondents(path: str | Path | None):
     """Read a respondent file (default: the embedded synthetic data set)."""
-    from triad.pipeline import default_data
+    from triad.paths import default_data
 
     return read_respondents(path if path is not None else default_data())
 
@@ -282,7 +282,7 @@ def scaled_data(factor: int, seed: int = 20240601) -> Path:
     the respondents.
     """
     from triad.codebook import load_codebook
-    from triad.pipeline import default_data
+    from triad.paths import default_data
 
     SCALED_DIR.mkdir(parents=True, exist_ok=True)
     out = SCALED_DIR / f"respondents_{factor}x.csv"

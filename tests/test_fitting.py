@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from triad.cli import app
 from triad.fitting import FIT_FORMAT, fit, load_fit
-from triad.paths import repo_root
-from triad.pipeline import default_data
+from triad.paths import default_data, repo_root
 from triad.readers import read_respondents
 from triad.specs import load_spec
 

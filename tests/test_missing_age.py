@@ -12,8 +12,7 @@ from triad.gaps import gap_pairs_only, is_gap_pair
 from triad.missingness import fitted_spec, methods_text, missing_age_record, without_terms
 from triad.modeldata import model_frame
 from triad.multiverse import derive_spec, load_variants, multiverse_specs, universe_label
-from triad.paths import models_dir
-from triad.pipeline import default_data
+from triad.paths import default_data, models_dir
 from triad.readers import read_respondents, write_wide_csv
 from triad.specs import load_spec
 

@@ -19,8 +19,7 @@ from triad.fitting import _sample_pymc, _summary_model
 from triad.modeldata import summary_frame
 from triad.multiverse import data_cells_spec
 from triad.paired import pair_cells, with_paired_r
-from triad.paths import models_dir
-from triad.pipeline import default_data
+from triad.paths import default_data, models_dir
 from triad.published import load_correlations
 from triad.readers import read_respondents
 from triad.scores import scale_scores

@@ -44,6 +44,7 @@ from triad.contrasts import (
 )
 from triad.missingness import missing_age_record
 from triad.modeldata import ModelData, model_frame, summary_frame
+from triad.paths import default_data
 from triad.predictive_checks import ppc_cell_table
 from triad.published import load_claims
 from triad.readers import RespondentData, read_respondents
@@ -469,8 +470,6 @@ def respondent_data(data: RespondentData | str | Path | None = None) -> Responde
     if isinstance(data, RespondentData):
         return data
     if data is None:
-        from triad.pipeline import default_data
-
         data = default_data()
         if data is None:
             raise FileNotFoundError("no respondent data given and no embedded synthetic "

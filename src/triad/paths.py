@@ -11,7 +11,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["data_dir", "default_out", "models_dir", "repo_root"]
+__all__ = ["data_dir", "default_data", "default_out", "models_dir", "repo_root"]
 
 
 def repo_root() -> Path:
@@ -45,6 +45,12 @@ def data_dir() -> Path:
             "(`pip install .` ships it) or set TRIAD_DATA_DIR to a data/ folder"
         )
     return candidate
+
+
+def default_data() -> Path | None:
+    """Return the embedded synthetic respondent file, or None when it is not there."""
+    path = data_dir() / "synthetic" / "respondents.csv"
+    return path if path.is_file() else None
 
 
 def models_dir() -> Path:

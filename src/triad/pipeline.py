@@ -38,7 +38,7 @@ from triad.audit import SEVERITIES, audit_markdown, audit_published
 from triad.cells import cells_from_scores
 from triad.errors import OutputError
 from triad.fitting import DEFAULT_BACKEND
-from triad.paths import data_dir, default_out
+from triad.paths import default_data, default_out
 from triad.privacy import DEFAULT_MIN_CELL, SmallCellGuard
 from triad.progress import RunConsole, quiet, run_log
 from triad.readers import read_respondents
@@ -49,7 +49,7 @@ from triad.scores import scale_scores
 from triad.versions import library_versions
 
 __all__ = ["EXIT_FIT_FAILED", "EXIT_GATES_FAILED", "EXIT_OK", "EXIT_REFUSED",
-           "EXIT_WRITE_FAILED", "default_data", "exit_status", "run_all"]
+           "EXIT_WRITE_FAILED", "exit_status", "run_all"]
 
 console = Console()
 log = logging.getLogger("triad.run")
@@ -61,12 +61,6 @@ EXIT_REFUSED = 2        # refused before running: input file, spec, option, unwr
 EXIT_FIT_FAILED = 3     # a fit failed (worker died or it raised); the others' tables written
 EXIT_WRITE_FAILED = 4   # an output could not be written (disk full): the run stopped
 _VERSIONED = ("triad", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "pyreadstat")
-
-
-def default_data() -> Path | None:
-    """Return the embedded synthetic respondent file, or None when it is not there."""
-    path = data_dir() / "synthetic" / "respondents.csv"
-    return path if path.is_file() else None
 
 
 def _versions() -> dict:
