@@ -191,16 +191,17 @@ def run_triad(name: str, backend: str, data_path: str | None, sampler_only: bool
               nuts_kwargs: dict | None = None) -> dict:
     """Fit through triad (``triad.fitting.fit``), timing its sampler call inside.
 
-    ``sampler_only`` builds the Bambi model and calls triad's ``_sample_pymc`` with the
+    ``sampler_only`` builds the Bambi model and calls triad's ``sample_posterior`` with the
     spec's arguments but skips the prior predictive draws, contrasts and checks (used for
     the largest scaled data sets, where those per-observation products dominate memory).
     ``nuts_kwargs`` (prototypes) are passed to ``pm.sample(nuts_sampler_kwargs=...)``.
     """
     import triad.fitting as tf
+    from triad import sampling
 
     spec = spec_of(name)
     timing: dict = {}
-    original = tf._sample_pymc
+    original = sampling.sample_posterior
 
     def timed(model, args, backend, cores=None):
         t0 = time.perf_counter()
@@ -223,7 +224,7 @@ def run_triad(name: str, backend: str, data_path: str | None, sampler_only: bool
             timing["step_size"] = float(stats["step_size"].mean())
         return idata
 
-    tf._sample_pymc = timed
+    sampling.sample_posterior = timed  # every fit's sampler call (fitting, ordinal_model)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -244,7 +245,7 @@ def run_triad(name: str, backend: str, data_path: str | None, sampler_only: bool
                 idata, diag = res.idata, res.diagnostics
             wall_fit = time.perf_counter() - t0
     finally:
-        tf._sample_pymc = original
+        sampling.sample_posterior = original
     sampling = timing["sampling_time"]
     return {"wall_compile": timing["sampler_call"] - sampling, "wall_sampling": sampling,
             "wall_total": timing["sampler_call"], "wall_fit": wall_fit,
@@ -255,7 +256,7 @@ def run_triad(name: str, backend: str, data_path: str | None, sampler_only: bool
 
 
 def _sample_with_kwargs(model, args: dict, backend: str, nuts_kwargs: dict):
-    """triad's ``_sample_pymc`` with extra ``nuts_sampler_kwargs`` (prototype only)."""
+    """triad's ``sample_posterior`` with extra ``nuts_sampler_kwargs`` (prototype only)."""
     import pymc as pm
 
     keep = [v.name for v in model.free_RVs] + [

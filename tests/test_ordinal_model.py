@@ -221,14 +221,14 @@ def test_thresholds_by_rater_model_drops_one_level_per_rater(tmp_path):
 @pytest.mark.sampling
 def test_known_discrimination_ratio_is_recovered(tmp_path):
     """Simulated youths' latent SD twice the professionals': disc 0.5 in the 90% interval."""
-    from triad.fitting import _sample_pymc
+    from triad.sampling import sample_posterior
 
     frame = _frame(n_resp=120, seed=2, disc_youth=0.5)
     model = build(_spec(tmp_path), frame)
     args = {"draws": 300, "tune": 300, "chains": 2, "seed": 5, "target_accept": 0.9}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        idata = _sample_pymc(model.model, args, "numpyro")
+        idata = sample_posterior(model.model, args, "numpyro")
     disc = idata["posterior"]["disc"].values.ravel()
     low, high = np.quantile(disc, [0.05, 0.95])
     assert low < 0.5 < high and high < 1.0  # covers the truth and excludes one latent SD

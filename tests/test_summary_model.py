@@ -15,13 +15,14 @@ import pytest
 
 from triad.cells import cells_from_scores
 from triad.contrasts import contrast_dataset
-from triad.fitting import _sample_pymc, _summary_model
+from triad.fitting import _summary_model
 from triad.modeldata import summary_frame
 from triad.multiverse import data_cells_spec
 from triad.paired import pair_cells, with_paired_r
 from triad.paths import default_data, models_dir
 from triad.published import load_correlations
 from triad.readers import read_respondents
+from triad.sampling import sample_posterior
 from triad.scores import scale_scores
 from triad.specs import SpecError, load_spec
 
@@ -41,9 +42,9 @@ def _sample(frame, spec, draws, seed):
     logging.getLogger("pymc").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        idata = _sample_pymc(_summary_model(frame, spec),
-                             {"draws": draws, "tune": draws, "chains": 4, "seed": seed,
-                              "target_accept": 0.99}, BACKEND)
+        idata = sample_posterior(_summary_model(frame, spec),
+                                 {"draws": draws, "tune": draws, "chains": 4, "seed": seed,
+                                  "target_accept": 0.99}, BACKEND)
     return idata.posterior["mu"].stack(s=("chain", "draw")).transpose("s", ...).to_numpy()
 
 

@@ -22,7 +22,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import time
 import warnings
@@ -34,6 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from triad import sampling
 from triad.atomic import low_space, write_error
 from triad.contrasts import (
     claim_dataset,
@@ -436,26 +436,6 @@ def _summary_model(frame: pd.DataFrame, spec: ModelSpec):
     return model
 
 
-def _sample_pymc(model, args: dict, backend: str, cores: int | None = None) -> xr.DataTree:
-    import pymc as pm
-
-    # Per-observation deterministics (Bambi's mu, p) would make a fit file hundreds of MB;
-    # contrasts recompute them from the parameters.
-    keep = [v.name for v in model.free_RVs] + [
-        v.name for v in model.deterministics
-        if "__obs__" not in model.named_vars_to_dims.get(v.name, ())]
-    kwargs = {"draws": args["draws"], "tune": args["tune"], "chains": args["chains"],
-              "random_seed": args["seed"], "progressbar": False, "var_names": keep,
-              "target_accept": args["target_accept"], "compute_convergence_checks": False,
-              "quiet": True}
-    if backend == "pymc":
-        kwargs["cores"] = cores or min(args["chains"], os.cpu_count() or 1)
-    else:
-        kwargs["nuts_sampler"] = backend
-    with model:
-        return pm.sample(**kwargs)
-
-
 # --------------------------------------------------------------------------- fit
 
 
@@ -689,7 +669,7 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
         elif spec.data == "respondent":
             model = _bambi_model(spec, md.frame)
             model.build()
-            idata = _sample_pymc(model.backend.model, args, backend, n_cores)
+            idata = sampling.sample_posterior(model.backend.model, args, backend, n_cores)
             with model.backend.model:
                 prior = pm.sample_prior_predictive(
                     draws=args["prior_draws"] * (4 if spec.ordinal else 1),
@@ -706,8 +686,9 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
             prior_draws = _expected(model, prior_idata, spec)
             latent = (_expected(model, idata, spec, latent=True),
                       _expected(model, prior_idata, spec, latent=True)) if spec.ordinal else None
-            counterfactual = _counterfactual(model, idata, prior_idata, spec, md.frame, draws,
-                                             prior_draws, args["chains"])
+            counterfactual = sampling.counterfactual_draws(
+                lambda tree, alt: _expected(model, tree, spec, data=alt), idata, prior_idata,
+                spec, md.frame, draws, prior_draws, args["chains"])
             # Per-observation prior deterministics (mu, p) are recomputable and large.
             obs_vars = [v for v in prior["prior"].data_vars
                         if "__obs__" in prior["prior"][v].dims]
@@ -718,7 +699,7 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
             pm_model = model.backend.model
         else:
             model = _summary_model(md.frame, spec)
-            idata = _sample_pymc(model, args, backend, n_cores)
+            idata = sampling.sample_posterior(model, args, backend, n_cores)
             with model:
                 prior = pm.sample_prior_predictive(draws=args["prior_draws"],
                                                    random_seed=args["seed"])
@@ -738,22 +719,6 @@ def _sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
             idata[group] = prior[group]
     idata["constant_data"] = xr.DataTree(_constant_data(md.frame, spec))
     return idata, draws, prior_draws, units, latent, pm_model, counterfactual
-
-
-def _counterfactual(model, idata, prior_idata, spec: ModelSpec, frame: pd.DataFrame,
-                    draws: np.ndarray, prior_draws: np.ndarray, chains: int) -> tuple | None:
-    """Draw the adjusted gender and age contrasts (:mod:`triad.estimands`), posterior and prior."""
-    from triad.codebook import load_codebook
-    from triad.estimands import counterfactual_contrasts
-
-    terms = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", f"{spec.formula} {spec.sigma_formula}"))
-    genders = tuple(load_codebook().genders)[:2]
-    out = []
-    for tree, base, n_chains in ((idata, draws, chains), (prior_idata, prior_draws, 1)):
-        out.append(counterfactual_contrasts(
-            lambda alt, tree=tree: _expected(model, tree, spec, data=alt), frame, base,
-            genders, chains=n_chains, formula_terms=terms))
-    return None if out[0] is None else tuple(out)
 
 
 # The predictors of each observation stored with a fit ('respondent' is the pseudonymous
@@ -1147,4 +1112,4 @@ def sample(model, args: dict, backend: str = DEFAULT_BACKEND,
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    return _sample_pymc(model, args, backend, cores)
+    return sampling.sample_posterior(model, args, backend, cores)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from triad import sampling
 from triad.specs import ModelSpec, SpecError
 
 __all__ = ["OrdinalModel", "Term", "build", "log_category_probability", "parse_formula",
@@ -482,12 +483,10 @@ def sample_ordinal(spec: ModelSpec, frame: pd.DataFrame, args: dict, backend: st
         (posterior, prior), latent (posterior, prior) draws or None, the
         counterfactual contrasts, and the :class:`OrdinalModel`.
     """
-    from triad.fitting import _counterfactual, _sample_pymc
-
     model = build(spec, frame)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        idata = _sample_pymc(model.model, args, backend, cores)
+        idata = sampling.sample_posterior(model.model, args, backend, cores)
     # as for Bambi's ordinal models: 4x the draws, since unordered thresholds are rejected
     prior_post = model.prior(args["prior_draws"] * 4, args["seed"])
     y = frame["value"].cat.codes.to_numpy(dtype="int64")
@@ -502,8 +501,9 @@ def sample_ordinal(spec: ModelSpec, frame: pd.DataFrame, args: dict, backend: st
     prior_draws = model.expected(prior_idata)
     latent = None if model.by_rater else (model.expected(idata, latent=True),
                                           model.expected(prior_idata, latent=True))
-    counterfactual = _counterfactual(model, idata, prior_idata, spec, frame, draws,
-                                     prior_draws, args["chains"])
+    counterfactual = sampling.counterfactual_draws(
+        lambda tree, alt: model.expected(tree, data=alt), idata, prior_idata, spec, frame,
+        draws, prior_draws, args["chains"])
     idata["posterior_predictive"] = xr.DataTree(
         model.answer_dataset(idata["posterior"].to_dataset(), args["seed"]))
     return idata, prior, draws, prior_draws, latent, counterfactual, model

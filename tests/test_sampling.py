@@ -1,0 +1,73 @@
+"""Sampling helpers shared by fitting and ordinal_model: adjusted contrasts, posterior and prior."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from triad.sampling import counterfactual_draws
+
+GENDER, AGE = -0.2, 0.1  # the data-generating effects
+
+
+def _frame(n: int, seed: int) -> pd.DataFrame:
+    """Professionals in two sectors with a gender and an age each."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"scale": "s", "rater": "professional", "target": "youth",
+                          "role": "social_worker", "sector": rng.choice(["a", "b"], n),
+                          "gender": rng.choice(["male", "female"], n),
+                          "age": rng.normal(40, 10, n),
+                          "respondent": [f"r{i}" for i in range(n)]})
+    frame["group_gender"] = "professional>youth:" + frame["gender"]
+    frame["age_z"] = (frame["age"] - frame["age"].mean()) / frame["age"].std()
+    return frame
+
+
+def _mu(frame: pd.DataFrame) -> np.ndarray:
+    return (3.5 + GENDER * (frame["gender"] == "male").to_numpy()
+            + AGE * frame["age_z"].to_numpy())
+
+
+def _expected(tree, data):
+    """Draws x rows of a linear predictor, shifted per draw by the tree's offsets."""
+    return _mu(data)[None, :] + tree["offset"][:, None]
+
+
+def test_counterfactual_draws_posterior_and_prior_from_the_spec_formula():
+    frame = _frame(200, seed=3)
+    post, prior = {"offset": np.zeros(4)}, {"offset": np.array([0.0, 1.0, 2.0])}
+    spec = SimpleNamespace(formula="score ~ 0 + group_gender + age_z", sigma_formula="")
+    out = counterfactual_draws(_expected, post, prior, spec, frame, _expected(post, frame),
+                               _expected(prior, frame), chains=2)
+    assert out is not None
+    posterior, prior_draws = out
+    assert posterior.sizes["chain"] == 2 and posterior.sizes["draw"] == 2
+    assert prior_draws.sizes["chain"] == 1 and prior_draws.sizes["draw"] == 3
+    for draws in (posterior, prior_draws):
+        pick = draws.set_index(contrast=["name", "sector", "estimand"])
+        # the codebook's first gender minus its second (male minus female): the coefficient
+        gap = pick.sel(contrast=("s_gender_gap_professionals_about_youth", "all", "adjusted"))
+        assert np.allclose(gap, GENDER)
+        age = pick.sel(contrast=("s_age_per_sd_professionals_about_youth", "all", "adjusted"))
+        assert np.allclose(age, AGE)
+
+
+def test_counterfactual_draws_none_without_gender_or_age_terms():
+    frame = _frame(50, seed=4)
+    post = {"offset": np.zeros(2)}
+    spec = SimpleNamespace(formula="score ~ 0 + group", sigma_formula="")
+    base = _expected(post, frame)
+    assert counterfactual_draws(_expected, post, post, spec, frame, base, base, 1) is None
+
+
+def test_sample_posterior_is_the_fitting_sampler():
+    import triad.fitting
+    import triad.ordinal_model
+    from triad import sampling
+
+    # both model builders call the one shared function (a benchmark replaces it once)
+    for module in (triad.fitting, triad.ordinal_model):
+        assert module.sampling is sampling
+    with pytest.raises(ValueError, match="backend"):
+        triad.fitting.sample(None, {}, backend="stan")
