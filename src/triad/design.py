@@ -149,7 +149,7 @@ def design_draws(result, *, family: str = "gap_youth_vs_professional",
     import warnings
 
     from triad.contrasts import contrast_pairs
-    from triad.fitting import _bambi_model, respondent_data
+    from triad.fitting import build_model, respondent_data
     from triad.modeldata import model_frame
 
     spec = result.spec
@@ -163,7 +163,7 @@ def design_draws(result, *, family: str = "gap_youth_vs_professional",
         raise ValueError(f"{spec.name} has no {family} contrast on {scale}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # bambi's pandas deprecation notices
-        model = _bambi_model(spec, frame)
+        _, model = build_model(spec, frame)  # the Bambi model predicts the cells' mu, sigma
         post = model.predict(result.idata, kind="response_params", inplace=False).posterior
     mu = post["mu"].stack(s=("chain", "draw")).transpose("s", ...).to_numpy()
     sigma = post["sigma"].stack(s=("chain", "draw")).transpose("s", ...).to_numpy()
