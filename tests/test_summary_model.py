@@ -16,9 +16,9 @@ import pytest
 from triad.cells import cells_from_scores
 from triad.contrasts import contrast_dataset
 from triad.fitting import _summary_model
-from triad.modeldata import summary_frame
+from triad.modeldata import pair_cells, summary_frame
 from triad.multiverse import data_cells_spec
-from triad.paired import pair_cells, with_paired_r
+from triad.paired import with_paired_r
 from triad.paths import default_data, models_dir
 from triad.published import load_correlations
 from triad.readers import read_respondents

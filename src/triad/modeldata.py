@@ -18,7 +18,8 @@ from triad.readers import RespondentData, long_from_wide
 from triad.scores import scale_scores
 from triad.specs import ModelSpec
 
-__all__ = ["ModelData", "model_frame", "summary_frame", "SUMMARY_TABLES"]
+__all__ = ["ModelData", "file_correlations", "model_frame", "pair_cells", "summary_frame",
+           "SUMMARY_TABLES"]
 
 # Cells that describe distinct populations: sector cells (Tables 5-9) and gender cells
 # (10-12).  Tables 2-4 and Table 5's total pool or repeat these and would count twice.
@@ -159,7 +160,7 @@ def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
     same professionals: column ``partition`` says which, and the model keeps them in
     separate blocks so that nobody counts twice.  Cells of the same people that a
     paired contrast compares are marked (``pair``, ``pair_kind``, ``pair_r``,
-    ``pair_n``; :func:`triad.paired.pair_cells`).
+    ``pair_n``; :func:`pair_cells`).
 
     Parameters
     ----------
@@ -172,8 +173,6 @@ def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
         The scale scores ``cells`` were computed from (a respondent file): each paired
         cell then carries the file's own correlation instead of the spec's stated r.
     """
-    from triad.paired import file_correlations, pair_cells
-
     cells = load_cells() if cells is None else cells
     use = cells[cells["table"].isin(SUMMARY_TABLES) & cells["scale"].isin(spec.scales)].copy()
     use["partition"] = np.where(use["gender"].notna(), "gender", "sector")
@@ -193,3 +192,97 @@ def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
         use = pair_cells(use, spec.paired, file_correlations(use, scores))
     excluded = pd.DataFrame(columns=["respondent", "target", "scale", "item", "reason"])
     return ModelData(frame=use, excluded=excluded, data_source=data_source)
+
+
+# --------------------------------------------------------------------------- paired cells
+# Two summary cells of the same people (:mod:`triad.paired`): their means' sampling
+# errors correlate, so the summary model needs to know which cells pair up and how much.
+
+
+def _pair_label(kind: str, row: pd.Series) -> str | None:
+    """Return the pair a summary cell belongs to (same people in both members), or None."""
+    who = f"{row['role']}@{row['sector']}#{row['gender']}"
+    if kind == "belangrijk_lukt" and row["target"] == "self" and row["scale"] in (
+            "belangrijk", "lukt"):
+        return f"belangrijk_lukt:{who}"
+    if kind == "youth_parent" and row["target"] in ("youth", "parent") and row["rater"] == (
+            "professional"):
+        return f"youth_parent:{row['scale']}:{who}"
+    return None
+
+
+def pair_cells(frame: pd.DataFrame, paired: dict,
+               correlations: dict[str, tuple[float, int]] | None = None) -> pd.DataFrame:
+    """Mark the paired rows of a summary frame.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Summary cells (:func:`summary_frame`): ``role, rater, target,
+        sector, gender, scale, n``.
+    paired : dict
+        The spec's ``[paired]`` table: kind -> ``{"r": ..., "why": ..., "range": [...]}``.
+    correlations : dict, optional
+        Pair label -> (r, n with both scores), from the respondent file the cells were
+        computed from; overrides the spec's r for those pairs.
+
+    Returns
+    -------
+    DataFrame
+        ``frame`` with ``pair`` (label, "" when unpaired), ``pair_kind``, ``pair_r`` and
+        ``pair_n`` (respondents in both cells; the smaller n when not known).  A label
+        only two rows share; a member whose partner is not in the frame stays unpaired.
+    """
+    out = frame.assign(pair="", pair_kind="", pair_r=0.0, pair_n=0)
+    for kind, setting in paired.items():
+        labels = out.apply(lambda r, kind=kind: _pair_label(kind, r), axis=1)
+        counts = labels.value_counts()
+        for label, rows in out.groupby(labels).groups.items():
+            if counts[label] != 2:
+                continue
+            r, n_ab = (correlations or {}).get(label, (float(setting["r"]), None))
+            out.loc[rows, "pair"] = label
+            out.loc[rows, "pair_kind"] = kind
+            out.loc[rows, "pair_r"] = float(r)
+            out.loc[rows, "pair_n"] = int(out.loc[rows, "n"].min() if n_ab is None else n_ab)
+    return out
+
+
+def _members(scores: pd.DataFrame, row: pd.Series) -> pd.Series:
+    """One score per respondent of a summary cell, indexed by respondent id."""
+    m = scores["role"].isin(roles_of(row["role"])) & (scores["target"] == row["target"])
+    m &= scores["scale"] == row["scale"]
+    if row["sector"] != "all":
+        m &= scores["sector"] == row["sector"]
+    if row["gender"] != "all":
+        m &= scores["gender"] == row["gender"]
+    part = scores.loc[m & scores["score"].notna()]
+    return part.set_index("respondent_id")["score"]
+
+
+def file_correlations(frame: pd.DataFrame, scores: pd.DataFrame
+                      ) -> dict[str, tuple[float, int]]:
+    """Each paired cell's own correlation in the respondent file the cells come from.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Summary cells marked by :func:`pair_cells`.
+    scores : DataFrame
+        The file's scale scores (:func:`triad.scores.scale_scores`).
+
+    Returns
+    -------
+    dict
+        Pair label -> (Pearson r over the respondents with both scores, their number);
+        pairs with fewer than 3 such respondents or no variance are left out (the
+        spec's r applies to them).
+    """
+    out = {}
+    for label, part in frame[frame["pair"] != ""].groupby("pair"):
+        a, b = (_members(scores, row) for _, row in part.iterrows())
+        both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner").dropna()
+        if len(both) < 3 or both["a"].std() == 0 or both["b"].std() == 0:
+            continue
+        out[str(label)] = (float(np.corrcoef(both["a"], both["b"])[0, 1]), len(both))
+    return out

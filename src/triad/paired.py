@@ -19,116 +19,24 @@ difference has the SD ``sqrt(sigma_a^2 + sigma_b^2 - 2 r sigma_a sigma_b) / sqrt
 A spec states each kind's r (``[paired.<kind>]``: ``r``, ``why``, optional ``range``
 of values for a sensitivity analysis, :func:`paired_sensitivity`).  Cells computed
 from a respondent file carry the file's own within-cell correlation instead
-(:func:`file_correlations`): nothing about a file is unprinted.
+(:func:`triad.modeldata.file_correlations`): nothing about a file is unprinted.
+
+The model frame marks the pairs (:func:`triad.modeldata.pair_cells`; the kinds a spec
+may name are :data:`triad.specs.PAIR_KINDS`); this module varies a stated r and refits.
 """
 
 import dataclasses
 import hashlib
 import json
 
-import numpy as np
 import pandas as pd
 
-from triad.codebook import roles_of
+__all__ = ["with_paired_r", "paired_sensitivity"]
 
-__all__ = ["PAIR_KINDS", "pair_cells", "file_correlations", "with_paired_r",
-           "paired_sensitivity"]
-
-PAIR_KINDS = ("belangrijk_lukt", "youth_parent")
 # Contrast families whose uncertainty each kind of pair sets (the rest compare
 # different people, or the same cells only through the sector/gender partition).
 PAIRED_FAMILIES = {"belangrijk_lukt": "belangrijk_minus_lukt",
                    "youth_parent": "professional_youth_vs_parent"}
-_COLUMNS = ["pair", "pair_kind", "pair_r", "pair_n"]
-
-
-def _pair_label(kind: str, row: pd.Series) -> str | None:
-    """Return the pair a summary cell belongs to (same people in both members), or None."""
-    who = f"{row['role']}@{row['sector']}#{row['gender']}"
-    if kind == "belangrijk_lukt" and row["target"] == "self" and row["scale"] in (
-            "belangrijk", "lukt"):
-        return f"belangrijk_lukt:{who}"
-    if kind == "youth_parent" and row["target"] in ("youth", "parent") and row["rater"] == (
-            "professional"):
-        return f"youth_parent:{row['scale']}:{who}"
-    return None
-
-
-def pair_cells(frame: pd.DataFrame, paired: dict,
-               correlations: dict[str, tuple[float, int]] | None = None) -> pd.DataFrame:
-    """Mark the paired rows of a summary frame.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Summary cells (:func:`triad.modeldata.summary_frame`): ``role, rater, target,
-        sector, gender, scale, n``.
-    paired : dict
-        The spec's ``[paired]`` table: kind -> ``{"r": ..., "why": ..., "range": [...]}``.
-    correlations : dict, optional
-        Pair label -> (r, n with both scores), from the respondent file the cells were
-        computed from; overrides the spec's r for those pairs.
-
-    Returns
-    -------
-    DataFrame
-        ``frame`` with ``pair`` (label, "" when unpaired), ``pair_kind``, ``pair_r`` and
-        ``pair_n`` (respondents in both cells; the smaller n when not known).  A label
-        only two rows share; a member whose partner is not in the frame stays unpaired.
-    """
-    out = frame.assign(pair="", pair_kind="", pair_r=0.0, pair_n=0)
-    for kind, setting in paired.items():
-        labels = out.apply(lambda r, kind=kind: _pair_label(kind, r), axis=1)
-        counts = labels.value_counts()
-        for label, rows in out.groupby(labels).groups.items():
-            if counts[label] != 2:
-                continue
-            r, n_ab = (correlations or {}).get(label, (float(setting["r"]), None))
-            out.loc[rows, "pair"] = label
-            out.loc[rows, "pair_kind"] = kind
-            out.loc[rows, "pair_r"] = float(r)
-            out.loc[rows, "pair_n"] = int(out.loc[rows, "n"].min() if n_ab is None else n_ab)
-    return out
-
-
-def _members(scores: pd.DataFrame, row: pd.Series) -> pd.Series:
-    """One score per respondent of a summary cell, indexed by respondent id."""
-    m = scores["role"].isin(roles_of(row["role"])) & (scores["target"] == row["target"])
-    m &= scores["scale"] == row["scale"]
-    if row["sector"] != "all":
-        m &= scores["sector"] == row["sector"]
-    if row["gender"] != "all":
-        m &= scores["gender"] == row["gender"]
-    part = scores.loc[m & scores["score"].notna()]
-    return part.set_index("respondent_id")["score"]
-
-
-def file_correlations(frame: pd.DataFrame, scores: pd.DataFrame
-                      ) -> dict[str, tuple[float, int]]:
-    """Each paired cell's own correlation in the respondent file the cells come from.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Summary cells marked by :func:`pair_cells`.
-    scores : DataFrame
-        The file's scale scores (:func:`triad.scores.scale_scores`).
-
-    Returns
-    -------
-    dict
-        Pair label -> (Pearson r over the respondents with both scores, their number);
-        pairs with fewer than 3 such respondents or no variance are left out (the
-        spec's r applies to them).
-    """
-    out = {}
-    for label, part in frame[frame["pair"] != ""].groupby("pair"):
-        a, b = (_members(scores, row) for _, row in part.iterrows())
-        both = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner").dropna()
-        if len(both) < 3 or both["a"].std() == 0 or both["b"].std() == 0:
-            continue
-        out[str(label)] = (float(np.corrcoef(both["a"], both["b"])[0, 1]), len(both))
-    return out
 
 
 def with_paired_r(spec, kind: str, r: float):
@@ -147,7 +55,7 @@ def paired_sensitivity(spec, kind: str = "youth_parent", r_values=None, **fit_kw
     spec : ModelSpec or str
         A summary spec with ``[paired.<kind>]``.
     kind : str
-        Which pair's r to vary (:data:`PAIR_KINDS`).
+        Which pair's r to vary (:data:`triad.specs.PAIR_KINDS`).
     r_values : sequence of float, optional
         Default: the spec's ``range`` and its r.
     **fit_kwargs

@@ -48,8 +48,8 @@ from pathlib import Path
 
 from triad.paths import models_dir
 
-__all__ = ["FORMULA_VARIABLES", "ModelSpec", "SpecError", "load_spec", "load_specs", "read_toml",
-           "spec_from_raw"]
+__all__ = ["FORMULA_VARIABLES", "PAIR_KINDS", "ModelSpec", "SpecError", "load_spec", "load_specs",
+           "read_toml", "spec_from_raw"]
 
 FORMULA_VARIABLES = frozenset({
     "score", "value", "cell", "role", "rater", "target", "sector", "gender", "age_z",
@@ -57,6 +57,9 @@ FORMULA_VARIABLES = frozenset({
     "group", "group_gender", "scale_gender", "age_missing", "dyad", "side", "gap_cell",
 })
 FAMILIES = ("gaussian", "t", "cumulative_logit", "cumulative_probit", "summary_normal")
+# Kinds of paired summary cells a spec's [paired] table may state an r for
+# (:func:`triad.modeldata.pair_cells` marks them, :mod:`triad.paired` describes them).
+PAIR_KINDS = ("belangrijk_lukt", "youth_parent")
 _KEYS = {"name", "description", "data", "level", "scales", "rows", "family", "formula",
          "sigma_formula", "contrasts", "priors", "sampler", "quick", "noncentered",
          "missing_age", "claim_pairs", "paired", "disc", "thresholds"}
@@ -172,8 +175,6 @@ def _check_prior(path: Path, key: str, prior: object, top: bool = True) -> dict:
 
 
 def _check_paired(path: Path, raw: dict) -> dict:
-    from triad.paired import PAIR_KINDS
-
     paired = raw.get("paired", {})
     if paired and raw["data"] != "summary":
         raise SpecError(path, "paired", "only summary specs have paired cells")
