@@ -64,8 +64,14 @@ _VERSIONED = ("triad", "numpy", "pandas", "scipy", "statsmodels", "pingouin", "p
 
 
 def default_data() -> Path | None:
-    """Return the embedded synthetic respondent file, or None when it is not there."""
-    path = data_dir() / "synthetic" / "respondents.csv"
+    """Return the study's embedded default respondent file, or None when it is not there.
+
+    ``default_data`` in the study's ``study.toml`` (relative to the study folder), else
+    ``synthetic/respondents.csv``.
+    """
+    from triad.paths import study_settings
+
+    path = data_dir() / study_settings().get("default_data", "synthetic/respondents.csv")
     return path if path.is_file() else None
 
 
