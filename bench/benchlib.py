@@ -40,8 +40,8 @@ KEY_PARAMS = {
 
 
 def spec_of(name: str):
-    """Load the spec ``models/<name>.toml``."""
-    return load_spec(REPO / "models" / f"{name}.toml")
+    """Load the spec ``models/youth_partnership/<name>.toml``."""
+    return load_spec(REPO / "models" / "youth_partnership" / f"{name}.toml")
 
 
 def respondents(path: str | Path | None):

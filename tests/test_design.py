@@ -17,6 +17,7 @@ from triad.design import (
     simulate_assurance,
     welch_p_direction,
 )
+from triad.paths import models_dir
 
 GRID = (5, 10, 20, 40, 80)
 
@@ -182,10 +183,9 @@ def test_draws_from_a_fit_match_its_contrasts():
     """Cell-mean draws from a (small) metric_inspraak fit reproduce its gap contrasts."""
     from triad.design import design_draws
     from triad.fitting import fit
-    from triad.paths import repo_root
     from triad.specs import load_spec
 
-    spec = load_spec(repo_root() / "models" / "metric_inspraak.toml")
+    spec = load_spec(models_dir() / "metric_inspraak.toml")
     spec = dataclasses.replace(spec, sampler={**spec.sampler, "draws": 100, "tune": 150,
                                               "chains": 2})
     result = fit(spec)

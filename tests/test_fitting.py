@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 from triad.cli import app
 from triad.fitting import FIT_FORMAT, fit, load_fit
-from triad.paths import default_data, repo_root
+from triad.paths import default_data, models_dir
 from triad.readers import read_respondents
 from triad.specs import load_spec
 
 pytestmark = [pytest.mark.sampling, pytest.mark.slow]
-MODELS = repo_root() / "models"
+MODELS = models_dir()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Fuzzed readers: a corrupted respondent file is refused cleanly or loaded with every answer
 accounted for, never anything else.
 
-Each example starts from valid respondents (rows of ``data/synthetic/respondents.csv`` under
+Each example starts from valid respondents (rows of the shipped study's synthetic file under
 fresh ids), corrupts them (wrong types, out-of-range / huge / negative / fractional values,
 NaN and inf strings, declared missing codes, blank cells, trailing whitespace, mixed-case and
 Dutch role/sector/gender codes, unknown codes, duplicate or empty ids, missing required or
@@ -65,7 +65,7 @@ from triad.errors import TriadInputError
 from triad.readers import read_respondents
 
 REPO = Path(__file__).resolve().parents[1]
-SYNTHETIC = REPO / "data" / "synthetic" / "respondents.csv"
+SYNTHETIC = REPO / "data" / "youth_partnership" / "synthetic" / "respondents.csv"
 
 # ------------------------------------------------------------------ the format, from the README
 
@@ -96,7 +96,7 @@ SECTOR_ALIASES = {
 }
 GENDER_ALIASES = {"male": ["male", "man", "M", "jongen"], "female": ["female", "vrouw", "V"]}
 
-with (REPO / "data" / "codebook.toml").open("rb") as _fh:
+with (REPO / "data" / "youth_partnership" / "codebook.toml").open("rb") as _fh:
     _CODEBOOK = tomllib.load(_fh)
 ANSWER_CODES = [float(x) for x in _CODEBOOK["missing"]["answer_codes"]]
 AGE_CODES = [float(x) for x in _CODEBOOK["missing"]["age_codes"]]

@@ -10,10 +10,10 @@ from scipy import special
 
 from triad.multiverse import derive_spec, load_variants, multiverse_specs
 from triad.ordinal_model import build, log_category_probability
-from triad.paths import repo_root
+from triad.paths import models_dir
 from triad.specs import SpecError, load_spec, load_specs, spec_from_raw
 
-MODELS = repo_root() / "models"
+MODELS = models_dir()
 TAU = np.array([-2.0, -0.67, 0.67, 2.0])
 
 

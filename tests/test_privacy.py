@@ -31,7 +31,7 @@ from triad.codebook import roles_of
 from triad.contrasts import FAMILIES, contrast_pairs, group_size
 from triad.fitting import fit
 from triad.modeldata import model_frame
-from triad.paths import data_dir
+from triad.paths import data_dir, models_dir
 from triad.pipeline import run_all
 from triad.privacy import (
     SmallCellGuard,
@@ -363,7 +363,7 @@ def test_one_code_per_respondent_in_code_order(small_wide, tmp_path):
     path = tmp_path / "small.csv"
     write_wide_csv(small_wide, path)
     data = read_respondents(path)
-    models = Path(__file__).resolve().parents[1] / "models"
+    models = models_dir()
     frames = [model_frame(data, load_spec(models / f"{m}.toml")).frame
               for m in ("metric_inspraak", "ordinal_inspraak")]
     pairs = pd.concat([f[["respondent_id", "respondent"]] for f in frames]).drop_duplicates()
@@ -474,7 +474,7 @@ def test_no_output_holds_an_unkeyed_hash_of_an_id(small_cell_file, protected_run
     assert long == []
     # the codes in the fit files are the keyed ones of this data set
     frame = model_frame(read_respondents(path), load_spec(
-        Path(__file__).resolve().parents[1] / "models" / "metric_opvoed.toml")).frame
+        models_dir() / "metric_opvoed.toml")).frame
     tree = xr.open_datatree(fits[0], engine="netcdf4")
     try:
         stored = tree["constant_data"]["respondent"].to_numpy().astype(str)

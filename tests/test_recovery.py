@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from triad.fitting import fit
-from triad.paths import repo_root
+from triad.paths import models_dir
 from triad.readers import read_respondents, write_wide_csv
 from triad.scores import scale_scores
 from triad.simulate import TABLE1_CELLS, simulate_respondents
@@ -57,7 +57,7 @@ def _truth():
 def _recover(tmp_path, seed, draws):
     path = tmp_path / f"sim{seed}.csv"
     write_wide_csv(simulate_respondents(seed=seed, cell_mean=TRUTH_MEANS), path)
-    spec = load_spec(repo_root() / "models" / "metric_inspraak.toml")
+    spec = load_spec(models_dir() / "metric_inspraak.toml")
     spec = dataclasses.replace(spec, sampler={**spec.sampler, "draws": draws, "tune": draws,
                                               "chains": 2, "seed": seed})
     result = fit(spec, read_respondents(path))

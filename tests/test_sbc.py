@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from triad.paths import repo_root
+from triad.paths import models_dir
 from triad.sbc import (
     DEFAULT_SBC_BACKEND,
     ecdf_figures,
@@ -34,7 +34,7 @@ CI = {"n_sims": 30, "draws": 297, "thin": 3, "tune": 300, "seed": 20240601,
 
 
 def _spec(name):
-    return load_spec(repo_root() / "models" / f"{name}.toml")
+    return load_spec(models_dir() / f"{name}.toml")
 
 
 @pytest.fixture(scope="module")

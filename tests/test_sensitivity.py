@@ -14,6 +14,7 @@ from triad.multiverse import (
     multiverse_specs,
     robustness_columns,
 )
+from triad.paths import models_dir
 from triad.sensitivity import loo_compare, loo_pointwise, power_scaling
 from triad.specs import SpecError, load_spec, load_specs
 
@@ -45,7 +46,7 @@ def test_variants_apply_to_gaussian_respondent_specs_only(variants):
 
 
 def test_prior_scale_multiplies_scales_and_divides_rates(variants):
-    base = load_spec("models/metric_band.toml")
+    base = load_spec(models_dir() / "metric_band.toml")
     double = derive_spec(base, variants["prior_double"])
     half = derive_spec(base, variants["prior_half"])
     # base: group_gender Normal(3.5, 1.0); 1|cell Normal(0, Gamma(2, 4)); sigma/rater
@@ -59,7 +60,7 @@ def test_prior_scale_multiplies_scales_and_divides_rates(variants):
 
 
 def test_structural_variants(variants):
-    base = load_spec("models/metric_doel.toml")
+    base = load_spec(models_dir() / "metric_doel.toml")
     common = derive_spec(base, variants["sigma_common"])
     assert common.sigma_formula is None
     assert "sigma/rater" not in common.priors and common.priors["sigma"]["dist"] == "HalfNormal"
@@ -72,7 +73,7 @@ def test_structural_variants(variants):
     assert np.sqrt(hyper["alpha"]) / hyper["beta"] == pytest.approx(0.05)
     assert pooled.name == "metric_doel~no_pooling" and pooled.formula == base.formula
     assert pooled.sampler == {**base.sampler, "draws": 2000}
-    comp = derive_spec(load_spec("models/metric_competences.toml"),
+    comp = derive_spec(load_spec(models_dir() / "metric_competences.toml"),
                        variants["no_pooling_competences"])
     assert comp.sampler["target_accept"] == 0.99 and comp.sampler["draws"] == 2000
     assert comp.sampler["seed"] == base.sampler["seed"]
@@ -93,7 +94,7 @@ def test_bad_variant_file_names_file_and_key(tmp_path):
                    'alpha = 2.0\nbeta = 0.1\n')  # a new prior without its 'why'
     variant = load_variants(bad)[0]
     with pytest.raises(SpecError, match="priors.nu.why"):
-        derive_spec(load_spec("models/metric_band.toml"), variant)
+        derive_spec(load_spec(models_dir() / "metric_band.toml"), variant)
 
 
 def test_robustness_counts_the_other_universes_that_pass_and_loo_keeps():

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from triad.contrasts import Selector, compute_contrasts, contrast_pairs
-from triad.paths import repo_root
+from triad.paths import models_dir
 from triad.specs import SpecError, load_spec, load_specs
 
-GOOD = (repo_root() / "models" / "metric_inspraak.toml").read_text()
+GOOD = (models_dir() / "metric_inspraak.toml").read_text()
 
 
 def _write(tmp_path, text, name="metric_inspraak"):

@@ -24,10 +24,12 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_elsewhere(tmp_path):
           str(root)], cwd=tmp_path)
     wheel = next((tmp_path / "dist").glob("triad-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for shipped in ("triad/study_data/codebook.toml", "triad/study_data/published/cells.csv",
-                    "triad/study_data/synthetic/respondents.csv",
-                    "triad/study_models/metric_inspraak.toml",
-                    "triad/study_models/multiverse/variants.toml"):
+    study = "youth_partnership"
+    for shipped in (f"triad/study_data/{study}/codebook.toml",
+                    f"triad/study_data/{study}/published/cells.csv",
+                    f"triad/study_data/{study}/synthetic/respondents.csv",
+                    f"triad/study_models/{study}/metric_inspraak.toml",
+                    f"triad/study_models/{study}/multiverse/variants.toml"):
         assert shipped in names, shipped
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)

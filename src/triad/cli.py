@@ -44,7 +44,8 @@ Family = Literal[DESIGN_FAMILIES]
 
 app = typer.Typer(
     name="triad",
-    help="Bayesian multilevel re-analysis of the youth-parent-professional partnership study.",
+    help="Bayesian multilevel re-analysis of published survey studies (the shipped default: "
+         "the youth-parent-professional partnership study; --study picks another).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -119,6 +120,23 @@ def _command_line() -> str:
     return shlex.join(["python", *argv] if argv[0].endswith(".py") else ["triad", *argv[1:]])
 
 
+def _use_study(value: str | None) -> str | None:
+    """Make ``--study`` the current study before any other option reads a study file."""
+    if value is None:
+        return value
+    from triad.paths import StudyNotFound, use_study
+
+    try:
+        use_study(value)
+    except StudyNotFound as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+StudyOption = Annotated[str | None, typer.Option(
+    "--study", envvar="TRIAD_STUDY", callback=_use_study, is_eager=True,
+    help="A shipped study's name (default: youth_partnership) or a study folder "
+         "(docs/study-format.md; `triad new-study DIR` writes one)")]
 FormatOption = Annotated[Format, typer.Option(
     "--format", help="table: a table that fits the terminal; csv, md or json: every "
                      "column and row on stdout (messages go to stderr)")]
@@ -145,7 +163,7 @@ def _main(
         help="Print triad's version and those of Python, PyMC, Bambi, ArviZ, numpyro and "
              "nutpie, and exit")] = False,
 ) -> None:
-    """Bayesian multilevel re-analysis of the youth-parent-professional partnership study."""
+    """Bayesian multilevel re-analysis of published survey studies."""
 
 
 @app.command(short_help="Check a respondent file against the codebook.")
@@ -159,6 +177,7 @@ def validate(
     ] = None,
     fmt: FormatOption = "table",
     wide: WideOption = False,
+    study: StudyOption = None,
 ) -> None:
     """Validate a respondent file against the codebook and summarise it."""
     from triad.readers import read_respondents
@@ -194,6 +213,7 @@ def validate(
 def scores(
     path: Annotated[Path, typer.Argument(help="Respondent file")],
     out: Annotated[Path, typer.Option(help="CSV file for the scale scores")],
+    study: StudyOption = None,
 ) -> None:
     """Compute scale scores (mean of items, codebook missing-item rule) to a CSV."""
     from triad.readers import read_respondents
@@ -219,6 +239,7 @@ def reliability(
     out: Annotated[Path | None, typer.Option(help="CSV file for the table")] = None,
     fmt: FormatOption = "table",
     wide: WideOption = False,
+    study: StudyOption = None,
 ) -> None:
     """Cronbach's alpha (95% CI) and omega per scale and group, beside the report's values."""
     from triad.readers import read_respondents
@@ -250,6 +271,7 @@ def published(
     claims: Annotated[bool, typer.Option(help="Show the claims registry instead")] = False,
     fmt: FormatOption = "table",
     wide: WideOption = False,
+    study: StudyOption = None,
 ) -> None:
     """Show the report's tables (or its claims) as transcribed in data/published/."""
     from triad.published import load_cells, load_claims
@@ -269,6 +291,7 @@ def published(
 @app.command(short_help="Audit the report's tables; replicate its claims.")
 def audit(
     out: Annotated[Path, typer.Option(help="Folder for audit.csv/.md and replication.csv/.md")],
+    study: StudyOption = None,
 ) -> None:
     """Audit the report's tables and replicate its claims from summary statistics."""
     import time
@@ -316,6 +339,7 @@ def fit_model(
         help="HDI probability, strictly between 0 and 1", callback=_open_unit)] = 0.95,
     fmt: FormatOption = "table",
     wide: WideOption = False,
+    study: StudyOption = None,
 ) -> None:
     """Fit one model spec and print its diagnostics and contrasts."""
     from triad.fitting import fit, resolve_model
@@ -360,6 +384,7 @@ def reconstruct(
     ] = False,
     fmt: FormatOption = "table",
     wide: WideOption = False,
+    study: StudyOption = None,
 ) -> None:
     """Build the synthetic data set reconstructed from the published tables (or --verify it).
 
@@ -406,6 +431,31 @@ RUN_EXIT_CODES = (
     "could not be written (disk full): the run stopped.")
 
 
+@app.command("new-study", short_help="Write a new study's commented skeleton.")
+def new_study_command(
+    folder: Annotated[Path, typer.Argument(help="The new study's folder (new or empty)")],
+    name: Annotated[str | None, typer.Option(
+        help="Short name: lower case, digits, underscores (default: the folder's name)")]
+    = None,
+) -> None:
+    """Write a commented study skeleton to a new folder.
+
+    study.toml, codebook, labels, published tables, an example respondent file and a
+    model spec (format: docs/study-format.md); use it with any command's
+    ``--study FOLDER``.
+    """
+    from triad.studies import new_study
+
+    try:
+        files = new_study(folder, name)
+    except (FileExistsError, ValueError) as exc:
+        _refuse(exc)
+    typer.echo(f"written: {len(files)} files in {folder}")
+    for f in files:
+        typer.echo(f"  {f.relative_to(folder)}")
+    typer.echo(f"next: edit the TODOs, then `triad validate FILE --study {folder}`")
+
+
 @app.command("run", short_help="The main job (scripts/fit_all.py).", epilog=RUN_EXIT_CODES)
 def run_job(
     data: Annotated[Path | None, typer.Option(help="Respondent file (.csv/.sav/.parquet)")] = None,
@@ -433,6 +483,7 @@ def run_job(
         "--quiet", "-q", help="Only warnings, errors and the closing summary")] = False,
     verbose: Annotated[int, typer.Option(
         "--verbose", "-v", count=True, help="More detail (each fit's progress)")] = 0,
+    study: StudyOption = None,
 ) -> None:
     """Run the main job: audit, replicate, fit every model and compare claim by claim."""
     import os
@@ -494,6 +545,7 @@ def sbc(
     out: Annotated[Path, typer.Option(help="Result folder")] = Path("results/sbc"),
     fmt: FormatOption = "table",
     wide: WideOption = False,
+    study: StudyOption = None,
 ) -> None:
     """Simulation-based calibration: ranks, uniformity table, figure and a JSON record."""
     if thin > draws:
@@ -543,6 +595,7 @@ def design(
     out: Annotated[Path, typer.Option(help="Result folder")] = Path("results/design"),
     fmt: FormatOption = "table",
     wide: WideOption = False,
+    study: StudyOption = None,
 ) -> None:
     """Design of a next wave: respondents per cell for which the assurance reaches TARGET.
 

@@ -143,20 +143,24 @@ def _alias_map(entries: dict) -> dict:
     return out
 
 
-@cache
 def load_codebook(path: str | Path | None = None) -> Codebook:
     """Load and check the codebook.
 
     Parameters
     ----------
     path : str or Path, optional
-        A codebook TOML file; default ``data/codebook.toml``.
+        A codebook TOML file; default the current study's ``codebook.toml``
+        (:func:`triad.paths.data_dir`).
 
     Returns
     -------
     Codebook
     """
-    path = Path(path) if path is not None else data_dir() / "codebook.toml"
+    return _load_codebook(Path(path) if path is not None else data_dir() / "codebook.toml")
+
+
+@cache  # per file: a process that changes its study reads the other study's codebook
+def _load_codebook(path: Path) -> Codebook:
     with path.open("rb") as fh:
         raw = tomllib.load(fh)
     scales = {}

@@ -11,6 +11,7 @@ renders, in codes.
 import re
 import tomllib
 from functools import cache
+from pathlib import Path
 
 from triad.codebook import load_codebook
 from triad.paths import data_dir
@@ -21,9 +22,12 @@ __all__ = ["LANGS", "contrast_label", "group_label", "label_table", "scale_label
 LANGS = ("en", "nl")
 
 
-@cache
 def _file() -> dict:
-    path = data_dir() / "labels.toml"
+    return _labels_file(data_dir() / "labels.toml")
+
+
+@cache  # per study folder
+def _labels_file(path: Path) -> dict:
     if not path.is_file():
         return {}
     with path.open("rb") as fh:

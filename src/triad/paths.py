@@ -1,17 +1,33 @@
-"""Where triad finds its shipped data (codebook, published tables, synthetic data, specs).
+"""Where triad finds a study's data (codebook, published tables, synthetic data) and specs.
 
-In a source checkout (``pip install -e .``) these are the repository's ``data/`` and
-``models/`` folders.  A built wheel carries them inside the package as
-``triad/study_data`` and ``triad/study_models`` (``pyproject.toml`` maps the folders),
-found with :mod:`importlib.resources`, so a non-editable install works from any
-directory.
+A study is data: a folder with ``study.toml`` and ``codebook.toml`` (see
+``docs/study-format.md``) and a folder of model specs.  The shipped studies live in
+``data/<name>/`` and ``models/<name>/`` of a source checkout; a built wheel carries those
+folders inside the package as ``triad/study_data`` and ``triad/study_models``
+(``pyproject.toml`` maps them), found with :mod:`importlib.resources`, so a non-editable
+install works from any directory.
+
+The current study is ``TRIAD_STUDY`` (a shipped study's name or a study folder's path;
+every command's ``--study`` sets it, so spawned workers see it too), default
+:data:`DEFAULT_STUDY`.  ``TRIAD_DATA_DIR`` and ``TRIAD_MODELS_DIR`` override the two
+folders directly.
 """
 
 import os
+import tomllib
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["data_dir", "default_data", "default_out", "models_dir", "repo_root"]
+__all__ = ["DEFAULT_STUDY", "StudyNotFound", "data_dir", "default_data", "default_out",
+           "models_dir", "repo_root", "shipped_studies", "study_dir", "study_name",
+           "study_settings", "use_study"]
+
+DEFAULT_STUDY = "youth_partnership"
+STUDY_ENV = "TRIAD_STUDY"
+
+
+class StudyNotFound(FileNotFoundError):
+    """A ``--study`` that names no shipped study and no study folder."""
 
 
 def repo_root() -> Path:
@@ -29,34 +45,125 @@ def _shipped(folder: str, packaged: str) -> Path:
     return inside if inside.is_dir() else repo_root() / folder
 
 
+def _shipped_data() -> Path:
+    return _shipped("data", "study_data")
+
+
+def _shipped_models() -> Path:
+    return _shipped("models", "study_models")
+
+
+def shipped_studies() -> list[str]:
+    """Names of the studies shipped with triad (folders of ``data/`` with a codebook)."""
+    root = _shipped_data()
+    return sorted(p.name for p in root.iterdir() if (p / "codebook.toml").is_file()) if (
+        root.is_dir()) else []
+
+
+def _resolve(study: str) -> Path:
+    """Return a study's folder: a shipped study's name, else a path to a study folder."""
+    text = str(study).strip()
+    if text and "/" not in text and os.sep not in text and text not in (".", ".."):
+        named = _shipped_data() / text
+        if (named / "codebook.toml").is_file():
+            return named
+    path = Path(text).expanduser()
+    if (path / "codebook.toml").is_file():
+        return path.resolve()
+    known = ", ".join(shipped_studies()) or "none"
+    raise StudyNotFound(
+        f"study {text!r}: neither a shipped study (one of: {known}) nor a folder with a "
+        "codebook.toml (write one with `triad new-study DIR`; docs/study-format.md)")
+
+
+def study_dir() -> Path:
+    """Return the current study's folder (``TRIAD_STUDY``, default :data:`DEFAULT_STUDY`)."""
+    return _resolve(os.environ.get(STUDY_ENV) or DEFAULT_STUDY)
+
+
+def study_name() -> str:
+    """Return the current study's name: its folder's name."""
+    override = os.environ.get("TRIAD_DATA_DIR")
+    return Path(override).name if override else study_dir().name
+
+
+def use_study(study: str | os.PathLike) -> Path:
+    """Make ``study`` (a shipped study's name or a study folder) the current study.
+
+    Sets ``TRIAD_STUDY`` for this process and the worker processes it starts.  A process
+    works on one study: call this before anything reads the study's files (the commands
+    do, from ``--study``), since the codebook and published tables are read once.
+
+    Raises
+    ------
+    StudyNotFound
+        If ``study`` names no shipped study and no folder with a ``codebook.toml``.
+    """
+    folder = _resolve(str(study))
+    shipped = folder.parent == _shipped_data().resolve() or folder.parent == _shipped_data()
+    os.environ[STUDY_ENV] = folder.name if shipped else str(folder)
+    return folder
+
+
 def data_dir() -> Path:
-    """Return the ``data/`` folder, honouring the ``TRIAD_DATA_DIR`` override.
+    """Return the current study's data folder, honouring the ``TRIAD_DATA_DIR`` override.
 
     Raises
     ------
     FileNotFoundError
-        If neither the override nor the shipped data folder exists.
+        If neither the override nor the study's folder exists.
     """
     override = os.environ.get("TRIAD_DATA_DIR")
-    candidate = Path(override) if override else _shipped("data", "study_data")
-    if not candidate.is_dir():
-        raise FileNotFoundError(
-            f"triad's data folder was not found at {candidate}; reinstall triad "
-            "(`pip install .` ships it) or set TRIAD_DATA_DIR to a data/ folder"
-        )
-    return candidate
+    if override:
+        candidate = Path(override)
+        if not candidate.is_dir():
+            raise FileNotFoundError(
+                f"TRIAD_DATA_DIR={override} is not a folder; unset it or point it at a "
+                "study's data folder")
+        return candidate
+    return study_dir()
+
+
+def _study_toml(folder: Path) -> dict:
+    path = folder / "study.toml"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def study_settings() -> dict:
+    """Return the current study's ``study.toml`` (title, languages, answers, ...), or {}."""
+    return _study_toml(data_dir())
 
 
 def default_data() -> Path | None:
-    """Return the embedded synthetic respondent file, or None when it is not there."""
-    path = data_dir() / "synthetic" / "respondents.csv"
+    """Return the study's embedded default respondent file, or None when it is not there.
+
+    ``default_data`` in the study's ``study.toml`` (relative to the study folder), else
+    ``synthetic/respondents.csv``.
+    """
+    path = data_dir() / study_settings().get("default_data", "synthetic/respondents.csv")
     return path if path.is_file() else None
 
 
 def models_dir() -> Path:
-    """Return the ``models/`` folder of model specs (``TRIAD_MODELS_DIR`` overrides)."""
+    """Return the current study's folder of model specs.
+
+    In order: ``TRIAD_MODELS_DIR``; the ``models`` key of the study's ``study.toml``
+    (relative to the study folder); the study folder's ``models/``; for a shipped study,
+    ``models/<name>/`` beside ``data/`` (``triad/study_models/<name>`` in a wheel).
+    """
     override = os.environ.get("TRIAD_MODELS_DIR")
-    return Path(override) if override else _shipped("models", "study_models")
+    if override:
+        return Path(override)
+    folder = data_dir()
+    declared = _study_toml(folder).get("models")
+    if declared:
+        return (folder / declared).resolve()
+    if (folder / "models").is_dir():
+        return folder / "models"
+    return _shipped_models() / folder.name
 
 
 def default_out() -> Path:

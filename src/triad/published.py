@@ -16,6 +16,7 @@ A claim's ``verdict`` is ``significant`` (the text says so), ``implied_significa
 """
 
 from functools import cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -82,8 +83,8 @@ def _text(value: object) -> str:
     return "" if value is None or pd.isna(value) else str(value)
 
 
-def _read(name: str, columns: list) -> pd.DataFrame:
-    path = data_dir() / "published" / f"{name}.csv"
+def _read(folder: Path, name: str, columns: list) -> pd.DataFrame:
+    path = folder / "published" / f"{name}.csv"
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -92,9 +93,9 @@ def _read(name: str, columns: list) -> pd.DataFrame:
     return frame
 
 
-@cache
-def _cells() -> pd.DataFrame:
-    cells = _read("cells", _CELL_COLUMNS)
+@cache  # per study folder
+def _cells(folder: Path) -> pd.DataFrame:
+    cells = _read(folder, "cells", _CELL_COLUMNS)
     cells["table"] = cells["table"].astype(int)
     cells["n"] = cells["n"].astype(int)
     for col in ("mean", "sd"):
@@ -106,7 +107,7 @@ def _cells() -> pd.DataFrame:
     ]
     bad = sorted(set(cells["scale"].dropna()) - set(SCALE_IDS))
     if bad:
-        raise ValueError(f"data/published/cells.csv: unknown scale id(s) {bad}")
+        raise ValueError(f"{folder / 'published' / 'cells.csv'}: unknown scale id(s) {bad}")
     return cells
 
 
@@ -124,19 +125,19 @@ def load_cells(table: int | None = None) -> pd.DataFrame:
         Columns ``table, source, role, target, sector, gender, scale, n, mean, sd,
         note, group``.  Table 1 (respondent counts) has no scale, mean or SD.
     """
-    cells = _cells().copy()
+    cells = _cells(data_dir()).copy()
     if table is not None:
         cells = cells[cells["table"] == table].reset_index(drop=True)
     return cells
 
 
 @cache
-def _claims() -> pd.DataFrame:
-    claims = _read("claims", _CLAIM_COLUMNS)
+def _claims(folder: Path) -> pd.DataFrame:
+    claims = _read(folder, "claims", _CLAIM_COLUMNS)
     claims["table"] = pd.to_numeric(claims["table"]).astype("Int64")
     bad = sorted(set(claims["verdict"]) - set(VERDICTS))
     if bad:
-        raise ValueError(f"data/published/claims.csv: unknown verdict(s) {bad}")
+        raise ValueError(f"{folder / 'published' / 'claims.csv'}: unknown verdict(s) {bad}")
     return claims
 
 
@@ -150,7 +151,7 @@ def load_claims() -> pd.DataFrame:
         and aligned (the numbers as the text gives them).  Use :func:`claim_groups`
         to get them as lists.
     """
-    return _claims().copy()
+    return _claims(data_dir()).copy()
 
 
 def claim_groups(claim: pd.Series) -> list[tuple[str, float | None]]:
@@ -165,8 +166,8 @@ def claim_groups(claim: pd.Series) -> list[tuple[str, float | None]]:
 
 
 @cache
-def _reliability() -> pd.DataFrame:
-    rel = _read("reliability", _RELIABILITY_COLUMNS)
+def _reliability(folder: Path) -> pd.DataFrame:
+    rel = _read(folder, "reliability", _RELIABILITY_COLUMNS)
     for col in ("alpha_low", "alpha_high"):
         rel[col] = pd.to_numeric(rel[col]).astype(float)
     return rel
@@ -174,12 +175,12 @@ def _reliability() -> pd.DataFrame:
 
 def load_reliability() -> pd.DataFrame:
     """Load the reported Cronbach's alphas (section 3.3): ranges per scale and single values."""
-    return _reliability().copy()
+    return _reliability(data_dir()).copy()
 
 
 @cache
-def _correlations() -> pd.DataFrame:
-    corr = _read("correlations", _CORRELATION_COLUMNS)
+def _correlations(folder: Path) -> pd.DataFrame:
+    corr = _read(folder, "correlations", _CORRELATION_COLUMNS)
     corr["r"] = pd.to_numeric(corr["r"]).astype(float)
     corr["n_hint"] = pd.to_numeric(corr["n_hint"]).astype("Int64")
     return corr
@@ -187,4 +188,4 @@ def _correlations() -> pd.DataFrame:
 
 def load_correlations() -> pd.DataFrame:
     """Load the reported correlations (age-Band in youths, Belangrijk-Lukt, age-Doel)."""
-    return _correlations().copy()
+    return _correlations(data_dir()).copy()

@@ -1570,7 +1570,7 @@ def write_synthetic(out_dir: str | Path | None = None, seed: int = DEFAULT_SEED)
                     "correlations beyond the printed ones carry no information about the "
                     "real respondents."),
         "source": "the study report (Tables 1-12, sections 3-4) as transcribed in "
-                  "data/published/",
+                  "data/youth_partnership/published/",
         "seed": seed,
         "command": _command(seed, out),
         "generator": "triad.reconstruct.write_synthetic",

@@ -342,7 +342,10 @@ def replication_summary(replication: pd.DataFrame) -> pd.DataFrame:
             "replicates": rep,
             "note": part["note"].dropna().iloc[0] if part["note"].notna().any() else "",
         })
-    return pd.DataFrame(out)
+    # a study without claims yet (a new study's skeleton) has an empty summary
+    return pd.DataFrame(out, columns=["claim_id", "scale", "summary_en", "paper_verdict",
+                                      "anova_p", "pair_p_min", "pair_p_max", "replicates",
+                                      "note"])
 
 
 def replication_markdown(replication: pd.DataFrame) -> str:

@@ -44,9 +44,18 @@ HEADLINE_MAX = 12
 GROUP_KEY = re.compile(r"\b[a-z_]+>[a-z_]*@[a-z_]+(?:-[a-z_]+)?(?:#[a-z]+)?")
 MINUS = "\u2212"  # a real minus sign: reads better than a hyphen next to digits
 
+def _study_title(lang: str) -> str:
+    """Return the study's title from its ``study.toml`` (``title_nl`` in Dutch if given)."""
+    from triad.paths import study_settings
+
+    settings = study_settings()
+    name = settings.get("name", "the study")
+    return settings.get(f"title_{lang}") or settings.get("title") or name
+
+
 TEXT = {
     "en": {
-        "title": "triad re-analysis of the youth-parent-professional partnership study",
+        "title": "triad re-analysis of {study}",
         "summary": "Summary", "contrasts": "Contrasts", "claims": "Claim by claim",
         "replication": "Replication of the claims from the published tables",
         "cells": "Cell means", "audit": "Audit of the report", "reliability": "Reliability",
@@ -108,8 +117,7 @@ TEXT = {
         "vs": "vs", "paper": "paper", "here": "here",
     },
     "nl": {
-        "title": "triad-heranalyse van het onderzoek naar partnerschap tussen jeugdigen, "
-                 "ouders en professionals",
+        "title": "triad-heranalyse van {study}",
         "summary": "Samenvatting", "contrasts": "Contrasten", "claims": "Claim voor claim",
         "replication": "Replicatie van de claims uit de gepubliceerde tabellen",
         "cells": "Celgemiddelden", "audit": "Controle van het rapport",
@@ -878,7 +886,7 @@ def report_context(results: Path, figures: list[Path], out: Path, lang: str = "e
 
     if lang not in TEXT:
         raise ValueError(f"lang must be one of {', '.join(TEXT)}, not {lang!r}")
-    t = TEXT[lang]
+    t = {**TEXT[lang], "title": TEXT[lang]["title"].format(study=_study_title(lang))}
     results, out = Path(results), Path(out)
     base = out.parent
     tables = results / "tables"

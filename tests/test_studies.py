@@ -1,0 +1,88 @@
+"""Studies as data: --study by name or folder, `triad new-study`, the skeleton runs."""
+
+import pytest
+from typer.testing import CliRunner
+
+from triad.cli import app
+from triad.paths import (
+    DEFAULT_STUDY,
+    StudyNotFound,
+    data_dir,
+    models_dir,
+    repo_root,
+    shipped_studies,
+    use_study,
+)
+
+
+@pytest.fixture(autouse=True)
+def _restore_study(monkeypatch):
+    # --study sets TRIAD_STUDY in this process; monkeypatch puts it back afterwards
+    monkeypatch.setenv("TRIAD_STUDY", DEFAULT_STUDY)
+
+
+def _run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_the_shipped_study_is_found_by_name_and_by_folder():
+    assert DEFAULT_STUDY in shipped_studies()
+    assert data_dir() == repo_root() / "data" / DEFAULT_STUDY
+    assert models_dir() == repo_root() / "models" / DEFAULT_STUDY
+    # the folder form of a shipped study finds its models beside data/
+    use_study(repo_root() / "data" / DEFAULT_STUDY)
+    assert models_dir() == repo_root() / "models" / DEFAULT_STUDY
+    assert (models_dir() / "metric_inspraak.toml").is_file()
+
+
+def test_an_unknown_study_is_refused_naming_the_shipped_ones(tmp_path):
+    with pytest.raises(StudyNotFound, match=DEFAULT_STUDY):
+        use_study("no_such_study")
+    result = _run("published", "--study", tmp_path)  # a folder without a codebook
+    assert result.exit_code == 2
+    assert "Invalid value for '--study'" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_new_study_writes_the_skeleton_and_refuses_to_overwrite(tmp_path):
+    folder = tmp_path / "my_survey"
+    result = _run("new-study", folder)
+    assert result.exit_code == 0, result.output
+    written = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                     if p.is_file())
+    assert written == ["codebook.toml", "example/README.md", "example/respondents.csv",
+                       "labels.toml", "models/metric_satisfaction.toml",
+                       "published/cells.csv", "published/claims.csv",
+                       "published/correlations.csv", "published/reliability.csv",
+                       "study.toml"]
+    assert 'name = "my_survey"' in (folder / "study.toml").read_text(encoding="utf-8")
+    again = _run("new-study", folder)
+    assert again.exit_code == 2 and "not empty" in again.output
+    bad = _run("new-study", tmp_path / "Bad-Name")
+    assert bad.exit_code == 2 and "lower-case" in bad.output
+
+
+def test_the_skeleton_runs_as_a_study_of_its_own(tmp_path):
+    from triad.specs import load_spec
+
+    folder = tmp_path / "survey"
+    assert _run("new-study", folder).exit_code == 0
+    example = folder / "example" / "respondents.csv"
+    result = _run("validate", example, "--study", folder, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    # 3 invented rows: 2 clients at site A, 1 at site B (the skeleton's example file)
+    assert "3 respondents" in result.output
+    scores = tmp_path / "scores.csv"
+    assert _run("scores", example, "--out", scores, "--study", folder).exit_code == 0
+    import pandas as pd
+
+    frame = pd.read_csv(scores)
+    # r001: mean(4, 5, 4) = 4.333; r002: 2 of 3 items (min_items 2): mean(3, 3) = 3
+    got = frame.set_index("respondent_id")["score"].round(3).to_dict()
+    assert got == {"r001": 4.333, "r002": 3.0, "r003": 4.667}
+    audit = _run("audit", "--out", tmp_path / "audit", "--study", folder)
+    assert audit.exit_code == 0, audit.output
+    assert (tmp_path / "audit" / "replication.csv").is_file()
+    # its spec validates against its own codebook (scales, rows), not the shipped study's
+    spec = load_spec(models_dir() / "metric_satisfaction.toml")
+    assert spec.scales == ("satisfaction",) and models_dir() == folder / "models"
