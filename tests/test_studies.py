@@ -5,14 +5,16 @@ from typer.testing import CliRunner
 
 from triad.cli import app
 from triad.paths import (
-    DEFAULT_STUDY,
     StudyNotFound,
     data_dir,
+    default_study,
     models_dir,
     repo_root,
     shipped_studies,
     use_study,
 )
+
+DEFAULT_STUDY = default_study()
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +28,8 @@ def _run(*args):
 
 
 def test_the_shipped_study_is_found_by_name_and_by_folder():
-    assert DEFAULT_STUDY in shipped_studies()
+    # the shipped data mark the default (study.toml: default = true), not the library
+    assert DEFAULT_STUDY == "youth_partnership" and DEFAULT_STUDY in shipped_studies()
     assert data_dir() == repo_root() / "data" / DEFAULT_STUDY
     assert models_dir() == repo_root() / "models" / DEFAULT_STUDY
     # the folder form of a shipped study finds its models beside data/

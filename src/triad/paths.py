@@ -9,7 +9,8 @@ install works from any directory.
 
 The current study is ``TRIAD_STUDY`` (a shipped study's name or a study folder's path;
 every command's ``--study`` sets it, so spawned workers see it too), default
-:data:`DEFAULT_STUDY`.  ``TRIAD_DATA_DIR`` and ``TRIAD_MODELS_DIR`` override the two
+the shipped study whose ``study.toml`` says ``default = true``
+(:func:`default_study`).  ``TRIAD_DATA_DIR`` and ``TRIAD_MODELS_DIR`` override the two
 folders directly.
 """
 
@@ -18,11 +19,10 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["DEFAULT_STUDY", "StudyNotFound", "data_dir", "default_data", "default_out",
+__all__ = ["StudyNotFound", "data_dir", "default_data", "default_out", "default_study",
            "models_dir", "repo_root", "shipped_studies", "study_dir", "study_name",
            "study_settings", "use_study"]
 
-DEFAULT_STUDY = "youth_partnership"
 STUDY_ENV = "TRIAD_STUDY"
 
 
@@ -77,8 +77,25 @@ def _resolve(study: str) -> Path:
 
 
 def study_dir() -> Path:
-    """Return the current study's folder (``TRIAD_STUDY``, default :data:`DEFAULT_STUDY`)."""
-    return _resolve(os.environ.get(STUDY_ENV) or DEFAULT_STUDY)
+    """Return the current study's folder (``TRIAD_STUDY``, else :func:`default_study`)."""
+    return _resolve(os.environ.get(STUDY_ENV) or default_study())
+
+
+def default_study() -> str:
+    """Return the default study: the shipped one whose ``study.toml`` has ``default = true``.
+
+    The library names no study; the shipped data say which one commands use by default
+    (the only shipped study when there is just one).
+    """
+    names = shipped_studies()
+    marked = [n for n in names if _study_toml(_shipped_data() / n).get("default") is True]
+    if len(marked) == 1:
+        return marked[0]
+    if len(names) == 1:
+        return names[0]
+    raise StudyNotFound(
+        f"no default study: {len(marked)} shipped studies say default = true in study.toml "
+        f"({', '.join(names) or 'none shipped'}); pass --study or set TRIAD_STUDY")
 
 
 def study_name() -> str:
