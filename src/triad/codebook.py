@@ -3,21 +3,106 @@
 The codebook (``data/codebook.toml``) defines the public wide respondent format.
 Item columns are ``{scale}_{i}`` or, when a role rates more than one target with
 the same scale, ``{scale}_{i}__{target}``.
+
+A study's own covariates (``[covariates.<name>]``: an organisation, a level of education,
+a site) are declared there too: a declared column of a respondent file is read and
+validated (:class:`Covariate`), and a model spec's formula may use its name.
 """
 
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from triad.errors import TriadInputError
 from triad.paths import data_dir
 
-__all__ = ["Codebook", "ItemColumn", "PROFESSIONAL_ROLES", "SECTORS", "Scale", "load_codebook",
-           "roles_of"]
+__all__ = ["Codebook", "CodebookError", "Covariate", "ItemColumn", "PROFESSIONAL_ROLES",
+           "RESERVED_NAMES", "SECTORS", "Scale", "load_codebook", "roles_of"]
 
 # The study's design vocabulary, used throughout (codes as in data/codebook.toml).
 SECTORS = ("special_education", "ambulatory_daycare", "residential")
 PROFESSIONAL_ROLES = ("social_worker", "teacher")
+
+
+# Names a covariate may not take: the identity columns, the long form's columns and the
+# variables the model frame derives (triad.modeldata; every name of
+# triad.specs.FORMULA_VARIABLES is one, tests/test_covariates.py checks it), which a
+# covariate of that name would shadow.
+RESERVED_NAMES = frozenset({
+    "respondent_id", "role", "sector", "gender", "age", "scale", "target", "item", "column",
+    "value", "score", "n_answered", "n_items", "excluded_reason", "item_column", "rater",
+    "cell", "scale_cell", "professional", "group", "group_gender", "scale_gender", "dyad",
+    "side", "gap_cell", "respondent", "age_missing", "age_z", "n", "mean", "sd", "sigma",
+    "nu", "weight", "partition", "pair", "pair_kind", "pair_r", "pair_n",
+})
+_COVARIATE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_COVARIATE_KEYS = {"kind", "label_en", "label_nl", "levels", "open", "range", "missing_codes",
+                   "required"}
+
+
+class CodebookError(TriadInputError, ValueError):
+    """A codebook that cannot be used; names the file and the key (exit code 2)."""
+
+    def __init__(self, file: str | Path, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(file, f"key '{key}': {message}")
+
+
+def _normal_text(value: object) -> str:
+    """Return a code as compared: a whole float as an integer, case and spacing ignored."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(str(value).strip().lower().split())
+
+
+@dataclass(frozen=True)
+class Covariate:
+    """One covariate column the codebook declares (``[covariates.<name>]``).
+
+    Attributes
+    ----------
+    name : str
+        The column name and the formula variable.
+    kind : {"categorical", "numeric"}
+    levels : dict
+        Categorical: canonical code -> aliases (case- and whitespace-insensitive).
+    open : bool
+        Categorical: any code is accepted (organisation ids); ``levels`` then only maps
+        aliases.
+    range : tuple of float or None
+        Numeric: ``(low, high)``; a value outside is quarantined.
+    missing_codes : frozenset of str
+        Codes (compared as normalised text) that mean 'not known'; the codebook's
+        ``[missing] text_codes`` apply too.
+    required : bool
+        Every respondent file must have the column (default false: a file without it
+        stays valid; a model that uses it is then refused).
+    """
+
+    name: str
+    kind: str
+    label_en: str = ""
+    label_nl: str = ""
+    levels: dict = field(default_factory=dict)
+    open: bool = False
+    range: tuple | None = None
+    missing_codes: frozenset = frozenset()
+    required: bool = False
+
+    def canonical(self, value: object) -> str | None:
+        """Return a categorical value's canonical code, or None when it is not a known one.
+
+        An open covariate accepts any code: it is returned normalised (lower case,
+        spacing collapsed, ``3.0`` as ``3``) unless it is an alias of a declared level.
+        """
+        key = _normal_text(value)
+        for code, aliases in self.levels.items():
+            if key == _normal_text(code) or key in {_normal_text(a) for a in aliases}:
+                return code
+        return key if self.open and key else None
 
 
 def roles_of(rater: str) -> tuple[str, ...]:
@@ -62,6 +147,8 @@ class Codebook:
         Canonical code -> {"label_nl", "label_en", "aliases"}.
     scales : dict[str, Scale]
         Scale id -> :class:`Scale`, in codebook order.
+    covariates : dict[str, Covariate]
+        The study's own covariate columns (``[covariates.<name>]``), in codebook order.
     instruments : list of dict
         Each with ``roles``, ``target``, ``scales`` and ``column_suffix``.
     """
@@ -79,6 +166,7 @@ class Codebook:
     text_codes: frozenset
     age_ranges: dict
     design_cells: frozenset
+    covariates: dict = field(default_factory=dict)
     _alias_maps: dict = field(default_factory=dict, repr=False, compare=False)
 
     def canonical(self, kind: str, value: object) -> str | None:
@@ -200,8 +288,92 @@ def _load_codebook(path: Path) -> Codebook:
         text_codes=frozenset(str(x).lower() for x in missing["text_codes"]),
         age_ranges={k: tuple(v) for k, v in raw["age"].items()},
         design_cells=frozenset(tuple(c) for c in raw["design"]["cells"]),
+        covariates=_covariates(path, raw),
     )
     cb._alias_maps.update(
         role=_alias_map(cb.roles), sector=_alias_map(cb.sectors), gender=_alias_map(cb.genders)
     )
     return cb
+
+
+def _covariates(path: Path, raw: dict) -> dict[str, Covariate]:
+    """Parse and check ``[covariates.<name>]``; a bad declaration names file and key."""
+    table = raw.get("covariates", {})
+    if not isinstance(table, dict):
+        raise CodebookError(path, "covariates", "a table of [covariates.<name>] tables")
+    taken = set(RESERVED_NAMES) | set(raw.get("identity", {}).get("required", []))
+    for inst in raw.get("instruments", []):
+        for sid in inst.get("scales", []):
+            taken |= {f"{sid}_{i}{inst.get('column_suffix', '')}"
+                      for i in range(1, int(raw["scales"].get(sid, {}).get("n_items", 0)) + 1)}
+    out = {}
+    for name, entry in table.items():
+        key = f"covariates.{name}"
+        if not _COVARIATE_NAME.fullmatch(name):
+            raise CodebookError(path, key, "a covariate name is lower case letters, digits and "
+                                "underscores, starting with a letter (it is a column name and "
+                                "a formula variable)")
+        if name in taken:
+            raise CodebookError(path, key, f"{name!r} is already a column or model variable of "
+                                "triad; choose another name")
+        if not isinstance(entry, dict):
+            raise CodebookError(path, key, "a table with 'kind' and its settings")
+        unknown = sorted(set(entry) - _COVARIATE_KEYS)
+        if unknown:
+            raise CodebookError(path, f"{key}.{unknown[0]}",
+                                f"unknown; allowed: {', '.join(sorted(_COVARIATE_KEYS))}")
+        kind = entry.get("kind")
+        if kind not in ("categorical", "numeric"):
+            raise CodebookError(path, f"{key}.kind", f"must be 'categorical' or 'numeric', got "
+                                f"{kind!r}")
+        for flag in ("open", "required"):
+            if not isinstance(entry.get(flag, False), bool):
+                raise CodebookError(path, f"{key}.{flag}", "must be true or false")
+        for label in ("label_en", "label_nl"):
+            if not isinstance(entry.get(label, ""), str):
+                raise CodebookError(path, f"{key}.{label}", "must be text")
+        codes = entry.get("missing_codes", [])
+        if not isinstance(codes, list) or not all(
+                isinstance(c, str | int | float) and not isinstance(c, bool) for c in codes):
+            raise CodebookError(path, f"{key}.missing_codes", "a list of codes (text or numbers)")
+        levels, rng = {}, None
+        if kind == "categorical":
+            if "range" in entry:
+                raise CodebookError(path, f"{key}.range", "only numeric covariates have a range")
+            levels = entry.get("levels", {})
+            if not isinstance(levels, dict) or not all(
+                    isinstance(a, list) and all(isinstance(x, str | int) for x in a)
+                    for a in levels.values()):
+                raise CodebookError(path, f"{key}.levels", "a table of code = [aliases, ...]")
+            if not levels and not entry.get("open", False):
+                raise CodebookError(path, f"{key}.levels", "a categorical covariate lists its "
+                                    "levels (code = [aliases]) or says open = true (free codes, "
+                                    "e.g. organisation ids)")
+            seen: dict[str, str] = {}
+            for code, aliases in levels.items():
+                for alias in [code, *aliases]:
+                    norm = _normal_text(alias)
+                    if seen.setdefault(norm, code) != code:
+                        raise CodebookError(path, f"{key}.levels.{code}", f"alias {alias!r} "
+                                            f"also names level {seen[norm]!r}")
+            levels = {str(c): tuple(str(a) for a in aliases) for c, aliases in levels.items()}
+        else:
+            for bad in ("levels", "open"):
+                if bad in entry:
+                    raise CodebookError(path, f"{key}.{bad}", "only categorical covariates have "
+                                        f"{bad}")
+            value = entry.get("range")
+            if value is not None:
+                if not (isinstance(value, list) and len(value) == 2 and all(
+                        isinstance(v, int | float) and not isinstance(v, bool)
+                        and math.isfinite(v) for v in value) and value[0] <= value[1]):
+                    raise CodebookError(path, f"{key}.range", "[low, high]: two numbers, low <= "
+                                        f"high, got {value!r}")
+                rng = (float(value[0]), float(value[1]))
+        out[name] = Covariate(
+            name=name, kind=kind, label_en=entry.get("label_en", ""),
+            label_nl=entry.get("label_nl", ""), levels=levels, open=entry.get("open", False),
+            range=rng, missing_codes=frozenset(_normal_text(c) for c in codes),
+            required=entry.get("required", False),
+        )
+    return out
