@@ -11,6 +11,12 @@ Two kinds of problems are told apart:
   one row each, in :attr:`RespondentData.quarantine`.  With ``strict=True`` the
   out-of-range and non-numeric ones refuse the file instead.
 
+A covariate column the codebook declares (``[covariates.<name>]``: an organisation, a
+level of education) is read like the identity columns: codes through their aliases,
+missing codes set missing, a numeric value checked against its range; an unknown code
+or a value out of range is quarantined like an implausible age (and refuses the file
+under ``strict=True``).  A required covariate's column missing refuses the file.
+
 Nothing is dropped silently: every applicable answer is counted as present,
 missing (empty) or quarantined, and unknown columns are listed as ignored.
 
@@ -37,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from triad.codebook import Codebook, load_codebook
+from triad.codebook import Codebook, Covariate, load_codebook
 from triad.errors import TriadInputError
 
 __all__ = [
@@ -46,6 +52,7 @@ __all__ = [
     "long_from_wide",
     "wide_from_long",
     "write_wide_csv",
+    "with_covariates",
     "LONG_COLUMNS",
     "QUARANTINE_COLUMNS",
 ]
@@ -61,7 +68,8 @@ _SAV_SUFFIXES = {".sav", ".zsav"}
 _PARQUET_SUFFIXES = {".parquet", ".pq"}
 
 # Reasons an answer is quarantined; only these refuse the file under strict=True.
-_STRICT_REASONS = ("not a number", "not a whole number", "out of range", "implausible age")
+_STRICT_REASONS = ("not a number", "not a whole number", "out of range", "implausible age",
+                   "unknown code")
 
 
 @dataclass
@@ -88,6 +96,11 @@ class RespondentData:
     notes : list of str
         Other things the user should know (encoding fallback, blank lines skipped,
         cells outside the study design).
+    covariates : DataFrame
+        ``respondent_id`` and one column per covariate the codebook declares and the file
+        has (categorical: canonical code as text; numeric: float; missing as NaN), in the
+        rows of ``wide``.  Kept beside ``wide`` so that a file without covariates gives
+        exactly the wide table (and the respondent codes) it gave before.
     """
 
     path: Path
@@ -97,11 +110,21 @@ class RespondentData:
     counts: dict
     data_source: str
     notes: list = field(default_factory=list)
+    covariates: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["respondent_id"]))
+
+    @property
+    def covariate_names(self) -> list[str]:
+        """The declared covariates this file has a column for."""
+        return [c for c in self.covariates.columns if c != "respondent_id"]
 
     @property
     def long(self) -> pd.DataFrame:
-        """Tidy long form: one row per applicable answer (see :func:`long_from_wide`)."""
-        return long_from_wide(self.wide)
+        """Tidy long form: one row per applicable answer (see :func:`long_from_wide`).
+
+        The file's covariates are repeated on each of a respondent's rows.
+        """
+        return with_covariates(long_from_wide(self.wide), self.covariates)
 
     def cell_counts(self) -> pd.DataFrame:
         """Respondents per role x sector, with totals."""
@@ -109,6 +132,22 @@ class RespondentData:
             self.wide["role"], self.wide["sector"], margins=True, margins_name="total"
         )
         return tab
+
+
+def with_covariates(frame: pd.DataFrame, covariates: pd.DataFrame) -> pd.DataFrame:
+    """Add each respondent's covariate values to every row of ``frame`` (by ``respondent_id``).
+
+    Row order and index of ``frame`` are kept.
+    """
+    names = [c for c in covariates.columns if c != "respondent_id"]
+    if not names:
+        return frame
+    by_id = covariates.set_index(covariates["respondent_id"].astype(str))[names]
+    ids = frame["respondent_id"].astype(str)
+    out = frame.copy()
+    for name in names:
+        out[name] = ids.map(by_id[name]).to_numpy()
+    return out
 
 
 # --------------------------------------------------------------------------- reading
@@ -287,7 +326,7 @@ _SAV_CACHE: dict = {}
 _SAV_CACHE_SIZE = 4
 
 
-def _read_sav(path: Path) -> tuple[pd.DataFrame, dict]:
+def _read_sav(path: Path, code_columns: frozenset = frozenset()) -> tuple[pd.DataFrame, dict]:
     key = hashlib.sha256(path.read_bytes()).hexdigest()
     if key not in _SAV_CACHE:
         try:
@@ -303,7 +342,8 @@ def _read_sav(path: Path) -> tuple[pd.DataFrame, dict]:
     frame = pd.DataFrame(columns)
     # Map value labels of the code columns to their label text, so codebook aliases apply.
     for col, labels in value_labels.items():
-        if col.strip().lower() in ("role", "sector", "gender") and col in frame.columns:
+        if col.strip().lower() in {"role", "sector", "gender", *code_columns} and (
+                col in frame.columns):
             frame[col] = frame[col].map(lambda v, lab=labels: lab.get(v, v)).astype(object)
     user_missing = {}
     for col in frame.columns:
@@ -355,7 +395,7 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
     return frame, out
 
 
-def _read_any(path: Path) -> tuple[pd.DataFrame, dict]:
+def _read_any(path: Path, code_columns: frozenset = frozenset()) -> tuple[pd.DataFrame, dict]:
     if not path.exists():
         raise TriadInputError(path, "no such file")
     if path.is_dir():
@@ -365,7 +405,7 @@ def _read_any(path: Path) -> tuple[pd.DataFrame, dict]:
             raise TriadInputError(path, "the file is empty")
         suffix = path.suffix.lower()
         if suffix in _SAV_SUFFIXES:
-            frame, meta = _read_sav(path)
+            frame, meta = _read_sav(path, code_columns)
         elif suffix in _PARQUET_SUFFIXES:
             frame, meta = _read_parquet(path)
         elif suffix in _CSV_SUFFIXES:
@@ -374,7 +414,7 @@ def _read_any(path: Path) -> tuple[pd.DataFrame, dict]:
             with path.open("rb") as fh:
                 head = fh.read(4)
             if head == b"$FL2" or head == b"$FL3":
-                frame, meta = _read_sav(path)
+                frame, meta = _read_sav(path, code_columns)
             elif head == b"PAR1":
                 frame, meta = _read_parquet(path)
             else:
@@ -540,7 +580,11 @@ def read_respondents(
     """
     path = Path(path)
     cb = codebook or load_codebook()
-    frame, meta = _read_any(path)
+    # value labels of a categorical covariate with declared levels go through its aliases
+    # (an open one, e.g. organisation ids, keeps its codes)
+    labelled = frozenset(n for n, c in cb.covariates.items() if c.kind == "categorical"
+                         and c.levels and not c.open)
+    frame, meta = _read_any(path, labelled)
     frame = _normalise_columns(path, frame, meta["notes"])
     row_word = meta["row_word"]
     rows = meta["row_numbers"]
@@ -579,8 +623,16 @@ def read_respondents(
     sector = _map_codes(path, frame, meta, cb, "sector", "sector", may_be_missing=False)
     gender = _map_codes(path, frame, meta, cb, "gender", "gender", may_be_missing=True)
 
+    missing_cov = [n for n, c in cb.covariates.items() if c.required and n not in frame.columns]
+    if missing_cov:
+        raise TriadInputError(
+            path, f"required covariate column(s) missing: {', '.join(missing_cov)} (declared "
+            f"with required = true in {cb.path.name})", column=missing_cov[0],
+        )
+    covariate_cols = [n for n in cb.covariates if n in frame.columns]
+
     item_cols = cb.all_item_columns()
-    known = set(cb.identity) | {ic.column for ic in item_cols}
+    known = set(cb.identity) | {ic.column for ic in item_cols} | set(covariate_cols)
     ignored = [c for c in frame.columns if c not in known]
 
     roles_present = sorted(set(role))
@@ -654,6 +706,11 @@ def read_respondents(
         else:
             ages.append(np.nan)
             quarantine.append((path.name, rows[i], ids[i], "age", _show(raw), reason))
+    covariates = {"respondent_id": pd.Series(ids, dtype=object)}
+    for name in covariate_cols:
+        covariates[name] = _covariate_column(
+            path, frame[name].tolist(), cb.covariates[name], cb, rows, ids, decimal_comma,
+            user_missing.get(name), quarantine)
     # numeric columns gathered first and joined once (inserting 73 columns one by one
     # took half the time of reading a small file)
     numeric = {"age": np.array(ages, dtype=float)}
@@ -705,7 +762,8 @@ def read_respondents(
             )
 
     n_answers = sum(len(applicable[r]) for r in role_list)
-    n_quarantined = int((qframe["column"] != "age").sum())
+    # ages and covariates are not answers: quarantined, but not counted among the answers
+    n_quarantined = int((~qframe["column"].isin(["age", *covariate_cols])).sum())
     counts = {
         "respondents": len(wide),
         "answers": n_answers,
@@ -725,6 +783,11 @@ def read_respondents(
             "role x sector cells outside the study design (Table 1): "
             + ", ".join(f"{r} in {s}" for r, s in outside)
         )
+    cov_frame = pd.DataFrame(covariates)
+    if covariate_cols:
+        notes.append("covariate(s) read: " + ", ".join(
+            f"{n} ({_covariate_summary(cov_frame[n], cb.covariates[n])})"
+            for n in covariate_cols))
     if ignored:
         notes.append(
             f"{len(ignored)} column(s) not in the codebook were ignored: "
@@ -738,7 +801,60 @@ def read_respondents(
         counts=counts,
         data_source=source_label(path),
         notes=notes,
+        covariates=cov_frame,
     )
+
+
+def _covariate_column(
+    path: Path, raw_values: list, cov: Covariate, cb: Codebook, rows: list, ids: list,
+    decimal_comma: bool, user_missing: tuple | None, quarantine: list,
+) -> pd.Series:
+    """Read one declared covariate column: canonical codes or numbers, NaN where missing.
+
+    A declared missing code (the covariate's ``missing_codes``, the codebook's text codes,
+    SPSS user-missing) and a bad value (an unknown code, not a number, out of range) are
+    set missing and listed in ``quarantine`` with file, row, column and reason, as an
+    implausible age is.  The reason never quotes the value.
+    """
+    out = []
+    for i, raw in enumerate(raw_values):
+        if _is_blank(raw):
+            out.append(np.nan)
+            continue
+        text = str(raw).strip().lower()
+        number = _to_number(raw, decimal_comma)
+        declared = text in cb.text_codes or " ".join(text.split()) in cov.missing_codes or (
+            number is not None and math.isfinite(number) and float(number).is_integer()
+            and str(int(number)) in cov.missing_codes) or _is_declared_missing(
+                raw, number, frozenset(), frozenset(), user_missing)
+        reason, value = None, np.nan
+        if declared:
+            reason = "declared missing code"
+        elif cov.kind == "categorical":
+            value = cov.canonical(raw)
+            if value is None:
+                known = ", ".join(cov.levels)
+                reason = (f"unknown code for covariate {cov.name!r} (known: {known}; aliases in "
+                          f"{cb.path.name})")
+                value = np.nan
+        elif number is None or not math.isfinite(number):
+            reason = f"not a number (covariate {cov.name!r} is numeric)"
+        elif cov.range is not None and not cov.range[0] <= number <= cov.range[1]:
+            lo, hi = cov.range
+            reason = f"out of range for covariate {cov.name!r} (accepted {lo:g}-{hi:g})"
+        else:
+            value = float(number)
+        if reason is not None:
+            quarantine.append((path.name, rows[i], ids[i], cov.name, _show(raw), reason))
+        out.append(value)
+    return pd.Series(out, dtype=object if cov.kind == "categorical" else float)
+
+
+def _covariate_summary(values: pd.Series, cov: Covariate) -> str:
+    missing = int(values.isna().sum())
+    if cov.kind == "categorical":
+        return f"{values.dropna().nunique()} codes, {missing} missing"
+    return f"numeric, {missing} missing"
 
 
 def _id_text(value: object) -> str:
