@@ -2,8 +2,9 @@
 
 Respondent models get one row per (respondent, target, scale) score -- or per
 answer for item-level (ordinal) models -- with the derived variables the specs
-may use (:data:`triad.specs.FORMULA_VARIABLES`).  Summary models get one row per
-published (or data-derived) cell.
+may use (:data:`triad.specs.FORMULA_VARIABLES`) and the file's declared covariates
+(the codebook's ``[covariates.<name>]``), each repeated on every row of its
+respondent.  Summary models get one row per published (or data-derived) cell.
 """
 
 from dataclasses import dataclass, field
@@ -11,15 +12,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from triad.codebook import PROFESSIONAL_ROLES, roles_of
+from triad.codebook import PROFESSIONAL_ROLES, load_codebook, roles_of
+from triad.errors import TriadInputError
 from triad.privacy import pseudonym, pseudonym_key
 from triad.published import load_cells
-from triad.readers import RespondentData, long_from_wide
+from triad.readers import RespondentData, long_from_wide, with_covariates
 from triad.scores import scale_scores
-from triad.specs import ModelSpec
+from triad.specs import ModelSpec, spec_covariates
 
-__all__ = ["ModelData", "file_correlations", "model_frame", "pair_cells", "summary_frame",
-           "SUMMARY_TABLES"]
+__all__ = ["ModelData", "check_covariates", "file_correlations", "model_frame", "pair_cells",
+           "summary_frame", "SUMMARY_TABLES"]
 
 # Cells that describe distinct populations: sector cells (Tables 5-9) and gender cells
 # (10-12).  Tables 2-4 and Table 5's total pool or repeat these and would count twice.
@@ -95,6 +97,25 @@ def _derive(frame: pd.DataFrame, codes: dict[str, str]) -> pd.DataFrame:
     return frame
 
 
+def check_covariates(data: RespondentData, spec: ModelSpec) -> list[str]:
+    """Return the declared covariates ``spec`` uses; refuse a file that lacks one.
+
+    Raises
+    ------
+    TriadInputError
+        Naming the file, the spec and the column, before anything is sampled.
+    """
+    used = spec_covariates(spec, load_codebook().covariates)
+    absent = [c for c in used if c not in data.covariate_names]
+    if absent:
+        raise TriadInputError(
+            data.path, f"model spec {spec.path.name} ({spec.name}) uses the covariate(s) "
+            f"{', '.join(absent)}, but the file has no such column; add it (declared in the "
+            "codebook's [covariates]) or leave the spec out", column=absent[0],
+        )
+    return used
+
+
 def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
     """Build the rows of a respondent model.
 
@@ -108,14 +129,22 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
     -------
     ModelData
         ``excluded`` lists every row left out (too few items answered, missing answer,
-        and a missing age only under ``missing_age = "complete_case"``) with the reason.
-        By default (``missing_age = "indicator"``) a row without an age stays in the model
-        with ``age_z = 0`` and ``age_missing = 1``.
+        a missing value of a covariate the formula uses, and a missing age only under
+        ``missing_age = "complete_case"``) with the reason.  By default
+        (``missing_age = "indicator"``) a row without an age stays in the model with
+        ``age_z = 0`` and ``age_missing = 1``.
+
+    Raises
+    ------
+    TriadInputError
+        When the spec uses a declared covariate the file has no column for
+        (:func:`check_covariates`).
     """
+    used = check_covariates(data, spec)
     excluded = []
     codes = _codes(data)
     if spec.level == "scale":
-        scores = scale_scores(data.wide)
+        scores = with_covariates(scale_scores(data.wide), data.covariates)
         frame = _select(scores, spec)
         bad = frame["score"].isna()
         for _, r in frame[bad].iterrows():
@@ -123,7 +152,7 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
                              r["excluded_reason"]))
         frame = frame[~bad]
     else:
-        long = long_from_wide(data.wide)
+        long = with_covariates(long_from_wide(data.wide), data.covariates)
         frame = _select(long, spec)
         bad = frame["value"].isna()
         for _, r in frame[bad].iterrows():
@@ -142,6 +171,14 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
                              r.get("item", ""), "age missing (complete-case analysis: "
                              "missing_age = complete_case)"))
         frame = frame[~no_age]
+    for name in used:
+        # a covariate of the formula: a row without its value cannot enter the model
+        gone = frame[name].isna()
+        for _, r in frame[gone].iterrows():
+            excluded.append((codes[str(r["respondent_id"])], r["target"], r["scale"],
+                             r.get("item", ""), f"{name} missing (a covariate of the "
+                             "formula; empty, a missing code or quarantined)"))
+        frame = frame[~gone]
     # Rows in code order, not file order: with ids numbered down the file, the order of
     # the observations in a fit file would otherwise link each code back to its id.
     frame = _derive(frame.copy(), codes).sort_values(

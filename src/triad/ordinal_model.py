@@ -42,8 +42,16 @@ __all__ = ["OrdinalModel", "Term", "build", "log_category_probability", "parse_f
 # Discrimination is relative to the professionals: every scale has them, and every gap
 # contrast is against them (``youth minus professional``).
 REFERENCE_RATER = "professional"
-# Predictors entering as numbers; every other formula variable is a factor.
+# Predictors entering as numbers; every other formula variable is a factor (as are the
+# study's categorical covariates; its numeric ones enter as numbers too, _numeric()).
 NUMERIC = frozenset({"age_z", "age_missing", "professional"})
+
+
+def _numeric() -> frozenset:
+    """:data:`NUMERIC` and the current study's numeric covariates (codebook)."""
+    from triad.codebook import load_codebook
+
+    return NUMERIC | {n for n, c in load_codebook().covariates.items() if c.kind == "numeric"}
 CODING = "category index 0..K-1 (answer 1..K), as observed_data"
 
 
@@ -76,6 +84,7 @@ def parse_formula(spec: ModelSpec) -> list[Term]:
     if "0" not in parts:
         raise SpecError(spec.path, "formula", "an ordinal model with 'disc' or 'thresholds' "
                         "needs '0 +' (its thresholds are the intercept)")
+    numeric = _numeric()
     terms = []
     for part in parts:
         if part == "0":
@@ -84,13 +93,13 @@ def parse_formula(spec: ModelSpec) -> list[Term]:
             terms.append(Term(f"1|{m.group(1)}", "group", factor=m.group(1)))
         elif m := re.fullmatch(r"(\w+)\s*:\s*(\w+)", part):
             a, b = m.groups()
-            cov, fac = (a, b) if a in NUMERIC else (b, a)
-            if cov not in NUMERIC or fac in NUMERIC:
+            cov, fac = (a, b) if a in numeric else (b, a)
+            if cov not in numeric or fac in numeric:
                 raise SpecError(spec.path, "formula", f"term {part!r}: only a numeric "
-                                f"covariate ({', '.join(sorted(NUMERIC))}) by a factor")
+                                f"covariate ({', '.join(sorted(numeric))}) by a factor")
             terms.append(Term(part.replace(" ", ""), "slope", factor=fac, covariate=cov))
         elif re.fullmatch(r"\w+", part):
-            terms.append(Term(part, "slope", covariate=part) if part in NUMERIC
+            terms.append(Term(part, "slope", covariate=part) if part in numeric
                          else Term(part, "fixed", factor=part))
         else:
             raise SpecError(spec.path, "formula", f"term {part!r} is not supported by the "

@@ -1,8 +1,9 @@
 """Declarative model specs (``models/*.toml``): load, validate, hash.
 
 A spec is data, not code: its formula may use only the variables in
-:data:`FORMULA_VARIABLES` and the operators of Wilkinson/lme4 syntax, so a
-spec file cannot run arbitrary Python through a formula transform.  Every
+:data:`FORMULA_VARIABLES`, the covariates the current study's codebook declares
+(``[covariates.<name>]``, :func:`spec_covariates`) and the operators of Wilkinson/lme4
+syntax, so a spec file cannot run arbitrary Python through a formula transform.  Every
 error names the file and the key.
 
 Keys
@@ -49,7 +50,7 @@ from pathlib import Path
 from triad.paths import models_dir
 
 __all__ = ["FORMULA_VARIABLES", "PAIR_KINDS", "ModelSpec", "SpecError", "load_spec", "load_specs",
-           "read_toml", "spec_from_raw"]
+           "read_toml", "spec_covariates", "spec_from_raw"]
 
 FORMULA_VARIABLES = frozenset({
     "score", "value", "cell", "role", "rater", "target", "sector", "gender", "age_z",
@@ -129,7 +130,22 @@ class ModelSpec:
         return self.ordinal and (bool(self.disc) or self.thresholds != "shared")
 
 
-def _check_formula(path: Path, key: str, formula: str, response: set) -> None:
+def _allowed_text(covariates: dict) -> str:
+    names = ", ".join(sorted(FORMULA_VARIABLES))
+    declared = ", ".join(sorted(covariates)) or "none"
+    return f"{names}; covariates declared in the study's codebook: {declared}"
+
+
+def _check_formula(path: Path, key: str, formula: str, response: set,
+                   covariates: dict | None = None) -> None:
+    """Refuse anything but allowed variables, numbers and Wilkinson operators.
+
+    ``covariates``: the current study's declared covariates (name -> Covariate), which a
+    formula may use beside :data:`FORMULA_VARIABLES`.  A name followed by ``(`` is a
+    function call and refused whatever the name.
+    """
+    covariates = covariates or {}
+    allowed = FORMULA_VARIABLES | response | set(covariates)
     pos = 0
     text = formula.strip()
     while pos < len(text):
@@ -139,17 +155,33 @@ def _check_formula(path: Path, key: str, formula: str, response: set) -> None:
                                        f"{formula!r} (only variables, numbers and + - * : | ( ) ~"
                                        " are allowed)")
         name = m.group(1)
-        if name is not None and name not in FORMULA_VARIABLES | response:
-            nxt = text[m.end():].lstrip()
-            if nxt.startswith("("):
-                raise SpecError(path, key, f"function calls are not allowed in formulas "
-                                           f"({name}(...)); variables: "
-                                           f"{', '.join(sorted(FORMULA_VARIABLES))}")
+        if name is not None and text[m.end():].lstrip().startswith("("):
+            raise SpecError(path, key, f"function calls are not allowed in formulas "
+                                       f"({name}(...)); variables: {_allowed_text(covariates)}")
+        if name is not None and name not in allowed:
             raise SpecError(path, key, f"unknown variable {name!r}; allowed: "
-                                       f"{', '.join(sorted(FORMULA_VARIABLES))}")
+                                       f"{_allowed_text(covariates)}")
         pos = m.end()
     if "~" not in formula:
         raise SpecError(path, key, "a formula needs '~'")
+
+
+def spec_covariates(spec: "ModelSpec", covariates: dict | None = None) -> list[str]:
+    """Return the declared covariates a spec's formulas use, in the order of ``covariates``.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+    covariates : dict, optional
+        Name -> :class:`triad.codebook.Covariate`; default the current study's.
+    """
+    if covariates is None:
+        from triad.codebook import load_codebook
+
+        covariates = load_codebook().covariates
+    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*",
+                           f"{spec.formula} {spec.sigma_formula or ''}"))
+    return [c for c in covariates if c in names]
 
 
 def _check_prior(path: Path, key: str, prior: object, top: bool = True) -> dict:
@@ -258,8 +290,9 @@ def spec_from_raw(raw: dict, path: Path, *, variant: str = "",
         raise SpecError(path, "level", "must be 'scale' or 'item'")
     from triad.codebook import load_codebook
 
+    codebook = load_codebook()
     scales = raw["scales"]
-    known_scales = set(load_codebook().scales)
+    known_scales = set(codebook.scales)
     if not isinstance(scales, list) or not scales or not set(scales) <= known_scales:
         raise SpecError(path, "scales", f"a non-empty list of {sorted(known_scales)}")
     rows = raw.get("rows", [])
@@ -270,9 +303,12 @@ def spec_from_raw(raw: dict, path: Path, *, variant: str = "",
             if not re.fullmatch(r"[a-z_]+>[a-z_]+", str(r)):
                 raise SpecError(path, "rows", f"{r!r} is not of the form rater>target")
     response = {"score"} if raw["data"] == "respondent" else {"mean"}
-    _check_formula(path, "formula", raw["formula"], response | {"value"})
+    # a summary model's rows are published cells: they carry no respondent covariates
+    covariates = codebook.covariates if raw["data"] == "respondent" else {}
+    _check_formula(path, "formula", raw["formula"], response | {"value"}, covariates)
     if "sigma_formula" in raw:
-        _check_formula(path, "sigma_formula", raw["sigma_formula"], {"sigma", "nu"})
+        _check_formula(path, "sigma_formula", raw["sigma_formula"], {"sigma", "nu"},
+                       covariates)
     for c in raw["contrasts"]:
         if not known_contrast(c):
             raise SpecError(path, "contrasts", f"unknown contrast {c!r}")
