@@ -308,6 +308,17 @@ def test_a_spec_on_a_file_without_the_covariate_is_refused_before_sampling(tmp_p
     assert "metric_inspraak.toml" in message and "no such column" in message
 
 
+def test_the_main_job_refuses_such_a_spec_before_its_first_fit(tmp_path):
+    from triad.pipeline import _check_spec_covariates
+
+    spec = load_spec(_write_spec(tmp_path, _spec_text()))
+    with pytest.raises(TriadInputError, match="no such column") as info:
+        _check_spec_covariates([load_spec(SPEC), spec], None)  # the synthetic default
+    assert info.value.column == "organisation"
+    path, _ = _org_file(tmp_path)
+    _check_spec_covariates([spec], path)  # the file has the column: no refusal
+
+
 def test_rows_without_the_covariate_are_excluded_with_the_reason(tmp_path):
     spec = load_spec(_write_spec(tmp_path, _spec_text()))
     path, _ = _org_file(tmp_path, bad={0: "onbekend", 1: ""})

@@ -331,6 +331,22 @@ def _fit_one(spec_path: str, variant: str, data: str | None, results: str, quick
             "rope_curve": result.rope_curve}
 
 
+def _check_spec_covariates(specs: list, data: Path | None) -> None:
+    """Refuse the run before any fit when a spec uses a covariate the file has no column for.
+
+    The file is read again only when some respondent spec uses a declared covariate.
+    """
+    from triad.modeldata import check_covariates
+    from triad.specs import spec_covariates
+
+    using = [s for s in specs if s.data == "respondent" and spec_covariates(s)]
+    if not using:
+        return
+    loaded = read_respondents(data if data is not None else default_data())
+    for spec in using:
+        check_covariates(loaded, spec)  # TriadInputError: file, spec, column (exit 2)
+
+
 def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.DataFrame, *,
                 quick: bool, pattern: str, backend: str, jobs: int,
                 data_tests: pd.DataFrame | None = None, scheduler: str | None = None,
@@ -354,6 +370,7 @@ def _fit_models(data: Path | None, results: Path, tables: Path, replication: pd.
         if respondent_file is not None:
             specs += [data_cells_spec(s) for s in specs if s.data == "summary" and not s.variant]
             data = respondent_file
+    _check_spec_covariates(specs, data)
     parallel = jobs > 1 or scheduler is not None
     tasks = [(s.name, (str(s.path), s.variant, str(data) if data else None, str(results),
                        quick, backend, 1 if parallel else None)) for s in specs]
