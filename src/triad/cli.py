@@ -337,17 +337,21 @@ def fit_model(
         help="ROPE half-width in pooled within-group SDs of each scale", min=0)] = 0.1,
     ci_prob: Annotated[float, typer.Option(
         help="HDI probability, strictly between 0 and 1", callback=_open_unit)] = 0.95,
+    hypothesis: Annotated[list[str] | None, typer.Option(
+        help="A hypothesis on group means, e.g. 'youth>professional@residential - "
+             "professional>youth@residential < 0' (repeatable; reported as a contrast)")]
+    = None,
     fmt: FormatOption = "table",
     wide: WideOption = False,
     study: StudyOption = None,
 ) -> None:
     """Fit one model spec and print its diagnostics and contrasts."""
     from triad.fitting import fit, resolve_model
-    from triad.specs import SpecError
+    from triad.specs import SpecError, add_hypotheses
 
     show = Output(fmt, wide)
     try:
-        spec = resolve_model(model)
+        spec = add_hypotheses(resolve_model(model), hypothesis or [])
         result = fit(spec, data, backend=backend, quick=quick, out=out, rope=rope,
                      rope_sd=rope_sd, ci_prob=ci_prob)
     except (TriadInputError, SpecError) as exc:
@@ -492,9 +496,11 @@ def run_job(
 
     if quiet and verbose:
         raise typer.BadParameter("cannot be combined with --verbose", param_hint="'--quiet'")
+    from triad.specs import spec_glob
+
     folder = models_dir()
     for glob in models.split(","):
-        if not glob.strip() or not any(folder.glob(glob.strip())):
+        if not glob.strip() or not any(folder.glob(spec_glob(glob))):
             raise typer.BadParameter(
                 f"{glob.strip()!r} matches no spec in {folder} (specs: "
                 f"{', '.join(_known_specs())})", param_hint="'--models'")

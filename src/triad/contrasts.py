@@ -338,7 +338,8 @@ CLAIM_CONTRAST_COLUMNS = ["claim_id", "scale", "group_a", "group_b", "estimate",
                           *BF_COLUMNS, "model", "data_source"]
 
 
-def _selector(group: str, scale: str) -> Selector:
+def group_selector(group: str, scale: str) -> Selector:
+    """Return the units of a group key (``rater>target@sector[#gender]``) on ``scale``."""
     from triad.published import parse_group_key
 
     g = parse_group_key(group)
@@ -372,11 +373,11 @@ def claim_dataset(draws: np.ndarray, units: pd.DataFrame, claims: pd.DataFrame, 
         if claim["kind"] != "difference" or claim["scale"] not in set(units["scale"]):
             continue
         groups = [g for g, _ in claim_groups(claim)]
-        first = _selector(groups[0], claim["scale"]).mask(units)
+        first = group_selector(groups[0], claim["scale"]).mask(units)
         if not first.any():
             continue
         for other in groups[1:]:
-            mask = _selector(other, claim["scale"]).mask(units)
+            mask = group_selector(other, claim["scale"]).mask(units)
             if not mask.any():
                 continue
             rows.append((claim["claim_id"], claim["scale"], groups[0], other))

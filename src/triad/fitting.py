@@ -788,6 +788,13 @@ def _add_derived_draws(idata: xr.DataTree, spec: ModelSpec, units: pd.DataFrame,
         new = ~np.isin(counterfactual[0]["contrast"].to_numpy(), post["contrast"].to_numpy())
         posts.append(counterfactual[0].isel(contrast=np.flatnonzero(new)))
         priors.append(counterfactual[1].isel(contrast=np.flatnonzero(new)))
+    if spec.hypotheses:
+        from triad.hypotheses import hypothesis_dataset
+
+        hyp, hyp_prior = hypothesis_dataset(draws, units, spec.hypotheses,
+                                            prior_draws=prior_draws, chains=chains)
+        posts.append(hyp)
+        priors.append(hyp_prior)
     post = xr.concat(posts, dim="contrast")
     prior = xr.concat(priors, dim="contrast")
     claims, claims_prior = claim_dataset(draws, units, load_claims(), prior_draws=prior_draws,

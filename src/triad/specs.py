@@ -41,6 +41,7 @@ paired : summary specs: table of pair kind -> {r, why, optional range}: the corr
     of two printed means of the same people (:mod:`triad.paired`)
 """
 
+import dataclasses
 import hashlib
 import re
 import tomllib
@@ -63,7 +64,7 @@ FAMILIES = ("gaussian", "t", "cumulative_logit", "cumulative_probit", "summary_n
 PAIR_KINDS = ("belangrijk_lukt", "youth_parent")
 _KEYS = {"name", "description", "data", "level", "scales", "rows", "family", "formula",
          "sigma_formula", "contrasts", "priors", "sampler", "quick", "noncentered",
-         "missing_age", "claim_pairs", "paired", "disc", "thresholds"}
+         "missing_age", "claim_pairs", "paired", "disc", "thresholds", "hypotheses"}
 MISSING_AGE = ("indicator", "complete_case")
 CLAIM_PAIRS = ("all", "gaps")
 _DISC = ("rater", "common")
@@ -109,6 +110,7 @@ class ModelSpec:
     paired: dict = field(default_factory=dict)
     disc: str = ""
     thresholds: str = "shared"
+    hypotheses: tuple = ()
 
     @property
     def sha256(self) -> str:
@@ -339,7 +341,55 @@ def spec_from_raw(raw: dict, path: Path, *, variant: str = "",
         claim_pairs=raw.get("claim_pairs", CLAIM_PAIRS[0]), variant=variant,
         content_sha256=content_sha256, paired=_check_paired(path, raw),
         disc=disc, thresholds=thresholds,
+        hypotheses=_check_hypotheses(path, raw.get("hypotheses", []), tuple(scales)),
     )
+
+
+def add_hypotheses(spec: ModelSpec, texts) -> ModelSpec:
+    """Return ``spec`` with extra hypotheses (``triad fit --hypothesis``).
+
+    Each text is parsed as a ``[[hypotheses]]`` entry is; the spec's hash (its fits'
+    cache key) then covers them, so a fit asked a new hypothesis is made anew.
+
+    Raises
+    ------
+    SpecError
+        Naming the spec and the ``--hypothesis`` that cannot be read.
+    """
+    from triad.hypotheses import HypothesisError, parse_hypothesis
+
+    texts = [str(t) for t in texts]
+    if not texts:
+        return spec
+    parsed = []
+    for text in texts:
+        try:
+            parsed.append(parse_hypothesis(text, spec.scales))
+        except HypothesisError as exc:
+            raise SpecError(spec.path, "--hypothesis", str(exc)) from None
+    digest = hashlib.sha256("\n".join([spec.sha256, *texts]).encode()).hexdigest()
+    return dataclasses.replace(spec, hypotheses=(*spec.hypotheses, *parsed),
+                               content_sha256=digest)
+
+
+def _check_hypotheses(path: Path, raw: list, scales: tuple) -> tuple:
+    """Parse ``[[hypotheses]]`` (``hypothesis`` and ``why`` each) into Hypothesis objects."""
+    from triad.hypotheses import HypothesisError, parse_hypothesis
+
+    if not isinstance(raw, list):
+        raise SpecError(path, "hypotheses", "a list of [[hypotheses]] tables")
+    out = []
+    for i, entry in enumerate(raw):
+        key = f"hypotheses[{i}]"
+        if not isinstance(entry, dict) or set(entry) != {"hypothesis", "why"}:
+            raise SpecError(path, key, "needs exactly 'hypothesis' (e.g. \"youth>professional"
+                                       "@residential - professional>youth@residential < 0\") "
+                                       "and 'why'")
+        try:
+            out.append(parse_hypothesis(str(entry["hypothesis"]), scales))
+        except HypothesisError as exc:
+            raise SpecError(path, f"{key}.hypothesis", str(exc)) from None
+    return tuple(out)
 
 
 def _check_ordinal(path: Path, raw: dict, priors: dict) -> tuple[str, str]:
@@ -366,6 +416,16 @@ def _check_ordinal(path: Path, raw: dict, priors: dict) -> tuple[str, str]:
 
 
 def load_specs(folder: str | Path | None = None, pattern: str = "*.toml") -> list[ModelSpec]:
-    """Load every spec in ``models/`` (or ``folder``) matching ``pattern``, sorted by name."""
+    """Load every spec in ``models/`` (or ``folder``) matching ``pattern``, sorted by name.
+
+    ``pattern`` is a glob of file names; a spec name without ``.toml`` (``metric_inspraak``,
+    ``metric_*``) matches its file.
+    """
     folder = Path(folder) if folder is not None else models_dir()
-    return [load_spec(p) for p in sorted(folder.glob(pattern))]
+    return [load_spec(p) for p in sorted(folder.glob(spec_glob(pattern)))]
+
+
+def spec_glob(pattern: str) -> str:
+    """Return the file glob of a spec pattern: ``.toml`` added where it is missing."""
+    pattern = pattern.strip()
+    return pattern if pattern.endswith(".toml") else f"{pattern}.toml"
