@@ -53,10 +53,10 @@ def test_spec_hypotheses_are_validated_with_file_and_key(tmp_path):
     good = tmp_path / "metric_inspraak.toml"
     good.write_text(text + f'\n[[hypotheses]]\nhypothesis = "{GAP}"\nwhy = "the report"\n',
                     encoding="utf-8")
-    assert load_spec(good).hypotheses[0].text == GAP
+    assert load_spec(good).hypotheses[-1].text == GAP
     good.write_text(text + '\n[[hypotheses]]\nhypothesis = "youth>x@all < 0"\nwhy = "w"\n',
                     encoding="utf-8")
-    with pytest.raises(SpecError, match=r"hypotheses\[0\]\.hypothesis"):
+    with pytest.raises(SpecError, match=r"hypotheses\[2\]\.hypothesis"):
         load_spec(good)
     spec = load_spec(models_dir() / "metric_inspraak.toml")
     extra = add_hypotheses(spec, [GAP])
