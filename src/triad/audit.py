@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from triad.codebook import SECTORS, Codebook, load_codebook, roles_of
+from triad.codebook import Codebook, load_codebook, roles_of, sector_codes
 from triad.published import claim_groups, load_cells, load_claims, parse_group_key
 
 __all__ = [
@@ -270,7 +270,7 @@ class StudyDesign:
         out = []
         if g["sector"] == "all" and not g["gender"]:
             roles = roles_of(g["role"])
-            parts = [f"{r}>{g['target']}@{s}" for r in roles for s in SECTORS
+            parts = [f"{r}>{g['target']}@{s}" for r in roles for s in sector_codes()
                      if self.counts.get((r, s), 0) > 0]
             out.append(("sectors", parts))
             if g["role"] == "professional":
@@ -354,7 +354,7 @@ def _check_duplicates(design: StudyDesign) -> list[dict]:
         g = parse_group_key(group)
         # teachers all work in special education (Table 1), so '@all' is the same people
         if g["sector"] == "all" and not g["gender"] and g["role"] != "professional":
-            sectors = [s for s in SECTORS if design.counts.get((g["role"], s), 0) > 0]
+            sectors = [s for s in sector_codes() if design.counts.get((g["role"], s), 0) > 0]
             if len(sectors) == 1:
                 return f"{g['role']}>{g['target']}@{sectors[0]}"
         return group

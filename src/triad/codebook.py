@@ -19,12 +19,8 @@ from pathlib import Path
 from triad.errors import TriadInputError
 from triad.paths import data_dir
 
-__all__ = ["Codebook", "CodebookError", "Covariate", "ItemColumn", "PROFESSIONAL_ROLES",
-           "RESERVED_NAMES", "SECTORS", "Scale", "load_codebook", "roles_of"]
-
-# The study's design vocabulary, used throughout (codes as in data/codebook.toml).
-SECTORS = ("special_education", "ambulatory_daycare", "residential")
-PROFESSIONAL_ROLES = ("social_worker", "teacher")
+__all__ = ["Codebook", "CodebookError", "Covariate", "ItemColumn", "RESERVED_NAMES", "Scale",
+           "aggregate_of", "load_codebook", "pooled_roles", "roles_of", "sector_codes"]
 
 
 # Names a covariate may not take: the identity columns, the long form's columns and the
@@ -106,8 +102,32 @@ class Covariate:
 
 
 def roles_of(rater: str) -> tuple[str, ...]:
-    """Respondent roles a rater (or group-key role) stands for: 'professional' pools two."""
-    return PROFESSIONAL_ROLES if rater == "professional" else (rater,)
+    """Respondent roles a rater (or group-key role) stands for: an aggregate pools its roles.
+
+    Aggregates are the current study's ``[aggregates.<name>] roles`` (codebook.toml).
+    """
+    return load_codebook().aggregates.get(rater, (rater,))
+
+
+def pooled_roles(rater: str) -> tuple[str, ...]:
+    """Return the codes a unit's role may hold in a group of ``rater``.
+
+    Its roles, and an aggregate's own name (model frames and summary cells may carry the
+    pooled code).
+    """
+    roles = roles_of(rater)
+    return (*roles, rater) if rater in load_codebook().aggregates else roles
+
+
+def aggregate_of(role: str) -> str:
+    """Return the aggregate rater a role belongs to (the first that lists it), else the role."""
+    return next((name for name, roles in load_codebook().aggregates.items()
+                 if role in roles or role == name), role)
+
+
+def sector_codes() -> tuple[str, ...]:
+    """Return the current study's sectors (grouping factor), in codebook order."""
+    return tuple(load_codebook().sectors)
 
 
 @dataclass(frozen=True)
@@ -147,6 +167,8 @@ class Codebook:
         Canonical code -> {"label_nl", "label_en", "aliases"}.
     scales : dict[str, Scale]
         Scale id -> :class:`Scale`, in codebook order.
+    aggregates : dict[str, tuple]
+        Rater groups that pool roles (``[aggregates.<name>] roles``), e.g. professional.
     covariates : dict[str, Covariate]
         The study's own covariate columns (``[covariates.<name>]``), in codebook order.
     instruments : list of dict
@@ -167,6 +189,7 @@ class Codebook:
     age_ranges: dict
     design_cells: frozenset
     covariates: dict = field(default_factory=dict)
+    aggregates: dict = field(default_factory=dict)
     _alias_maps: dict = field(default_factory=dict, repr=False, compare=False)
 
     def canonical(self, kind: str, value: object) -> str | None:
@@ -289,11 +312,26 @@ def _load_codebook(path: Path) -> Codebook:
         age_ranges={k: tuple(v) for k, v in raw["age"].items()},
         design_cells=frozenset(tuple(c) for c in raw["design"]["cells"]),
         covariates=_covariates(path, raw),
+        aggregates=_aggregates(path, raw),
     )
     cb._alias_maps.update(
         role=_alias_map(cb.roles), sector=_alias_map(cb.sectors), gender=_alias_map(cb.genders)
     )
     return cb
+
+
+def _aggregates(path: Path, raw: dict) -> dict[str, tuple]:
+    """Parse ``[aggregates.<name>] roles = [...]``: every role declared, no name a role."""
+    out = {}
+    for name, entry in raw.get("aggregates", {}).items():
+        roles = entry.get("roles") if isinstance(entry, dict) else None
+        if not isinstance(roles, list) or not roles or not set(roles) <= set(raw["roles"]):
+            raise CodebookError(path, f"aggregates.{name}.roles",
+                                f"a non-empty list of roles ({', '.join(raw['roles'])})")
+        if name in raw["roles"]:
+            raise CodebookError(path, f"aggregates.{name}", "is already a role's code")
+        out[name] = tuple(roles)
+    return out
 
 
 def _covariates(path: Path, raw: dict) -> dict[str, Covariate]:

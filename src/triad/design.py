@@ -327,10 +327,11 @@ def _mc_se(per_draw: np.ndarray, reps: int) -> float:
 
 
 def _sector_order(col: pd.Series) -> pd.Series:
-    from triad.codebook import SECTORS
+    from triad.codebook import sector_codes
 
     if col.name == "sector":
-        return col.map({s: i for i, s in enumerate(SECTORS)}).fillna(len(SECTORS))
+        sectors = sector_codes()
+        return col.map({s: i for i, s in enumerate(sectors)}).fillna(len(sectors))
     return col
 
 

@@ -14,7 +14,7 @@ differences, which it was not built to estimate).
 import numpy as np
 import xarray as xr
 
-from triad.codebook import PROFESSIONAL_ROLES
+from triad.codebook import aggregate_of
 from triad.published import parse_group_key
 
 __all__ = ["POOLED_GAPS", "rater_of", "is_gap_pair", "gap_pairs_only"]
@@ -26,7 +26,7 @@ POOLED_GAPS = {"pooled_gaps": "all gaps pooled"}
 def rater_of(group: str) -> str:
     """Return the rater group (youth, parent or professional) of a claims-registry group key."""
     role = parse_group_key(group)["role"]
-    return "professional" if role in (*PROFESSIONAL_ROLES, "professional") else role
+    return aggregate_of(role)
 
 
 def is_gap_pair(group_a: str, group_b: str) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from triad.codebook import PROFESSIONAL_ROLES, load_codebook, roles_of
+from triad.codebook import aggregate_of, load_codebook, roles_of
 from triad.errors import TriadInputError
 from triad.privacy import pseudonym, pseudonym_key
 from triad.published import load_cells
@@ -38,7 +38,7 @@ class ModelData:
 
 
 def _rater(role: str) -> str:
-    return "professional" if role in PROFESSIONAL_ROLES else role
+    return aggregate_of(role)
 
 
 def _select(frame: pd.DataFrame, spec: ModelSpec) -> pd.DataFrame:
@@ -213,8 +213,7 @@ def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
     cells = load_cells() if cells is None else cells
     use = cells[cells["table"].isin(SUMMARY_TABLES) & cells["scale"].isin(spec.scales)].copy()
     use["partition"] = np.where(use["gender"].notna(), "gender", "sector")
-    use["rater"] = use["role"].map(lambda r: "professional" if r in
-                                   (*PROFESSIONAL_ROLES, "professional") else r)
+    use["rater"] = use["role"].map(aggregate_of)
     keep = np.zeros(len(use), dtype=bool)
     for pair in spec.rows:
         rater, target = pair.split(">")

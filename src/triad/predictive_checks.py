@@ -273,16 +273,17 @@ _GROUP_ORDER = ("youth>professional", "parent>professional", "professional>youth
 
 def _cell_order(cells: pd.DataFrame) -> pd.DataFrame:
     """Cells by scale (codebook order), rater>target (table order), gender, sector."""
-    from triad.codebook import SECTORS, load_codebook
+    from triad.codebook import load_codebook, sector_codes
 
     scales = list(load_codebook().scales)
+    sectors = sector_codes()
 
     def key(row: pd.Series) -> tuple:
         pair, rest = str(row["group"]).split("@", 1)
         sector, _, gender = rest.partition("#")
         return (scales.index(row["scale"]) if row["scale"] in scales else len(scales),
                 _GROUP_ORDER.index(pair) if pair in _GROUP_ORDER else len(_GROUP_ORDER), pair,
-                gender, SECTORS.index(sector) if sector in SECTORS else -1, sector)
+                gender, sectors.index(sector) if sector in sectors else -1, sector)
 
     order = sorted(range(len(cells)), key=lambda i: key(cells.iloc[i]))
     return cells.iloc[order].reset_index(drop=True)

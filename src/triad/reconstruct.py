@@ -48,7 +48,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from triad.codebook import PROFESSIONAL_ROLES, SECTORS, load_codebook, roles_of
+from triad.codebook import load_codebook, roles_of, sector_codes
 from triad.paths import data_dir
 from triad.published import load_cells, load_reliability, parse_group_key
 from triad.sprite import HALF, MARGIN, sprite_sums, sum_window, sumsq_bounds, sumsq_window
@@ -70,6 +70,9 @@ __all__ = [
 ]
 
 DEFAULT_SEED = 20240601
+# This module reconstructs the shipped study's respondents (its design is in the codebook).
+SECTORS = sector_codes()
+PROFESSIONAL_ROLES = roles_of("professional")
 ROLE_ORDER = ("youth", "parent", "social_worker", "teacher")  # Table 1's columns
 TOL = HALF - MARGIN  # |achieved - printed| allowed while building (strictly inside rounding)
 

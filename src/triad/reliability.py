@@ -14,7 +14,7 @@ import pandas as pd
 import pingouin as pg
 from statsmodels.multivariate.factor import Factor
 
-from triad.codebook import PROFESSIONAL_ROLES, Codebook, load_codebook
+from triad.codebook import Codebook, load_codebook
 from triad.published import load_reliability
 
 __all__ = ["cronbach_alpha", "mcdonald_omega", "reliability_table", "RELIABILITY_COLUMNS"]
@@ -115,7 +115,7 @@ def reliability_table(
     groups = []
     for role in cb.roles:
         groups.append((role, (role,)))
-    groups.append(("professional", PROFESSIONAL_ROLES))
+    groups += [(name, roles) for name, roles in cb.aggregates.items()]
     rows = []
     for label, roles in groups:
         members = wide[wide["role"].isin(roles)]

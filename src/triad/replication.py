@@ -18,7 +18,7 @@ from functools import lru_cache
 import pandas as pd
 
 from triad.audit import StudyDesign
-from triad.codebook import PROFESSIONAL_ROLES, load_codebook
+from triad.codebook import load_codebook
 from triad.published import claim_groups, load_cells, load_claims, load_correlations
 from triad.published import parse_group_key as _parse
 from triad.summary_tests import (
@@ -39,7 +39,6 @@ REPLICATION_COLUMNS = [
 ]
 ALPHA = 0.05
 TESTED = ("significant", "implied_significant")
-PROFESSIONAL_RATERS = (*PROFESSIONAL_ROLES, "professional")
 POSTHOC = ("tukey", "games-howell", "bonferroni", "bonferroni-welch")
 ONEWAY = ("classic", "welch", "brown-forsythe")
 
@@ -59,7 +58,8 @@ def claim_family(claim: pd.Series, design: StudyDesign) -> tuple[list[pd.Series]
     notes = []
     scale = claim["scale"]
     named = [g for g, _ in claim_groups(claim)]
-    pro_targets = {_parse(g)["target"] for g in named if _parse(g)["role"] in PROFESSIONAL_RATERS}
+    multi = _multi_target_raters()
+    pro_targets = {_parse(g)["target"] for g in named if _parse(g)["role"] in multi}
     cells = design.cells
     table = None if pd.isna(claim["table"]) else int(claim["table"])
     in_table = cells[(cells["table"] == table) & (cells["scale"] == scale)]
@@ -68,7 +68,7 @@ def claim_family(claim: pd.Series, design: StudyDesign) -> tuple[list[pd.Series]
     family, dropped = [], []
     for _, cell in in_table.iterrows():
         g = _parse(cell["group"])
-        if g["role"] in PROFESSIONAL_RATERS and g["target"] not in pro_targets:
+        if g["role"] in multi and g["target"] not in pro_targets:
             dropped.append(cell["group"])
             continue
         family.append(cell)
@@ -88,6 +88,21 @@ def claim_family(claim: pd.Series, design: StudyDesign) -> tuple[list[pd.Series]
     return family, notes
 
 
+def _multi_target_raters() -> set[str]:
+    """Raters who rate several targets (the same people in two cells), aggregates included.
+
+    From the codebook's instruments: in the shipped study the professionals (social
+    workers and teachers, who rate youths and parents).
+    """
+    book = load_codebook()
+    targets: dict[str, set] = {}
+    for inst in book.instruments:
+        for role in inst["roles"]:
+            targets.setdefault(role, set()).add(inst["target"])
+    roles = {r for r, t in targets.items() if len(t - {"self"}) > 1}
+    return roles | {name for name, members in book.aggregates.items() if set(members) & roles}
+
+
 def _n_for(cell: pd.Series, design: StudyDesign, notes: list) -> int:
     pop = design.population(cell["group"])
     if pop is not None and pop != cell["n"]:
@@ -100,7 +115,8 @@ def _n_for(cell: pd.Series, design: StudyDesign, notes: list) -> int:
 def _independence_note(groups: list[str]) -> str | None:
     parsed = [_parse(g) for g in groups]
     raters = {p["role"] for p in parsed}
-    if raters & {"youth", "parent"} and raters & set(PROFESSIONAL_RATERS):
+    multi = _multi_target_raters()
+    if (raters & set(load_codebook().roles)) - multi and raters & multi:
         return ("not independent groups: youths/parents and the professionals who rate them "
                 "share care relationships and institutions; an independent-groups test "
                 "ignores that clustering. The correct analysis needs respondent data with an "
