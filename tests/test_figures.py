@@ -16,8 +16,8 @@ import pypdf
 import pytest
 import xarray as xr
 
-from triad.codebook import SECTORS
-from triad.contrasts import FAMILIES, contrast_pairs
+from triad.codebook import sector_codes
+from triad.contrasts import contrast_pairs, families
 from triad.figures import all_figures, figure_pages, forest_claims
 from triad.sbc import ecdf_figures
 from triad.style import DOUBLE_MM, MAX_HEIGHT_MM, MIN_FONT_PT, SINGLE_MM
@@ -26,8 +26,8 @@ PT_MM = 25.4 / 72
 # a group key (youth>professional@all#male) or an identifier (special_education,
 # inspraak_gap_youth_vs_professional, metric_inspraak) where words belong
 CODE = re.compile(r"[a-z]+>[a-z]*@|@[a-z]|\b[a-z]+_[a-z_]+\b")
-GROUPS = [("youth", "professional", s) for s in SECTORS] + [
-    ("parent", "professional", s) for s in SECTORS] + [
+GROUPS = [("youth", "professional", s) for s in sector_codes()] + [
+    ("parent", "professional", s) for s in sector_codes()] + [
     ("social_worker", t, s) for t in ("youth", "parent")
     for s in ("ambulatory_daycare", "residential")] + [
     ("teacher", t, "special_education") for t in ("youth", "parent")]
@@ -41,7 +41,7 @@ def _contrasts(rng) -> pd.DataFrame:
     rows = []
     # Band: every family, more rows than one page holds
     for scale in ("band",):
-        for family in FAMILIES:
+        for family in families():
             for name, sector, _, _ in contrast_pairs(family, scale, units):
                 est = rng.normal(0, 0.3)
                 rows.append({"contrast": name, "scale": scale, "sector": sector,
@@ -50,7 +50,7 @@ def _contrasts(rng) -> pd.DataFrame:
                              "conclusion": "undecided", "model": f"metric_{scale}",
                              "data_source": "synthetic",
                              "gates_passed": sector != "residential"})
-    paired = [("belangrijk_minus_lukt", s, m, src) for s in ("all", *SECTORS)
+    paired = [("belangrijk_minus_lukt", s, m, src) for s in ("all", *sector_codes())
               for m, src in (("metric_competences", "synthetic"),
                              ("summary_cells", "published"))]
     rows += [{"contrast": n, "scale": "belangrijk", "sector": s, "estimand": "descriptive",

@@ -28,7 +28,7 @@ import xarray as xr
 
 from triad.cells import cells_from_scores
 from triad.codebook import roles_of
-from triad.contrasts import FAMILIES, contrast_pairs, group_size
+from triad.contrasts import contrast_pairs, families, group_size
 from triad.fitting import fit
 from triad.modeldata import model_frame
 from triad.paths import data_dir, models_dir
@@ -129,7 +129,7 @@ def exact_model_tables(scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     means = pd.DataFrame(rows, columns=["scale", "role", "target", "sector", "gender", "n",
                                         "mean"]).assign(model="exact", data_source="file")
     crow = []
-    for family in FAMILIES:
+    for family in families():
         for scale in sorted(set(units["scale"])):
             for name, sector, sa, sb in contrast_pairs(family, scale, units):
                 ma, mb = sa.mask(units), sb.mask(units)

@@ -8,25 +8,17 @@ and age mix, which is what a report's cell mean describes; summary cells:
 weight n).  A contrast is the difference of two group means, per sector and
 pooled (``sector == 'all'``).
 
-Contrast families (a spec lists them; output names are prefixed with the scale):
-
-``gap_youth_vs_professional``
-    youths' rating of professionals minus professionals' rating about youths
-    (professional = social worker in ambulatory/residential care, teacher in
-    special education).
-``gap_parent_vs_professional``, ``gap_youth_vs_parent``
-    likewise.
-``professional_youth_vs_parent``
-    professionals about youths minus about parents (paired: same people).
-``belangrijk_minus_lukt``
-    professionals' importance minus accomplishment (paired).
-``sector_differences``
-    every pair of sectors, per rater>target group in the model.
-``gender_gap_professionals``
-    male minus female professionals, per target.
+Contrast families are the study's data: its ``contrasts.toml`` (:func:`load_catalogue`)
+declares each family as one of four kinds -- ``gap`` (group A minus group B),
+``scale_difference`` (one group's scale A minus its scale B, paired), ``sector_differences``
+(every pair of sectors per rater>target group) and ``gender_gap`` (one gender minus the
+other within a rater group, per target) -- and a spec lists families by name.
 """
 
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
 import arviz as az
 import numpy as np
@@ -34,10 +26,11 @@ import pandas as pd
 import xarray as xr
 
 from triad.bayes_factors import BF_COLUMNS, contrast_bayes_factors
-from triad.codebook import PROFESSIONAL_ROLES, SECTORS, roles_of
+from triad.codebook import aggregate_of, pooled_roles, sector_codes
 from triad.decisions import decide, fragile
 
-__all__ = ["CONTRAST_COLUMNS", "FAMILIES", "Selector", "compute_contrasts", "known_contrast",
+__all__ = ["CONTRAST_COLUMNS", "ContrastFamily", "Selector", "compute_contrasts", "families",
+           "known_contrast", "load_catalogue",
            "contrast_pairs", "contrast_draws", "contrast_dataset", "summarise_contrasts",
            "summarise_draws", "claim_contrasts", "claim_dataset", "summarise_claims",
            "CLAIM_CONTRAST_COLUMNS"]
@@ -48,14 +41,76 @@ DECISION_COLUMNS = ["conclusion", "p_direction_mcse", "ci_low_mcse", "ci_high_mc
 CONTRAST_COLUMNS = ["contrast", "scale", "sector", "estimand", "n_a", "n_b", "estimate",
                     "ci_low", "ci_high", "ci_prob", "p_direction", "p_rope", "rope",
                     *DECISION_COLUMNS, *BF_COLUMNS, "model", "data_source"]
-FAMILIES = ("gap_youth_vs_professional", "gap_parent_vs_professional", "gap_youth_vs_parent",
-            "professional_youth_vs_parent", "belangrijk_minus_lukt", "sector_differences",
-            "gender_gap_professionals")
+KINDS = ("gap", "scale_difference", "sector_differences", "gender_gap")
+
+
+@dataclass(frozen=True)
+class ContrastFamily:
+    """One family of the study's contrast catalogue (``contrasts.toml``)."""
+
+    name: str
+    kind: str
+    name_template: str
+    a: str = ""
+    b: str = ""
+    group: str = ""
+    scale_a: str = ""
+    scale_b: str = ""
+    rater: str = ""
+    targets: tuple = ()
+    genders: tuple = ()
+    extra: dict = field(default_factory=dict, compare=False)
+
+
+_NEEDS = {"gap": ("a", "b"), "scale_difference": ("group", "scale_a", "scale_b"),
+          "sector_differences": (), "gender_gap": ("rater", "targets", "genders")}
+
+
+def load_catalogue(path: str | Path | None = None) -> dict[str, ContrastFamily]:
+    """Return the study's contrast families by name (``contrasts.toml``), in file order.
+
+    Raises
+    ------
+    ValueError
+        Naming the file and the entry of the first family that cannot be used.
+    """
+    from triad.paths import data_dir
+
+    return _catalogue(Path(path) if path is not None else data_dir() / "contrasts.toml")
+
+
+@cache  # per file: a process that changes its study reads the other study's catalogue
+def _catalogue(path: Path) -> dict[str, ContrastFamily]:
+    if not path.is_file():
+        return {}
+    with path.open("rb") as fh:
+        raw = tomllib.load(fh)
+    out = {}
+    for i, entry in enumerate(raw.get("family", [])):
+        where = f"{path}: family[{i}]"
+        kind = entry.get("kind")
+        if "name" not in entry or kind not in KINDS or "name_template" not in entry:
+            raise ValueError(f"{where}: needs name, name_template and kind (one of "
+                             f"{', '.join(KINDS)})")
+        missing = [k for k in _NEEDS[kind] if not entry.get(k)]
+        if missing:
+            raise ValueError(f"{where} ({entry['name']}): kind {kind!r} needs "
+                             f"{', '.join(missing)}")
+        known = {f for f in ContrastFamily.__dataclass_fields__ if f != "extra"}
+        out[entry["name"]] = ContrastFamily(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()
+               if k in known})
+    return out
+
+
+def families() -> tuple[str, ...]:
+    """Return the names of the current study's contrast families, in catalogue order."""
+    return tuple(load_catalogue())
 
 
 def known_contrast(name: str) -> bool:
     """Whether ``name`` is a contrast family specs may list."""
-    return name in FAMILIES
+    return name in load_catalogue()
 
 
 @dataclass(frozen=True)
@@ -70,9 +125,7 @@ class Selector:
 
     def mask(self, units: pd.DataFrame) -> np.ndarray:
         """Boolean mask of the units in this group."""
-        roles = ((*PROFESSIONAL_ROLES, "professional") if self.rater == "professional"
-                 else (self.rater,))
-        m = units["role"].isin(roles) & (units["target"] == self.target)
+        m = units["role"].isin(pooled_roles(self.rater)) & (units["target"] == self.target)
         m &= units["scale"] == self.scale
         if self.sector != "all":
             m &= units["sector"] == self.sector
@@ -88,56 +141,50 @@ class Selector:
 
 
 def contrast_pairs(family: str, scale: str, units: pd.DataFrame) -> list[tuple]:
-    """Expand a family into (name, sector label, selector A, selector B) for a model's units."""
-    out = []
-    present = {(r, t) for r, t in zip(units["role"], units["target"], strict=True)}
+    """Expand a family into (name, sector label, selector A, selector B) for a model's units.
 
-    def has(rater: str, target: str) -> bool:
-        roles = roles_of(rater)
-        return any((r, target) in present for r in roles)
+    Only pairs whose two groups both have units in the model are returned.
+    """
+    fam = load_catalogue()[family]
+    sectors = sector_codes()
+    out = []
+
+    def split(group: str) -> tuple[str, str]:
+        rater, target = group.split(">", 1)
+        return rater, target
+
+    def add(name: str, sector: str, sa: Selector, sb: Selector) -> None:
+        if sa.mask(units).any() and sb.mask(units).any():
+            out.append((name, sector, sa, sb))
 
     def per_sector(name: str, a: tuple, b: tuple, gender_a=None, gender_b=None) -> None:
-        for sector in ("all", *SECTORS):
-            sa = Selector(*a, scale=scale, sector=sector, gender=gender_a)
-            sb = Selector(*b, scale=scale, sector=sector, gender=gender_b)
-            if sa.mask(units).any() and sb.mask(units).any():
-                out.append((name, sector, sa, sb))
+        for sector in ("all", *sectors):
+            add(name, sector, Selector(*a, scale=scale, sector=sector, gender=gender_a),
+                Selector(*b, scale=scale, sector=sector, gender=gender_b))
 
-    name = f"{scale}_{family}"
-    if family == "gap_youth_vs_professional" and has("youth", "professional") and has(
-            "professional", "youth"):
-        per_sector(name, ("youth", "professional"), ("professional", "youth"))
-    elif family == "gap_parent_vs_professional" and has("parent", "professional") and has(
-            "professional", "parent"):
-        per_sector(name, ("parent", "professional"), ("professional", "parent"))
-    elif family == "gap_youth_vs_parent" and has("youth", "professional") and has(
-            "parent", "professional"):
-        per_sector(name, ("youth", "professional"), ("parent", "professional"))
-    elif family == "professional_youth_vs_parent" and has("professional", "youth") and has(
-            "professional", "parent"):
-        per_sector(name, ("professional", "youth"), ("professional", "parent"))
-    elif family == "belangrijk_minus_lukt" and scale == "belangrijk":
-        for sector in ("all", *SECTORS):
-            sa = Selector("professional", "self", "belangrijk", sector)
-            sb = Selector("professional", "self", "lukt", sector)
-            if sa.mask(units).any() and sb.mask(units).any():
-                out.append(("belangrijk_minus_lukt", sector, sa, sb))
-    elif family == "sector_differences":
-        groups = sorted({("professional" if r in PROFESSIONAL_ROLES else r, t)
-                         for r, t in present})
-        for rater, target in groups:
-            for i, s1 in enumerate(SECTORS):
-                for s2 in SECTORS[i + 1:]:
-                    sa = Selector(rater, target, scale, s1)
-                    sb = Selector(rater, target, scale, s2)
-                    if sa.mask(units).any() and sb.mask(units).any():
-                        out.append((f"{scale}_sector_diff_{rater}_about_{target}",
-                                    f"{s1}-{s2}", sa, sb))
-    elif family == "gender_gap_professionals":
-        for target in ("youth", "parent", "self"):
-            if has("professional", target):
-                per_sector(f"{scale}_gender_gap_professionals_about_{target}",
-                           ("professional", target), ("professional", target), "male", "female")
+    template = fam.name_template
+    if fam.kind == "gap":
+        per_sector(template.format(scale=scale, family=family), split(fam.a), split(fam.b))
+    elif fam.kind == "scale_difference" and scale == fam.scale_a:
+        rater, target = split(fam.group)
+        for sector in ("all", *sectors):
+            add(template.format(scale=scale, family=family), sector,
+                Selector(rater, target, fam.scale_a, sector),
+                Selector(rater, target, fam.scale_b, sector))
+    elif fam.kind == "sector_differences":
+        present = {(r, t) for r, t in zip(units["role"], units["target"], strict=True)}
+        for rater, target in sorted({(aggregate_of(r), t) for r, t in present}):
+            name = template.format(scale=scale, family=family, rater=rater, target=target)
+            for i, s1 in enumerate(sectors):
+                for s2 in sectors[i + 1:]:
+                    add(name, f"{s1}-{s2}", Selector(rater, target, scale, s1),
+                        Selector(rater, target, scale, s2))
+    elif fam.kind == "gender_gap":
+        first, second = fam.genders
+        for target in fam.targets:
+            per_sector(template.format(scale=scale, family=family, rater=fam.rater,
+                                       target=target),
+                       (fam.rater, target), (fam.rater, target), first, second)
     return out
 
 

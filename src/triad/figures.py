@@ -35,8 +35,8 @@ from matplotlib.textpath import TextToPath  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from triad.audit import StudyDesign  # noqa: E402
-from triad.codebook import SECTORS, load_codebook  # noqa: E402
-from triad.contrasts import FAMILIES, contrast_pairs  # noqa: E402
+from triad.codebook import load_codebook, sector_codes  # noqa: E402
+from triad.contrasts import contrast_pairs, families  # noqa: E402
 from triad.labels import (  # noqa: E402
     contrast_label,
     group_label,
@@ -312,9 +312,9 @@ def quantity_words(quantity: str, lang: str = "en") -> str:
             parts.append(_group_words(rater, target, lang))
         elif token in load_codebook().scales:
             parts.append(scale_label(token, lang))
-        elif token in SECTORS:
+        elif token in sector_codes():
             parts.append(sector_label(token, lang))
-        elif token in (*load_codebook().roles, "professional"):
+        elif token in (*load_codebook().roles, *load_codebook().aggregates):
             parts.append(_group_words(token, None, lang))
         elif token in load_codebook().genders:
             parts.append(load_codebook().genders[token][f"label_{lang}"])
@@ -657,7 +657,7 @@ def _summary_contrasts(scale: str) -> dict:
     """
     units = _published_units()
     out = {}
-    for family in FAMILIES:
+    for family in families():
         for name, sector, a, b in contrast_pairs(family, scale, units):
             ga, gb = _pooled(units[a.mask(units)]), _pooled(units[b.mask(units)])
             if ga is None or gb is None:
@@ -676,7 +676,8 @@ def _summary_contrasts(scale: str) -> dict:
 
 def _sector_key(sector: str) -> tuple:
     parts = str(sector).split("-")
-    return tuple((["all", *SECTORS].index(p) if p in ["all", *SECTORS] else 9) for p in parts)
+    order = ["all", *sector_codes()]
+    return tuple((order.index(p) if p in order else 9) for p in parts)
 
 
 # --------------------------------------------------------------------------- figures
@@ -795,7 +796,7 @@ def cell_means_plot(cell_means: pd.DataFrame, out: Path, lang: str = "en",
     if cell_means.empty:
         return []
     rows = cell_means[cell_means.get("gender", pd.Series(np.nan, index=cell_means.index))
-                      .isna() & cell_means["sector"].isin(SECTORS)]
+                      .isna() & cell_means["sector"].isin(sector_codes())]
     primary = _primary(rows, diagnostics)
     rows = rows[rows["model"].eq(rows["scale"].map(primary))]
     if rows.empty:
@@ -1072,7 +1073,7 @@ def belangrijk_lukt_plot(contrasts: pd.DataFrame, out: Path, lang: str = "en") -
     part = part[part["contrast"] == name]
     stem = name.replace("_minus_", "_")
     summary = _summary_contrasts(str(part["scale"].iloc[0]))
-    order = ["all", *SECTORS]
+    order = ["all", *sector_codes()]
     source = _source(part)
     models = sorted(part["model"].unique())
     entries = [f"{model_words(m, lang)} ({part.loc[part['model'] == m, 'data_source'].iloc[0]})"

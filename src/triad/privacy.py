@@ -495,7 +495,7 @@ def contrast_index(units: pd.DataFrame) -> dict:
     and the naming of the labelled estimands (:mod:`triad.estimands`) over ``units``
     (columns ``role, target, scale, sector, gender``).
     """
-    from triad.contrasts import FAMILIES, contrast_pairs
+    from triad.contrasts import contrast_pairs, families
     from triad.estimands import age_effect_name, gender_gap_name
 
     # plain object columns and one row per atom: contrast_pairs compares per pair
@@ -504,7 +504,7 @@ def contrast_index(units: pd.DataFrame) -> dict:
     units = units.drop_duplicates().reset_index(drop=True)
     index: dict = {}
     for scale in sorted(set(units["scale"])):
-        for family in FAMILIES:
+        for family in families():
             for cname, sector, sa, sb in contrast_pairs(family, scale, units):
                 index.setdefault((cname, sector), [
                     (group_key(s.rater, s.target or None, s.sector, s.gender), s.scale)
