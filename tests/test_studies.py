@@ -53,7 +53,8 @@ def test_new_study_writes_the_skeleton_and_refuses_to_overwrite(tmp_path):
     assert result.exit_code == 0, result.output
     written = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                      if p.is_file())
-    assert written == ["codebook.toml", "example/README.md", "example/respondents.csv",
+    assert written == ["codebook.toml", "contrasts.toml", "example/README.md",
+                       "example/respondents.csv",
                        "labels.toml", "models/metric_satisfaction.toml",
                        "published/cells.csv", "published/claims.csv",
                        "published/correlations.csv", "published/reliability.csv",
@@ -89,3 +90,12 @@ def test_the_skeleton_runs_as_a_study_of_its_own(tmp_path):
     # its spec validates against its own codebook (scales, rows), not the shipped study's
     spec = load_spec(models_dir() / "metric_satisfaction.toml")
     assert spec.scales == ("satisfaction",) and models_dir() == folder / "models"
+    # and its contrasts come from its own catalogue
+    from triad.contrasts import contrast_pairs, families
+
+    assert families() == ("sector_differences", "gender_gap_clients")
+    units = pd.DataFrame({"role": "client", "target": "staff", "scale": "satisfaction",
+                          "sector": ["site_a", "site_b"], "gender": ["male", "female"]})
+    pairs = contrast_pairs("sector_differences", "satisfaction", units)
+    assert [(p[0], p[1]) for p in pairs] == [
+        ("satisfaction_sector_diff_client_about_staff", "site_a-site_b")]
