@@ -281,6 +281,10 @@ def summarise_draws(post: xr.DataArray, prior: xr.DataArray | None, *, ci_prob: 
     (:mod:`triad.bayes_factors`); without it there is no BF10.
     """
     post = post.transpose("chain", "draw", dim)
+    if post.sizes[dim] == 0:  # e.g. a study with no claims on this model's scales
+        return pd.DataFrame(columns=["estimate", "ci_low", "ci_high", "ci_prob",
+                                     "p_direction", "p_rope", "rope", "conclusion",
+                                     *DECISION_COLUMNS[1:], *BF_COLUMNS])
     values = post.to_numpy().reshape(-1, post.sizes[dim])
     hdi = az.hdi(post, prob=ci_prob, dim=["chain", "draw"]).transpose(dim, ...).to_numpy()
     side = np.sign(np.median(values, axis=0))

@@ -93,6 +93,8 @@ def load_variants(path: str | Path | None = None) -> list[Variant]:
     SpecError
         Naming the file and the key (``variant[i].key``) of the first problem.
     """
+    if path is None and not variants_file().is_file():
+        return []  # a study without a multiverse (e.g. a new study's skeleton)
     path = Path(path) if path is not None else variants_file()
     raw = read_toml(path)
     if set(raw) - {"variant"}:

@@ -44,6 +44,17 @@ HEADLINE_MAX = 12
 GROUP_KEY = re.compile(r"\b[a-z_]+>[a-z_]*@[a-z_]+(?:-[a-z_]+)?(?:#[a-z]+)?")
 MINUS = "\u2212"  # a real minus sign: reads better than a hyphen next to digits
 
+def _sbc_of_this_study(folder: Path) -> bool:
+    """Whether an SBC run checked this study's specs (the committed run is the shipped one's)."""
+    from triad.paths import models_dir
+
+    decision = folder / "decision.csv"
+    if not decision.is_file():
+        return True
+    models = pd.read_csv(decision)["model"].astype(str)
+    return bool(len(models)) and all((models_dir() / f"{m}.toml").is_file() for m in models)
+
+
 def _study_title(lang: str) -> str:
     """Return the study's title from its ``study.toml`` (``title_nl`` in Dutch if given)."""
     from triad.paths import study_settings
@@ -1109,7 +1120,7 @@ def _sensitivity_context(tables: Path, results: Path, claims: pd.DataFrame,
         if len(loo) else None
     # a run of scripts/sbc.py into this results folder wins over the committed full run
     folder = next((f for f in (results / "sbc", repo_root() / "bench" / "sbc")
-                   if (f / "uniformity.csv").is_file()), None)
+                   if (f / "uniformity.csv").is_file() and _sbc_of_this_study(f)), None)
     ctx["sbc"] = None
     if folder is not None:
         ctx["sbc"] = {"folder": str(folder), "table": table_view(
