@@ -89,7 +89,7 @@ def parse_hypothesis(text: str, scales: tuple[str, ...] | list[str]) -> Hypothes
         raise HypothesisError(f"hypothesis {text!r}: needs exactly one of <, > or = "
                               f"(found {len(relations)})")
     book = load_codebook()
-    roles = {*book.roles, "professional", "all"}
+    roles = {*book.roles, *book.aggregates, "all"}
     sectors = {*book.sectors, "all"}
     targets = {str(i["target"]) for i in book.instruments}
     terms, constant, sign, side, coef, expect_term = [], 0.0, 1.0, 1.0, None, True
