@@ -129,8 +129,9 @@ def min_sd(mean: float, n: int, n_items: int) -> float:
 
 
 def sd_bounds_check(mean: float, sd: float, n: int, n_items: int,
-                    *, half: float = HALF) -> tuple[bool, float, float]:
-    """Check that the printed SD is possible for a printed mean of n scale scores on 1-5.
+                    *, half: float = HALF, lo: float = SCALE_MIN, hi: float = SCALE_MAX
+                    ) -> tuple[bool, float, float]:
+    """Check that the printed SD is possible for a printed mean of n scale scores on lo-hi.
 
     Returns
     -------
@@ -138,7 +139,7 @@ def sd_bounds_check(mean: float, sd: float, n: int, n_items: int,
         Bounds over all means inside the mean's rounding interval.
     """
     means = np.linspace(mean - half, mean + half, 201)
-    upper = max(max_sd(m, n) for m in means)
+    upper = max(max_sd(m, n, lo, hi) for m in means)
     grid = 1.0 / n_items
     contains_grid = math.floor((mean + half) / grid + _EPS) * grid >= mean - half - _EPS
     lower = 0.0 if contains_grid else min(min_sd(m, n, n_items) for m in means)
@@ -273,8 +274,10 @@ class StudyDesign:
             parts = [f"{r}>{g['target']}@{s}" for r in roles for s in sector_codes()
                      if self.counts.get((r, s), 0) > 0]
             out.append(("sectors", parts))
-            if g["role"] == "professional":
-                out.append(("genders", [f"{pooled}#male", f"{pooled}#female"]))
+            # printed gender cells of the same group split it too
+            by_gender = [f"{pooled}#{x}" for x in self.cb.genders]
+            if self.cells["group"].isin(by_gender).any():
+                out.append(("genders", by_gender))
         return out
 
 
@@ -294,12 +297,13 @@ def _check_cells(design: StudyDesign) -> list[dict]:
     for _, c in design.cells.iterrows():
         scale = design.cb.scales[c["scale"]]
         k = scale.n_items
+        lo, hi = design.cb.answer_range(c["scale"])
         where = f"Table {c['table']}, {c['group']}, {c['scale']}"
-        ok = grim_check(c["mean"], c["n"], k)
+        ok = grim_check(c["mean"], c["n"], k, scale_min=lo, scale_max=hi)
         rows.append(_row(
             "GRIM", str(c["table"]), c["scale"], c["group"], c["mean"], None,
             "ok" if ok else "impossible",
-            f"{where}: a mean of {c['n']} scores of {k} items on 1-5 moves in steps of "
+            f"{where}: a mean of {c['n']} scores of {k} items on {lo:g}-{hi:g} moves in steps of "
             f"1/{c['n'] * k}; {_fmt(c['mean'])} is "
             + ("attainable" if ok else "not attainable")
             + " (assumes complete answers)"))
@@ -310,12 +314,12 @@ def _check_cells(design: StudyDesign) -> list[dict]:
             f"{where}: SD {_fmt(c['sd'])} with mean {_fmt(c['mean'])} "
             + ("is" if ok else "is not")
             + " attainable by integer item sums (parity of the sum of squares)"))
-        ok, lower, upper = sd_bounds_check(c["mean"], c["sd"], c["n"], k)
+        ok, lower, upper = sd_bounds_check(c["mean"], c["sd"], c["n"], k, lo=lo, hi=hi)
         rows.append(_row(
             "SD bounds", str(c["table"]), c["scale"], c["group"], c["sd"], round(upper, 3),
             "ok" if ok else "impossible",
-            f"{where}: with mean {_fmt(c['mean'])} and n = {c['n']} on a 1-5 scale the SD "
-            f"must lie in [{lower:.3f}, {upper:.3f}]; printed {_fmt(c['sd'])}"))
+            f"{where}: with mean {_fmt(c['mean'])} and n = {c['n']} on a {lo:g}-{hi:g} scale "
+            f"the SD must lie in [{lower:.3f}, {upper:.3f}]; printed {_fmt(c['sd'])}"))
     return rows
 
 
@@ -330,18 +334,19 @@ def _check_n(design: StudyDesign) -> list[dict]:
             "n across tables", f"1,{c['table']}", "", c["group"], int(c["n"]), pop, sev,
             f"Table {c['table']} gives n = {c['n']} for {c['group']}; Table 1 has {pop} "
             "such respondents" + ("" if sev == "ok" else " (the column's n does not match)")))
-    # Gender splits have no Table 1 row: their sizes must add up to the professionals.
+    # Gender splits have no Table 1 row: their sizes must add up to the group.
     gender = design.cells[design.cells["gender"].notna()]
-    for (table, target), part in gender.groupby(["table", "target"]):
+    for (table, role, target), part in gender.groupby(["table", "role", "target"]):
         sizes = part.drop_duplicates("group").set_index("gender")["n"]
-        pop = design.population(f"professional>{target}@all")
+        pop = design.population(f"{role}>{target}@all")
         total = int(sizes.sum())
         sev = "ok" if total == pop else "inconsistent"
         rows.append(_row(
-            "n across tables", f"1,{table}", "", f"professional>{target}@all#male+female",
-            total, pop, sev,
-            f"Table {table}: men + women = {' + '.join(str(int(v)) for v in sizes)} = {total}; "
-            f"Table 1 has {pop} professionals"))
+            "n across tables", f"1,{table}", "",
+            f"{role}>{target}@all#{'+'.join(map(str, sizes.index))}", total, pop, sev,
+            f"Table {table}: {' + '.join(map(str, sizes.index))} = "
+            f"{' + '.join(str(int(v)) for v in sizes)} = {total}; Table 1 has {pop} such "
+            "respondents"))
     return rows
 
 
@@ -353,7 +358,7 @@ def _check_duplicates(design: StudyDesign) -> list[dict]:
     def population_key(group: str) -> str:
         g = parse_group_key(group)
         # teachers all work in special education (Table 1), so '@all' is the same people
-        if g["sector"] == "all" and not g["gender"] and g["role"] != "professional":
+        if g["sector"] == "all" and not g["gender"] and g["role"] not in design.cb.aggregates:
             sectors = [s for s in sector_codes() if design.counts.get((g["role"], s), 0) > 0]
             if len(sectors) == 1:
                 return f"{g['role']}>{g['target']}@{sectors[0]}"

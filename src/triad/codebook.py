@@ -30,7 +30,7 @@ __all__ = ["Codebook", "CodebookError", "Covariate", "ItemColumn", "RESERVED_NAM
 RESERVED_NAMES = frozenset({
     "respondent_id", "role", "sector", "gender", "age", "scale", "target", "item", "column",
     "value", "score", "n_answered", "n_items", "excluded_reason", "item_column", "rater",
-    "cell", "scale_cell", "professional", "group", "group_gender", "scale_gender", "dyad",
+    "cell", "scale_cell", "group", "group_gender", "scale_gender", "dyad",
     "side", "gap_cell", "respondent", "age_missing", "age_z", "n", "mean", "sd", "sigma",
     "nu", "weight", "partition", "pair", "pair_kind", "pair_r", "pair_n",
 })
@@ -145,6 +145,9 @@ class Scale:
     # a minimal important difference in scale points, when the codebook declares one: it is
     # then the ROPE half-width of the scale's contrasts (else 0.1 pooled within-group SD)
     mid: float | None = None
+    # item numbers worded against the scale (e.g. "Am indifferent to the feelings of others"
+    # in an agreeableness scale): the reader recodes them to low + high - answer
+    reverse: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,18 @@ class Codebook:
                 seen.setdefault(ic.column, ic)
         return list(seen.values())
 
+    def answer_values(self, scale_id: str) -> tuple[float, ...]:
+        """Return the answer values of a scale's answer set (a composite: its parts')."""
+        scale = self.scales[scale_id]
+        if scale.composite_of:
+            scale = self.scales[scale.composite_of[0]]
+        return tuple(float(v) for v in self.answer_sets[scale.answer_set]["values"])
+
+    def answer_range(self, scale_id: str) -> tuple[float, float]:
+        """Return the lowest and highest answer of a scale (its scores lie in between)."""
+        values = self.answer_values(scale_id)
+        return min(values), max(values)
+
     def targets(self, role: str) -> list[str]:
         """Return the targets ``role`` rates, in codebook order."""
         return [i["target"] for i in self.instruments if role in i["roles"]]
@@ -240,6 +255,17 @@ class Codebook:
             if role in inst["roles"] and inst["target"] == target:
                 return list(inst["scales"])
         return []
+
+
+def _reverse_items(path: Path, sid: str, raw: dict) -> tuple[int, ...]:
+    items = raw.get("reverse", [])
+    n_items = raw.get("n_items")
+    bad = [i for i in items if not isinstance(i, int) or not n_items or not 1 <= i <= n_items]
+    if bad:
+        raise CodebookError(path, f"scales.{sid}.reverse",
+                            f"item numbers must be whole numbers 1-{n_items or '?'} of an item "
+                            f"scale; got {bad}")
+    return tuple(sorted(set(items)))
 
 
 def _alias_map(entries: dict) -> dict:
@@ -288,6 +314,7 @@ def _load_codebook(path: Path) -> Codebook:
             answer_set=s["answer_set"],
             composite_of=composite,
             mid=float(s["mid"]) if "mid" in s else None,
+            reverse=_reverse_items(path, sid, s),
         )
     for inst in raw["instruments"]:
         for sid in inst["scales"]:
@@ -339,7 +366,9 @@ def _covariates(path: Path, raw: dict) -> dict[str, Covariate]:
     table = raw.get("covariates", {})
     if not isinstance(table, dict):
         raise CodebookError(path, "covariates", "a table of [covariates.<name>] tables")
-    taken = set(RESERVED_NAMES) | set(raw.get("identity", {}).get("required", []))
+    # an aggregate rater group is a model variable too (a 0/1 column, triad.modeldata)
+    taken = (set(RESERVED_NAMES) | set(raw.get("identity", {}).get("required", []))
+             | set(raw.get("aggregates", {})))
     for inst in raw.get("instruments", []):
         for sid in inst.get("scales", []):
             taken |= {f"{sid}_{i}{inst.get('column_suffix', '')}"

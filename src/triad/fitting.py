@@ -35,6 +35,7 @@ import xarray as xr
 
 from triad import sampling
 from triad.atomic import low_space, write_error
+from triad.codebook import load_codebook
 from triad.contrasts import (
     claim_dataset,
     contrast_dataset,
@@ -943,7 +944,9 @@ def _ppc_summary(idata: xr.DataTree, frame: pd.DataFrame, spec: ModelSpec,
     rep = pp[var].isel(draw=slice(0, per_chain)).stack(s=("chain", "draw")).transpose(
         "s", ...).to_numpy().astype(float) + (1.0 if spec.ordinal else 0.0)
     obs = (frame["value"].astype(int) if spec.ordinal else frame["score"]).to_numpy(float)
-    edges = np.arange(0.5, 6.0, 1.0) if spec.ordinal else np.arange(0.75, 5.76, 0.5)
+    lo, hi = load_codebook().answer_range(spec.scales[0])
+    edges = (np.arange(lo - 0.5, hi + 1.0, 1.0) if spec.ordinal
+             else np.arange(lo - 0.25, hi + 0.76, 0.5))
     rows = []
     for rater in sorted(frame["rater"].unique()):
         mask = (frame["rater"] == rater).to_numpy()

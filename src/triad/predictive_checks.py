@@ -266,23 +266,23 @@ def _row_label(row: pd.Series, several_scales: bool, lang: str) -> str:
     return textwrap.fill(text, _LABEL_CHARS, break_long_words=False)
 
 
-# raters about targets in the order of the report's tables
-_GROUP_ORDER = ("youth>professional", "parent>professional", "professional>youth",
-                "professional>parent", "professional>self")
-
-
 def _cell_order(cells: pd.DataFrame) -> pd.DataFrame:
     """Cells by scale (codebook order), rater>target (table order), gender, sector."""
-    from triad.codebook import load_codebook, sector_codes
+    from triad.codebook import aggregate_of, load_codebook, sector_codes
 
-    scales = list(load_codebook().scales)
+    book = load_codebook()
+    scales = list(book.scales)
     sectors = sector_codes()
+    # raters about targets in the codebook's order of instruments (a pooled rater group
+    # once, as it is modelled)
+    groups = list(dict.fromkeys(f"{aggregate_of(role)}>{inst['target']}"
+                                for inst in book.instruments for role in inst["roles"]))
 
     def key(row: pd.Series) -> tuple:
         pair, rest = str(row["group"]).split("@", 1)
         sector, _, gender = rest.partition("#")
         return (scales.index(row["scale"]) if row["scale"] in scales else len(scales),
-                _GROUP_ORDER.index(pair) if pair in _GROUP_ORDER else len(_GROUP_ORDER), pair,
+                groups.index(pair) if pair in groups else len(groups), pair,
                 gender, sectors.index(sector) if sector in sectors else -1, sector)
 
     order = sorted(range(len(cells)), key=lambda i: key(cells.iloc[i]))
@@ -500,10 +500,12 @@ def _prior_table(prior: xr.Dataset, observed: xr.Dataset, ordinal: bool, model: 
                          "prior_mean": float(per.mean()),
                          "prior_low": float(np.quantile(per, 0.05)),
                          "prior_high": float(np.quantile(per, 0.95))})
-        if var in ("score", "cell_mean"):  # share of the 1-5 answer range a scale score has
-            inside = ((rep >= 1) & (rep <= 5)).mean(axis=1)
-            rows.append({"variable": var, "statistic": "share in [1, 5]",
-                         "observed": float(((obs >= 1) & (obs <= 5)).mean()),
+        if var in ("score", "cell_mean"):  # share of the answer range a scale score has
+            # the range the observed scores span, rounded out to whole answers (1-5, 1-6, ...)
+            lo, hi = float(np.floor(np.nanmin(obs))), float(np.ceil(np.nanmax(obs)))
+            inside = ((rep >= lo) & (rep <= hi)).mean(axis=1)
+            rows.append({"variable": var, "statistic": f"share in [{lo:g}, {hi:g}]",
+                         "observed": float(((obs >= lo) & (obs <= hi)).mean()),
                          "prior_mean": float(inside.mean()),
                          "prior_low": float(np.quantile(inside, 0.05)),
                          "prior_high": float(np.quantile(inside, 0.95))})

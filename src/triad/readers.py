@@ -716,7 +716,10 @@ def read_respondents(
     numeric = {"age": np.array(ages, dtype=float)}
 
     present = missing = 0
+    reversed_cols = []
     for ic in item_cols:
+        lo, hi = cb.answer_range(ic.scale)
+        answers = f"answers are {lo:g}-{hi:g}"
         values = np.full(len(frame), np.nan)
         if ic.column in frame.columns:
             um = user_missing.get(ic.column)
@@ -733,14 +736,18 @@ def read_respondents(
                 elif number is None or not math.isfinite(number):
                     reason = "not a number"
                 elif not float(number).is_integer():
-                    reason = "not a whole number (answers are 1-5)"
-                elif not 1 <= number <= 5:
-                    reason = "out of range (answers are 1-5)"
+                    reason = f"not a whole number ({answers})"
+                elif not lo <= number <= hi:
+                    reason = f"out of range ({answers})"
                 if reason is None:
                     values[i] = number
                     present += 1
                 else:
                     quarantine.append((path.name, rows[i], ids[i], ic.column, _show(raw), reason))
+        if ic.item in cb.scales[ic.scale].reverse:
+            # keyed once here, so scores, reliability, cells and models all see one direction
+            values = lo + hi - values
+            reversed_cols.append(ic.column)
         numeric[ic.column] = values
     wide = pd.concat([wide, pd.DataFrame(numeric, index=wide.index)], axis=1)
 
@@ -780,9 +787,13 @@ def read_respondents(
     )
     if outside:
         notes.append(
-            "role x sector cells outside the study design (Table 1): "
+            "role x sector cells outside the study design (codebook [design] cells): "
             + ", ".join(f"{r} in {s}" for r, s in outside)
         )
+    if reversed_cols:
+        notes.append(
+            f"{len(reversed_cols)} reverse-keyed item column(s) recoded to low + high - answer "
+            "(codebook 'reverse'): " + ", ".join(reversed_cols))
     cov_frame = pd.DataFrame(covariates)
     if covariate_cols:
         notes.append("covariate(s) read: " + ", ".join(
