@@ -60,7 +60,9 @@ def synthetic_scores():
     ("r = 0.49", "r = 1.49", "paired.belangrijk_lukt.r"),
     ("r = 0.49", 'r = "printed"', "paired.belangrijk_lukt.r"),
     ("range = [0.3, 0.7]", "range = [0.3, 7]", "paired.youth_parent.range"),
-    ("[paired.youth_parent]", "[paired.youth_teacher]", "paired.youth_teacher"),
+    ('targets = ["youth", "parent"]', 'targets = ["youth"]', "paired.youth_parent.targets"),
+    ('scales = ["belangrijk", "lukt"]', 'scale = ["belangrijk", "lukt"]',
+     "paired.belangrijk_lukt.scale"),
     ('why = "not printed', 'whyy = "not printed', "paired.youth_parent.whyy"),
 ])
 def test_bad_paired_setting_names_file_and_key(tmp_path, old, new, key):

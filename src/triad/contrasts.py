@@ -16,7 +16,7 @@ other within a rater group, per target) -- and a spec lists families by name.
 """
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -59,7 +59,6 @@ class ContrastFamily:
     rater: str = ""
     targets: tuple = ()
     genders: tuple = ()
-    extra: dict = field(default_factory=dict, compare=False)
 
 
 _NEEDS = {"gap": ("a", "b"), "scale_difference": ("group", "scale_a", "scale_b"),
@@ -96,7 +95,7 @@ def _catalogue(path: Path) -> dict[str, ContrastFamily]:
         if missing:
             raise ValueError(f"{where} ({entry['name']}): kind {kind!r} needs "
                              f"{', '.join(missing)}")
-        known = {f for f in ContrastFamily.__dataclass_fields__ if f != "extra"}
+        known = set(ContrastFamily.__dataclass_fields__)
         out[entry["name"]] = ContrastFamily(
             **{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()
                if k in known})
@@ -372,15 +371,19 @@ def contrast_draws(draws: np.ndarray, units: pd.DataFrame, families, *,
     With ``sizes`` each tuple ends with ``(n_a, n_b)``, the groups' respondent counts.
     """
     weights = units["weight"].to_numpy(dtype=float)
+    catalogue = load_catalogue()
     for family in families:
+        fam = catalogue[family]
         for scale in sorted(set(units["scale"])):
             for name, sector, sa, sb in contrast_pairs(family, scale, units):
                 ma, mb = sa.mask(units), sb.mask(units)
                 diff = _group_mean(draws, weights, ma) - _group_mean(draws, weights, mb)
                 prior = None if prior_draws is None else (
                     _group_mean(prior_draws, weights, ma) - _group_mean(prior_draws, weights, mb))
-                out = (name, sa.scale if name != "belangrijk_minus_lukt" else "belangrijk-lukt",
-                       sector, diff, prior)
+                # a difference of two scales is reported on the pair ("a-b")
+                scale_of = (f"{fam.scale_a}-{fam.scale_b}"
+                            if fam.kind == "scale_difference" else sa.scale)
+                out = (name, scale_of, sector, diff, prior)
                 yield (*out, (group_size(units, ma), group_size(units, mb))) if sizes else out
 
 

@@ -64,7 +64,13 @@ def _derive(frame: pd.DataFrame, codes: dict[str, str]) -> pd.DataFrame:
     frame["rater"] = frame["role"].map(_rater)
     frame["cell"] = frame["role"] + ">" + frame["target"] + "@" + frame["sector"]
     frame["scale_cell"] = frame["scale"] + ":" + frame["cell"]
-    frame["professional"] = frame["rater"].eq("professional").astype(float)
+    # one 0/1 column per rater group that pools roles (the codebook's [aggregates]): such
+    # a group's respondents rate several targets, and formulas may give them their own
+    # terms, e.g. (0 + <aggregate>|respondent)
+    aggregates = tuple(load_codebook().aggregates)
+    for name in aggregates:
+        frame[name] = frame["rater"].eq(name).astype(float)
+    pooled = frame["rater"].isin(aggregates)
     frame["gender"] = frame["gender"].fillna("unknown").astype(str)
     # Fixed means per rater>target group (and gender): cells are partially pooled around
     # their own group, never across youths and professionals, so a gap between rater
@@ -72,14 +78,14 @@ def _derive(frame: pd.DataFrame, codes: dict[str, str]) -> pd.DataFrame:
     frame["group"] = frame["rater"] + ">" + frame["target"]
     frame["group_gender"] = frame["group"] + ":" + frame["gender"]
     frame["scale_gender"] = frame["scale"] + ":" + frame["gender"]
-    # The two sides of a rater gap (models/pooled_gaps.toml): 'dyad' names the
-    # non-professional party (youth or parent), 'side' is +1/2 for that party's own rating
-    # and -1/2 for the professionals' rating about them, so that side's coefficient in a
-    # dyad is the gap itself (youth minus professional, parent minus professional);
+    # The two sides of a rater gap (a pooled-gaps spec): 'dyad' names the party an
+    # aggregate rater group rates (its target; for other raters the rater itself), 'side'
+    # is +1/2 for that party's own rating and -1/2 for the aggregate's rating about them,
+    # so that side's coefficient in a dyad is the gap itself (party minus aggregate);
     # 'gap_cell' is one gap's scale, dyad and sector (only the combinations observed, where
     # an interaction of the three would add empty columns).
-    frame["dyad"] = frame["rater"].where(frame["rater"] != "professional", frame["target"])
-    frame["side"] = np.where(frame["rater"] == "professional", -0.5, 0.5)
+    frame["dyad"] = frame["rater"].where(~pooled, frame["target"])
+    frame["side"] = np.where(pooled, -0.5, 0.5)
     frame["gap_cell"] = frame["scale"] + ":" + frame["dyad"] + "@" + frame["sector"]
     # a keyed code: posterior draws of respondent effects are stored in fit files
     frame["respondent"] = frame["respondent_id"].astype(str).map(codes)
@@ -159,7 +165,9 @@ def model_frame(data: RespondentData, spec: ModelSpec) -> ModelData:
             excluded.append((codes[str(r["respondent_id"])], r["target"], r["scale"],
                              r["column"], "answer missing"))
         frame = frame[~bad]
-        frame["value"] = pd.Categorical(frame["value"].astype(int), categories=[1, 2, 3, 4, 5],
+        cb = load_codebook()
+        answers = sorted({int(v) for sc in spec.scales for v in cb.answer_values(sc)})
+        frame["value"] = pd.Categorical(frame["value"].astype(int), categories=answers,
                                         ordered=True)
         frame["item"] = frame["column"]
         frame = frame.rename(columns={"column": "item_column"})
@@ -235,15 +243,17 @@ def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
 # errors correlate, so the summary model needs to know which cells pair up and how much.
 
 
-def _pair_label(kind: str, row: pd.Series) -> str | None:
-    """Return the pair a summary cell belongs to (same people in both members), or None."""
+def _pair_label(kind: str, setting: dict, row: pd.Series) -> str | None:
+    """Return the pair a summary cell belongs to (same people in both members), or None.
+
+    A spec's ``[paired.<kind>]`` says which: ``scales = [a, b]`` (one group answers both
+    scales) or ``targets = [a, b]`` (one rater group rates both targets on a scale).
+    """
     who = f"{row['role']}@{row['sector']}#{row['gender']}"
-    if kind == "belangrijk_lukt" and row["target"] == "self" and row["scale"] in (
-            "belangrijk", "lukt"):
-        return f"belangrijk_lukt:{who}"
-    if kind == "youth_parent" and row["target"] in ("youth", "parent") and row["rater"] == (
-            "professional"):
-        return f"youth_parent:{row['scale']}:{who}"
+    if row["scale"] in setting.get("scales", ()):
+        return f"{kind}:{who}"
+    if row["target"] in setting.get("targets", ()):
+        return f"{kind}:{row['scale']}:{who}"
     return None
 
 
@@ -257,7 +267,8 @@ def pair_cells(frame: pd.DataFrame, paired: dict,
         Summary cells (:func:`summary_frame`): ``role, rater, target,
         sector, gender, scale, n``.
     paired : dict
-        The spec's ``[paired]`` table: kind -> ``{"r": ..., "why": ..., "range": [...]}``.
+        The spec's ``[paired]`` table: name -> ``{"scales" or "targets": [a, b], "r": ...,
+        "why": ..., "range": [...]}``.
     correlations : dict, optional
         Pair label -> (r, n with both scores), from the respondent file the cells were
         computed from; overrides the spec's r for those pairs.
@@ -271,7 +282,8 @@ def pair_cells(frame: pd.DataFrame, paired: dict,
     """
     out = frame.assign(pair="", pair_kind="", pair_r=0.0, pair_n=0)
     for kind, setting in paired.items():
-        labels = out.apply(lambda r, kind=kind: _pair_label(kind, r), axis=1)
+        labels = out.apply(lambda r, kind=kind, setting=setting: _pair_label(kind, setting, r),
+                           axis=1)
         counts = labels.value_counts()
         for label, rows in out.groupby(labels).groups.items():
             if counts[label] != 2:

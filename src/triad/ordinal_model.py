@@ -37,21 +37,33 @@ from triad import sampling
 from triad.specs import ModelSpec, SpecError
 
 __all__ = ["OrdinalModel", "Term", "build", "log_category_probability", "parse_formula",
-           "sample_ordinal", "REFERENCE_RATER"]
+           "sample_ordinal", "reference_rater"]
 
-# Discrimination is relative to the professionals: every scale has them, and every gap
-# contrast is against them (``youth minus professional``).
-REFERENCE_RATER = "professional"
+
+def reference_rater(raters) -> str:
+    """Return the rater group discrimination is relative to.
+
+    The codebook's first aggregate group among ``raters`` (it rates every target, so every
+    gap is against it), else the first rater.
+    """
+    from triad.codebook import load_codebook
+
+    raters = sorted(raters)
+    return next((a for a in load_codebook().aggregates if a in raters), raters[0])
+
+
 # Predictors entering as numbers; every other formula variable is a factor (as are the
 # study's categorical covariates; its numeric ones enter as numbers too, _numeric()).
-NUMERIC = frozenset({"age_z", "age_missing", "professional"})
+NUMERIC = frozenset({"age_z", "age_missing"})
 
 
 def _numeric() -> frozenset:
-    """:data:`NUMERIC` and the current study's numeric covariates (codebook)."""
+    """:data:`NUMERIC`, the aggregates' 0/1 columns and the numeric covariates (codebook)."""
     from triad.codebook import load_codebook
 
-    return NUMERIC | {n for n, c in load_codebook().covariates.items() if c.kind == "numeric"}
+    book = load_codebook()
+    return NUMERIC | set(book.aggregates) | {
+        n for n, c in book.covariates.items() if c.kind == "numeric"}
 CODING = "category index 0..K-1 (answer 1..K), as observed_data"
 
 
@@ -219,7 +231,7 @@ class OrdinalModel:
         self.terms = parse_formula(spec)
         self.categories = list(frame["value"].cat.categories)
         self.raters = sorted(frame["rater"].unique())
-        self.reference = REFERENCE_RATER if REFERENCE_RATER in self.raters else self.raters[0]
+        self.reference = reference_rater(self.raters)
         self.disc_raters = ([r for r in self.raters if r != self.reference]
                             if spec.disc == "rater" else [])
         self.by_rater = spec.thresholds == "rater"

@@ -5,24 +5,24 @@ cell's n, M and SD.  Two cells are *paired* when the same respondents give both
 means, so their sampling errors are correlated and a difference of the two is a
 paired contrast:
 
-``belangrijk_lukt``
-    professionals' Belangrijk and Lukt means of one cell (the same professionals
-    answer both; the report prints r = .49 over all 191, ``correlations.csv`` R03).
-``youth_parent``
-    professionals' means about youths and about parents on one scale and cell
-    (Tables 8/9 and 10/11: the same professionals rate both targets; no r printed).
+``scales = [a, b]``
+    one group's means on two scales (the same people answer both), e.g. two
+    competence ratings of the same professionals.
+``targets = [a, b]``
+    one rater group's means on one scale about two targets (the same raters rate both).
 
 For a pair with within-cell SDs sigma_a, sigma_b, correlation r and n_ab people in
 both cells, ``Cov(M_a, M_b) = r sigma_a sigma_b n_ab / (n_a n_b)``, so the paired
 difference has the SD ``sqrt(sigma_a^2 + sigma_b^2 - 2 r sigma_a sigma_b) / sqrt(n)``
 (equal n) instead of the independent-groups ``sqrt(sigma_a^2 + sigma_b^2) / sqrt(n)``.
-A spec states each kind's r (``[paired.<kind>]``: ``r``, ``why``, optional ``range``
-of values for a sensitivity analysis, :func:`paired_sensitivity`).  Cells computed
+A spec names each pair and states its r (``[paired.<name>]``: ``scales`` or ``targets``,
+``family`` (the contrast family the pair's uncertainty sets), ``r``, ``why``, optional
+``range`` of values for a sensitivity analysis, :func:`paired_sensitivity`).  Cells computed
 from a respondent file carry the file's own within-cell correlation instead
 (:func:`triad.modeldata.file_correlations`): nothing about a file is unprinted.
 
-The model frame marks the pairs (:func:`triad.modeldata.pair_cells`; the kinds a spec
-may name are :data:`triad.specs.PAIR_KINDS`); this module varies a stated r and refits.
+The model frame marks the pairs (:func:`triad.modeldata.pair_cells`); this module varies
+a stated r and refits.
 """
 
 import dataclasses
@@ -33,12 +33,6 @@ import pandas as pd
 
 __all__ = ["with_paired_r", "paired_sensitivity"]
 
-# Contrast families whose uncertainty each kind of pair sets (the rest compare
-# different people, or the same cells only through the sector/gender partition).
-PAIRED_FAMILIES = {"belangrijk_lukt": "belangrijk_minus_lukt",
-                   "youth_parent": "professional_youth_vs_parent"}
-
-
 def with_paired_r(spec, kind: str, r: float):
     """Return ``spec`` with the stated r of one kind of pair replaced (its own cache key)."""
     paired = {**spec.paired, kind: {**spec.paired[kind], "r": float(r)}}
@@ -46,8 +40,7 @@ def with_paired_r(spec, kind: str, r: float):
     return dataclasses.replace(spec, paired=paired, content_sha256=digest.hexdigest())
 
 
-def paired_sensitivity(spec, kind: str = "youth_parent", r_values=None, **fit_kwargs
-                       ) -> pd.DataFrame:
+def paired_sensitivity(spec, kind: str, r_values=None, **fit_kwargs) -> pd.DataFrame:
     """Refit a summary spec over a stated range of r for one kind of pair.
 
     Parameters
@@ -55,7 +48,8 @@ def paired_sensitivity(spec, kind: str = "youth_parent", r_values=None, **fit_kw
     spec : ModelSpec or str
         A summary spec with ``[paired.<kind>]``.
     kind : str
-        Which pair's r to vary (:data:`triad.specs.PAIR_KINDS`).
+        Which pair's r to vary (a name in the spec's ``[paired]`` table, with a
+        ``family``).
     r_values : sequence of float, optional
         Default: the spec's ``range`` and its r.
     **fit_kwargs
@@ -73,7 +67,9 @@ def paired_sensitivity(spec, kind: str = "youth_parent", r_values=None, **fit_kw
     setting = spec.paired[kind]
     values = sorted({*map(float, setting.get("range", [])), float(setting["r"])}) if (
         r_values is None) else list(r_values)
-    family = PAIRED_FAMILIES[kind]
+    family = setting.get("family")
+    if not family:
+        raise ValueError(f"{spec.name}: [paired.{kind}] names no contrast 'family' to vary")
     rows = []
     for r in values:
         result = fit(with_paired_r(spec, kind, r), **fit_kwargs)

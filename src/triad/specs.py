@@ -50,18 +50,15 @@ from pathlib import Path
 
 from triad.paths import models_dir
 
-__all__ = ["FORMULA_VARIABLES", "PAIR_KINDS", "ModelSpec", "SpecError", "load_spec", "load_specs",
+__all__ = ["FORMULA_VARIABLES", "ModelSpec", "SpecError", "load_spec", "load_specs",
            "read_toml", "spec_covariates", "spec_from_raw"]
 
 FORMULA_VARIABLES = frozenset({
     "score", "value", "cell", "role", "rater", "target", "sector", "gender", "age_z",
-    "respondent", "professional", "scale", "item", "scale_cell", "n", "mean", "sd",
+    "respondent", "scale", "item", "scale_cell", "n", "mean", "sd",
     "group", "group_gender", "scale_gender", "age_missing", "dyad", "side", "gap_cell",
 })
 FAMILIES = ("gaussian", "t", "cumulative_logit", "cumulative_probit", "summary_normal")
-# Kinds of paired summary cells a spec's [paired] table may state an r for
-# (:func:`triad.modeldata.pair_cells` marks them, :mod:`triad.paired` describes them).
-PAIR_KINDS = ("belangrijk_lukt", "youth_parent")
 _KEYS = {"name", "description", "data", "level", "scales", "rows", "family", "formula",
          "sigma_formula", "contrasts", "priors", "sampler", "quick", "noncentered",
          "missing_age", "claim_pairs", "paired", "disc", "thresholds", "hypotheses"}
@@ -70,7 +67,8 @@ CLAIM_PAIRS = ("all", "gaps")
 _DISC = ("rater", "common")
 _THRESHOLDS = ("shared", "rater")
 _SAMPLER_KEYS = {"draws": int, "tune": int, "chains": int, "target_accept": float, "seed": int}
-_DISTS = {"Normal", "HalfNormal", "StudentT", "Exponential", "HalfStudentT", "Gamma", "LogNormal"}
+_DISTS = {"Normal", "HalfNormal", "StudentT", "Exponential", "HalfStudentT", "Gamma", "LogNormal",
+          "ZeroSumNormal"}
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\d+(?:\.\d+)?)|(\|\||[~+\-*:|()/]))")
 
 
@@ -213,7 +211,7 @@ def _check_paired(path: Path, raw: dict) -> dict:
     if paired and raw["data"] != "summary":
         raise SpecError(path, "paired", "only summary specs have paired cells")
     if not isinstance(paired, dict):
-        raise SpecError(path, "paired", "a table of pair kind -> {r, why, range}")
+        raise SpecError(path, "paired", "a table of pair name -> {scales or targets, r, why}")
 
     def correlation(key: str, value: object) -> float:
         if not isinstance(value, int | float) or isinstance(value, bool) or not (
@@ -223,13 +221,25 @@ def _check_paired(path: Path, raw: dict) -> dict:
 
     for kind, setting in paired.items():
         key = f"paired.{kind}"
-        if kind not in PAIR_KINDS:
-            raise SpecError(path, key, f"unknown pair kind; allowed: {', '.join(PAIR_KINDS)}")
         if not isinstance(setting, dict) or "r" not in setting:
-            raise SpecError(path, key, "a table with 'r', 'why' and optionally 'range'")
-        unknown = sorted(set(setting) - {"r", "why", "range"})
+            raise SpecError(path, key, "a table with 'scales' or 'targets', 'family', 'r', "
+                            "'why' and optionally 'range'")
+        unknown = sorted(set(setting) - {"r", "why", "range", "scales", "targets", "family"})
         if unknown:
-            raise SpecError(path, f"{key}.{unknown[0]}", "unknown; allowed: r, why, range")
+            raise SpecError(path, f"{key}.{unknown[0]}",
+                            "unknown; allowed: scales, targets, family, r, why, range")
+        # which two cells hold the same people: two scales of one group, or one scale of
+        # a rater group about two targets
+        members = [m for m in ("scales", "targets") if m in setting]
+        if len(members) != 1:
+            raise SpecError(path, key, "needs exactly one of 'scales' (two scales the same "
+                            "people answer) or 'targets' (two targets the same raters rate)")
+        pair = setting[members[0]]
+        if not (isinstance(pair, list) and len(pair) == 2
+                and all(isinstance(x, str) and x for x in pair)):
+            raise SpecError(path, f"{key}.{members[0]}", f"a list of two names, got {pair!r}")
+        if not isinstance(setting.get("family", ""), str):
+            raise SpecError(path, f"{key}.family", "the name of a contrast family")
         correlation(f"{key}.r", setting["r"])
         if not str(setting.get("why", "")).strip():
             raise SpecError(path, f"{key}.why", "every stated correlation needs a justification")
@@ -307,7 +317,10 @@ def spec_from_raw(raw: dict, path: Path, *, variant: str = "",
     response = {"score"} if raw["data"] == "respondent" else {"mean"}
     # a summary model's rows are published cells: they carry no respondent covariates
     covariates = codebook.covariates if raw["data"] == "respondent" else {}
-    _check_formula(path, "formula", raw["formula"], response | {"value"}, covariates)
+    # a rater group that pools roles is a 0/1 column of the respondent frame
+    aggregates = set(codebook.aggregates) if raw["data"] == "respondent" else set()
+    _check_formula(path, "formula", raw["formula"], response | {"value"} | aggregates,
+                   covariates)
     if "sigma_formula" in raw:
         _check_formula(path, "sigma_formula", raw["sigma_formula"], {"sigma", "nu"},
                        covariates)
@@ -382,8 +395,8 @@ def _check_hypotheses(path: Path, raw: list, scales: tuple) -> tuple:
     for i, entry in enumerate(raw):
         key = f"hypotheses[{i}]"
         if not isinstance(entry, dict) or set(entry) != {"hypothesis", "why"}:
-            raise SpecError(path, key, "needs exactly 'hypothesis' (e.g. \"youth>professional"
-                                       "@residential - professional>youth@residential < 0\") "
+            raise SpecError(path, key, "needs exactly 'hypothesis' (e.g. \"a>b@s1 - "
+                                       "b>a@s1 < 0\": group keys rater>target@sector) "
                                        "and 'why'")
         try:
             out.append(parse_hypothesis(str(entry["hypothesis"]), scales))
