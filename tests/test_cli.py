@@ -67,6 +67,7 @@ BAD = [
     ("sbc", ["--level", "1"], "--level", ["between 0 and 1"]),
     ("sbc", ["--models", "metric_nothing"], "--models", ["metric_inspraak"]),
     ("sbc", ["--format", "xml"], "--format", ["csv", "md", "json"]),
+    ("studies", ["--format", "xml"], "--format", ["csv", "md", "json"]),
     ("design", ["--model", "metric_nothing"], "--model", ["metric_inspraak"]),
     ("design", ["--model", "summary_cells"], "--model", ["metric respondent"]),
     ("design", ["--family", "sector_differences"], "--family",
@@ -100,7 +101,7 @@ def test_every_fixed_or_ranged_option_has_a_bad_value_case():
     assert len(found) > 30  # the introspection still sees typer's parameters
     assert found <= covered, sorted(found - covered)
     assert {c for c, _ in found} == {"validate", "reliability", "published", "fit",
-                                     "reconstruct", "run", "sbc", "design"}
+                                     "reconstruct", "run", "sbc", "design", "studies"}
 
 
 @pytest.mark.parametrize(("command", "args", "option", "words"), BAD,
@@ -136,14 +137,15 @@ def test_design_family_the_model_lacks_is_refused_before_fitting(monkeypatch):
 
 def test_choices_agree_with_the_library():
     import triad.fitting
-    from triad.contrasts import families
-    from triad.design import DEFAULT_GRID
+    from triad.contrasts import load_catalogue
+    from triad.design import DEFAULT_GRID, study_design
     from triad.sbc import DEFAULT_SBC_BACKEND, SBC_BACKENDS
 
     assert cli.BACKENDS == triad.fitting.BACKENDS
     assert cli.DEFAULT_BACKEND == triad.fitting.DEFAULT_BACKEND
     assert (cli.SBC_BACKENDS, cli.DEFAULT_SBC_BACKEND) == (SBC_BACKENDS, DEFAULT_SBC_BACKEND)
-    assert set(cli.DESIGN_FAMILIES) <= set(families())
+    # the study's declared design targets a two-group (gap) family of its catalogue
+    assert load_catalogue()[study_design()["family"]].kind == "gap"
     grid = COMMANDS["design"].params
     assert next(p.default for p in grid if p.name == "grid") == ",".join(map(str, DEFAULT_GRID))
 

@@ -142,9 +142,9 @@ def figures(tmp_path_factory):
 def test_every_figure_is_drawn_once(figures):
     out, pngs = figures
     stems = {p.stem for p in pngs}
-    assert {"forest_claims_1", "cell_means_1", "ppc_metric_band", "belangrijk_lukt",
-            "reliability_1", "multiverse_grid_1", "rope_sensitivity_1",
-            "sbc_ecdf_metric_band"} <= stems
+    assert {"forest_claims_1", "cell_means_1", "ppc_metric_band",
+            "scale_difference_belangrijk_lukt", "reliability_1", "multiverse_grid_1",
+            "rope_sensitivity_1", "sbc_ecdf_metric_band"} <= stems
     # the named contrasts of two scales do not fit on one page: split, never shrunk
     assert {"forest_contrasts_1", "forest_contrasts_2"} <= stems
     assert sorted(p.name for p in out.glob("*.png")) == sorted(p.name for p in pngs)
@@ -244,8 +244,9 @@ def test_dutch_words(tmp_path):
 
 def test_figure_pages_in_page_order():
     paths = [Path(f"f/{n}.png") for n in ("forest_claims_10", "forest_claims_2",
-                                           "belangrijk_lukt", "forest_claims_1",
+                                           "scale_difference_belangrijk_lukt", "forest_claims_1",
                                            "forest_claims_x")]
     assert [p.stem for p in figure_pages(paths, "forest_claims")] == [
         "forest_claims_1", "forest_claims_2", "forest_claims_10"]
-    assert figure_pages(paths, "belangrijk_lukt") == [Path("f/belangrijk_lukt.png")]
+    assert figure_pages(paths, "scale_difference_belangrijk_lukt") == [
+        Path("f/scale_difference_belangrijk_lukt.png")]

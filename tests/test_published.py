@@ -7,7 +7,6 @@ import pytest
 
 from triad.paths import repo_root
 from triad.published import (
-    SCALE_NAMES_NL,
     claim_groups,
     group_key,
     load_cells,
@@ -17,6 +16,12 @@ from triad.published import (
     parse_group_key,
 )
 
+# the report's Dutch scale names and the codebook's scale ids
+SCALE_NAMES_NL = {
+    "Band": "band", "Doel": "doel", "Taak": "taak", "Alliantie": "alliantie",
+    "Inspraak": "inspraak", "Opvoedcompetentie": "opvoed", "Belangrijk": "belangrijk",
+    "Lukt": "lukt",
+}
 SEED = repo_root().parent / "shared" / "seed" / "000_1f31b812841221bd.txt"
 
 # Column order of each table as printed, as group keys.

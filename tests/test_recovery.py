@@ -8,10 +8,13 @@ import pytest
 
 from triad.fitting import fit
 from triad.paths import models_dir
+from triad.published import sample_counts
 from triad.readers import read_respondents, write_wide_csv
 from triad.scores import scale_scores
-from triad.simulate import TABLE1_CELLS, simulate_respondents
+from triad.simulate import simulate_respondents
 from triad.specs import load_spec
+
+TABLE1_CELLS = sample_counts()  # the report's Table 1: respondents per role x sector
 
 # Inspraak cell means close to the report's Tables 6 and 8 (latent, before rounding).
 TRUTH_MEANS = {

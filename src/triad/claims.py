@@ -41,9 +41,9 @@ def primary_models(diag: pd.DataFrame, claim_rows: pd.DataFrame) -> dict:
     """Scale -> the Gaussian respondent model covering it (fewest scales, then name).
 
     Multiverse variants (``diag['variant']`` not empty) and the all-gaps universe
-    (:data:`triad.gaps.POOLED_GAPS`, which reads the gap claims only) are never primary.
+    (:func:`triad.gaps.gap_universes`, which read the gap claims only) are never primary.
     """
-    from triad.gaps import POOLED_GAPS
+    from triad.gaps import gap_universes
 
     out = {}
     fam = dict(zip(diag["model"], diag["family"], strict=True))
@@ -53,7 +53,7 @@ def primary_models(diag: pd.DataFrame, claim_rows: pd.DataFrame) -> dict:
     candidates = claim_rows[claim_rows["model"].map(fam).eq("gaussian")
                             & claim_rows["model"].map(src).ne("published")
                             & claim_rows["model"].map(var).fillna("").eq("")
-                            & ~claim_rows["model"].isin(POOLED_GAPS)]
+                            & ~claim_rows["model"].isin(gap_universes())]
     for scale, part in candidates.groupby("scale"):
         sizes = part.groupby("model")["scale"].nunique()
         out[scale] = sorted(part["model"].unique(), key=lambda m: (sizes[m], m))[0]

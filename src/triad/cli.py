@@ -31,21 +31,17 @@ DEFAULT_BACKEND = "numpyro"
 SBC_BACKENDS = ("nutpie", "pymc", "numpyro")
 DEFAULT_SBC_BACKEND = "numpyro"
 LANGS = ("en", "nl")
-# the two-group gap families of triad.contrasts.FAMILIES, the ones a design can target
-DESIGN_FAMILIES = ("gap_youth_vs_professional", "gap_parent_vs_professional",
-                   "gap_youth_vs_parent", "professional_youth_vs_parent")
 VERSIONED = ("triad", "pymc", "bambi", "arviz", "numpyro", "nutpie")
 
 Backend = Literal[BACKENDS]
 SbcBackend = Literal[SBC_BACKENDS]
 Lang = Literal[LANGS]
 Format = Literal[FORMATS]
-Family = Literal[DESIGN_FAMILIES]
 
 app = typer.Typer(
     name="triad",
-    help="Bayesian multilevel re-analysis of published survey studies (the shipped default: "
-         "the youth-parent-professional partnership study; --study picks another).",
+    help="Bayesian multilevel re-analysis of published survey studies (--study picks one; "
+         "`triad studies` lists the shipped ones).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -135,8 +131,8 @@ def _use_study(value: str | None) -> str | None:
 
 StudyOption = Annotated[str | None, typer.Option(
     "--study", envvar="TRIAD_STUDY", callback=_use_study, is_eager=True,
-    help="A shipped study's name (default: youth_partnership) or a study folder "
-         "(docs/study-format.md; `triad new-study DIR` writes one)")]
+    help="A shipped study's name (default: the one whose study.toml says default = true) "
+         "or a study folder (docs/study-format.md; `triad new-study DIR` writes one)")]
 FormatOption = Annotated[Format, typer.Option(
     "--format", help="table: a table that fits the terminal; csv, md or json: every "
                      "column and row on stdout (messages go to stderr)")]
@@ -338,8 +334,8 @@ def fit_model(
     ci_prob: Annotated[float, typer.Option(
         help="HDI probability, strictly between 0 and 1", callback=_open_unit)] = 0.95,
     hypothesis: Annotated[list[str] | None, typer.Option(
-        help="A hypothesis on group means, e.g. 'youth>professional@residential - "
-             "professional>youth@residential < 0' (repeatable; reported as a contrast)")]
+        help="A hypothesis on group means (rater>target@sector keys), e.g. 'a>b@s1 - "
+             "b>a@s1 < 0' (repeatable; reported as a contrast)")]
     = None,
     fmt: FormatOption = "table",
     wide: WideOption = False,
@@ -377,9 +373,10 @@ def fit_model(
 
 @app.command(short_help="Build (or --verify) the synthetic data set.")
 def reconstruct(
-    seed: Annotated[int, typer.Option(help="Seed of the random generator", min=0)] = 20240601,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed of the random generator (default: the recipe's)", min=0)] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Folder to write to (default: data/synthetic)")
+        Path | None, typer.Option(help="Folder to write to (default: the study's synthetic/)")
     ] = None,
     verify: Annotated[
         bool,
@@ -401,9 +398,12 @@ def reconstruct(
     show = Output(fmt, wide)
     folder = out if out is not None else data_dir() / "synthetic"
     if not verify:
-        prov = write_synthetic(folder, seed=seed)
+        try:
+            prov = write_synthetic(folder, seed=seed)
+        except TriadInputError as exc:
+            _refuse(exc)
         show.say(f"written: {folder}/respondents.csv, provenance.json, README.md "
-                 f"({prov['respondents']} synthetic respondents, seed {seed}, "
+                 f"({prov['respondents']} synthetic respondents, seed {prov['seed']}, "
                  f"{prov['runtime_s']} s)")
     path = folder / "respondents.csv"
     try:
@@ -458,6 +458,16 @@ def new_study_command(
     for f in files:
         typer.echo(f"  {f.relative_to(folder)}")
     typer.echo(f"next: edit the TODOs, then `triad validate FILE --study {folder}`")
+
+
+@app.command("studies", short_help="The shipped studies.")
+def studies_command(fmt: FormatOption = "table", wide: WideOption = False) -> None:
+    """List the shipped studies (``--study NAME`` picks one; a folder works too)."""
+    from triad.studies import list_studies
+
+    show = Output(fmt, wide)
+    show.table(list_studies(), "Shipped studies", name="studies")
+    show.close()
 
 
 @app.command("run", short_help="The main job (scripts/fit_all.py).", epilog=RUN_EXIT_CODES)
@@ -530,8 +540,9 @@ def run_job(
 
 @app.command(short_help="Simulation-based calibration (scripts/sbc.py).")
 def sbc(
-    models: Annotated[str, typer.Option(help="Comma-separated spec names in models/")] = (
-        "metric_inspraak,summary_cells,metric_alliantie,ordinal_inspraak,metric_inspraak_t"),
+    models: Annotated[str | None, typer.Option(
+        help="Comma-separated spec names (default: study.toml's [sbc] models, else every "
+             "spec of the study)")] = None,
     sims: Annotated[int, typer.Option(help="Simulations per model", min=1)] = 200,
     draws: Annotated[int, typer.Option(help="Posterior draws per refit (1 chain)", min=1)] = 990,
     thin: Annotated[int, typer.Option(help="Keep every THIN-th draw for the ranks", min=1)] = 10,
@@ -560,6 +571,11 @@ def sbc(
     if bins is not None and bins > kept:
         raise typer.BadParameter(f"{bins} bins for only {kept} possible ranks (--draws / "
                                  "--thin)", param_hint="'--bins'")
+    if models is None:
+        from triad.paths import models_dir, study_settings
+
+        declared = study_settings().get("sbc", {}).get("models")
+        models = ",".join(declared or sorted(p.stem for p in models_dir().glob("*.toml")))
     specs = [_spec_named(m, "--models") for m in models.split(",")]
     from triad.sbc import sbc_models
     from triad.specs import SpecError
@@ -579,10 +595,11 @@ def sbc(
 
 @app.command(short_help="Next-wave design study (scripts/design.py).")
 def design(
-    model: Annotated[str, typer.Option(help="Metric respondent spec in models/")] = (
-        "metric_inspraak"),
-    family: Annotated[Family, typer.Option(help="Two-group contrast family")] = (
-        "gap_youth_vs_professional"),
+    model: Annotated[str | None, typer.Option(
+        help="Metric respondent spec (default: study.toml's [design] model)")] = None,
+    family: Annotated[str | None, typer.Option(
+        help="Two-group (gap) contrast family of the study's catalogue (default: "
+             "study.toml's [design] family)")] = None,
     data: Annotated[Path | None, typer.Option(
         help="Respondent file (default: the synthetic data set)")] = None,
     grid: Annotated[str, typer.Option(
@@ -607,6 +624,19 @@ def design(
 
     Fits MODEL (or reads its cached fit) and simulates waves from its posterior.
     """
+    from triad.contrasts import load_catalogue
+    from triad.paths import study_settings
+
+    declared = study_settings().get("design", {})
+    model, family = model or declared.get("model"), family or declared.get("family")
+    if not model or not family:
+        raise typer.BadParameter("give --model and --family: the study's study.toml has no "
+                                 "[design] model/family", param_hint="'--model'")
+    gaps = [n for n, f in load_catalogue().items() if f.kind == "gap"]
+    if family not in gaps:
+        raise typer.BadParameter(f"{family!r} is not a two-group (gap) family of the study's "
+                                 f"contrasts.toml; choose from {', '.join(gaps)}",
+                                 param_hint="'--family'")
     spec = _spec_named(model, "--model")
     if spec.data != "respondent" or spec.ordinal:
         raise typer.BadParameter(f"{spec.name} is not a metric respondent model",

@@ -115,7 +115,27 @@ def behrens_fisher_p_direction(mean_a, sd_a, n_a, mean_b, sd_b, n_b, *, draws: i
 # --------------------------------------------------------------------------- draws
 
 
-def design_draws(result, *, family: str = "gap_youth_vs_professional",
+def study_design() -> dict:
+    """Return the current study's ``[design]`` table of ``study.toml``.
+
+    Its ``model``, ``family`` and ``grid``; {} when the study declares no next-wave design.
+    """
+    from triad.paths import study_settings
+
+    return dict(study_settings().get("design", {}))
+
+
+def _family(family: str | None) -> str:
+    if family:
+        return family
+    declared = study_design().get("family")
+    if not declared:
+        raise ValueError("no contrast family given and the study's study.toml has no "
+                         "[design] family")
+    return str(declared)
+
+
+def design_draws(result, *, family: str | None = None,
                  scale: str | None = None, data=None, n_draws: int | None = None,
                  seed: int = 0, covariate_spread: bool = True) -> pd.DataFrame:
     """Posterior draws of the two cell means and SDs of a contrast in each sector.
@@ -125,7 +145,8 @@ def design_draws(result, *, family: str = "gap_youth_vs_professional",
     result : triad.fitting.FitResult
         A fitted (or cached) metric model, e.g. ``metric_inspraak``.
     family : str
-        A two-group contrast family of :mod:`triad.contrasts` (a gap between rater groups).
+        A two-group contrast family of the study's catalogue (a gap between rater
+        groups); default the study's ``[design] family``.
     scale : str, optional
         Default the model's first scale.
     data : optional
@@ -158,6 +179,7 @@ def design_draws(result, *, family: str = "gap_youth_vs_professional",
     frame = model_frame(respondent_data(data), spec).frame
     units = frame.assign(weight=1.0)
     scale = scale or spec.scales[0]
+    family = _family(family)
     pairs = [p for p in contrast_pairs(family, scale, units) if p[1] != "all"]
     if not pairs:
         raise ValueError(f"{spec.name} has no {family} contrast on {scale}")
@@ -380,7 +402,7 @@ def design_table(
     source,
     n_grid: Sequence[int] = DEFAULT_GRID,
     *,
-    family: str = "gap_youth_vs_professional",
+    family: str | None = None,
     scale: str | None = None,
     data=None,
     n_draws: int | None = None,
@@ -500,7 +522,7 @@ def run_design(
     n_grid: Sequence[int] = DEFAULT_GRID,
     *,
     target: float = 0.8,
-    family: str = "gap_youth_vs_professional",
+    family: str | None = None,
     scale: str | None = None,
     data=None,
     n_draws: int | None = None,
@@ -564,7 +586,8 @@ def run_design(
         frame.to_csv(tmp, index=False)
         tmp.replace(paths[key])
     paths["figure"] = assurance_figure(table, out, target=target, data_source=data_source)
-    full = {**(record or {}), "model": model, "data_source": data_source, "family": family,
+    full = {**(record or {}), "model": model, "data_source": data_source,
+            "family": _family(family),
             "grid": [int(n) for n in n_grid], "target": target, "ci_prob": ci_prob,
             "decision": "the HDI excludes 0 (triad.decisions)",
             "n_draws": int(table["n_draws"].iloc[0]), "reps": reps, "seed": seed,

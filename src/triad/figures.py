@@ -57,7 +57,7 @@ from triad.style import (  # noqa: E402
 from triad.summary_tests import ttest_from_summary  # noqa: E402
 
 __all__ = ["OKABE_ITO", "LABELS", "save", "forest_contrasts", "forest_claims",
-           "cell_means_plot", "ppc_figures", "rope_sensitivity_plot", "belangrijk_lukt_plot",
+           "cell_means_plot", "ppc_figures", "rope_sensitivity_plot", "scale_difference_plot",
            "reliability_plot", "multiverse_grid", "all_figures", "figure_pages", "restyle",
            "model_words", "quantity_words", "add_footnote", "footnote_height_mm", "wrap_text"]
 
@@ -1057,11 +1057,11 @@ def rope_sensitivity_plot(curve: pd.DataFrame, out: Path, lang: str = "en",
 
 
 @_styled
-def belangrijk_lukt_plot(contrasts: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
+def scale_difference_plot(contrasts: pd.DataFrame, out: Path, lang: str = "en") -> Path | None:
     """Draw a within-person scale difference per sector: each model and published.
 
-    The contrast ``<a>_minus_<b>`` (the study's Belangrijk - Lukt gap) is saved as
-    ``<a>_<b>`` (``belangrijk_lukt``).
+    The contrast ``<a>_minus_<b>`` (a scale_difference family of the catalogue: one group's
+    scale A minus scale B) is saved as ``scale_difference_<a>_<b>``.
     """
     paired = contrasts["contrast"].astype(str).str.fullmatch(r"[a-z]+_minus_[a-z]+")
     part = contrasts[paired & ~_variant(contrasts)
@@ -1071,7 +1071,7 @@ def belangrijk_lukt_plot(contrasts: pd.DataFrame, out: Path, lang: str = "en") -
         return None
     name = str(part["contrast"].iloc[0])
     part = part[part["contrast"] == name]
-    stem = name.replace("_minus_", "_")
+    stem = "scale_difference_" + name.replace("_minus_", "_")
     summary = _summary_contrasts(str(part["scale"].iloc[0]))
     order = ["all", *sector_codes()]
     source = _source(part)
@@ -1258,7 +1258,7 @@ def all_figures(tables: Path, out: Path, lang: str = "en") -> list[Path]:
               if len(read("posterior_cell_means.csv")) else []),
             *ppc_figures(diag, out, lang),
             *rope_sensitivity_plot(read("rope_sensitivity.csv"), out, lang, diag),
-            belangrijk_lukt_plot(contrasts, out, lang) if len(contrasts) else None,
+            scale_difference_plot(contrasts, out, lang) if len(contrasts) else None,
             *(reliability_plot(read("reliability.csv"), out, lang)
               if len(read("reliability.csv")) else []),
             *(multiverse_grid(read("multiverse.csv"), claims, out, lang)
@@ -1271,7 +1271,7 @@ def figure_pages(figures: list[Path], name: str) -> list[Path]:
     """Return the pages of one figure from a list of figure paths, in page order.
 
     ``figure_pages(all_figures(...), "forest_claims")`` -> ``forest_claims_1.png``,
-    ``forest_claims_2.png``, ...; a figure of one file (``belangrijk_lukt``) is its own
+    ``forest_claims_2.png``, ...; a figure of one file (``scale_difference_<a>_<b>``) is its own
     page.  The report embeds figures this way.
     """
     found = [(0, p) for p in figures if p.stem == name]

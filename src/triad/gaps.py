@@ -1,7 +1,8 @@
 """The all-gaps universe: a model that reads only the claims about rater gaps.
 
-``models/pooled_gaps.toml`` fits every rater gap (youth minus professional, parent minus
-professional, per scale and sector) in one respondent-level model, each gap drawn from a
+A spec with ``claim_pairs = "gaps"`` (the shipped study's ``pooled_gaps``) fits every rater
+gap (youth minus professional, parent minus professional, per scale and sector) in one
+respondent-level model, each gap drawn from a
 normal distribution around its family's mean gap with a spread ``tau`` learnt from all of
 them: extreme gaps are shrunk towards their family, which answers the multiplicity
 question by partial pooling instead of by a correction of error rates (Gelman, Hill and
@@ -11,16 +12,32 @@ is a universe of the gap claims and of nothing else (not of sector or gender
 differences, which it was not built to estimate).
 """
 
+from functools import cache
+
 import numpy as np
 import xarray as xr
 
 from triad.codebook import aggregate_of
 from triad.published import parse_group_key
 
-__all__ = ["POOLED_GAPS", "rater_of", "is_gap_pair", "gap_pairs_only"]
+__all__ = ["GAPS_LABEL", "gap_universes", "rater_of", "is_gap_pair", "gap_pairs_only"]
 
-# The spec name of the all-gaps universe and its label in the claims x universes grid.
-POOLED_GAPS = {"pooled_gaps": "all gaps pooled"}
+# The label of an all-gaps universe in the claims x universes grid.
+GAPS_LABEL = "all gaps pooled"
+
+
+def gap_universes() -> frozenset[str]:
+    """Names of the study's specs that read the gap claims only (``claim_pairs = "gaps"``)."""
+    from triad.paths import models_dir
+
+    return _gap_universes(models_dir())
+
+
+@cache  # per folder of specs
+def _gap_universes(folder) -> frozenset[str]:
+    from triad.specs import load_specs
+
+    return frozenset(s.name for s in load_specs() if s.claim_pairs == "gaps")
 
 
 def rater_of(group: str) -> str:

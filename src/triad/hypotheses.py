@@ -53,7 +53,7 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
         if not m:
             raise HypothesisError(
                 f"hypothesis {text!r}: cannot read {text[pos:].strip()[:20]!r} at character "
-                f"{pos + 1} (expected a group key such as youth>professional@residential, "
+                f"{pos + 1} (expected a group key rater>target@sector such as a>b@s1, "
                 "a number, + - * or one of < > =)")
         kind = m.lastgroup
         out.append((kind, m.group(kind), m.start(kind)))

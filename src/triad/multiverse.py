@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from triad.gaps import POOLED_GAPS
+from triad.gaps import GAPS_LABEL, gap_universes
 from triad.paths import models_dir
 from triad.specs import ModelSpec, SpecError, read_toml, spec_from_raw
 
@@ -250,8 +250,8 @@ def universe_label(model: str, family: str, variant: str = "", labels: dict | No
     """Column label of a universe in the claims x universes grid."""
     if variant == DATA_CELLS:
         return "summary statistics (the file's cells)"
-    if not variant and model in POOLED_GAPS:
-        return POOLED_GAPS[model]
+    if not variant and model in gap_universes():
+        return GAPS_LABEL
     if variant:
         label = (labels or {}).get(variant, variant)
         # the same variant of the logit and the probit model: two universes

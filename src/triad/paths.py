@@ -149,6 +149,16 @@ def _study_toml(folder: Path) -> dict:
         return tomllib.load(fh)
 
 
+def study_info(study: str | os.PathLike) -> tuple[Path, dict, Path]:
+    """Return a study's folder, its ``study.toml`` and its model-spec folder.
+
+    ``study`` is a shipped study's name or a study folder; it does not become the current
+    study.
+    """
+    folder = _resolve(str(study))
+    return folder, _study_toml(folder), models_dir_of(folder)
+
+
 def study_settings() -> dict:
     """Return the current study's ``study.toml`` (title, languages, answers, ...), or {}."""
     return _study_toml(data_dir())
@@ -174,7 +184,11 @@ def models_dir() -> Path:
     override = os.environ.get("TRIAD_MODELS_DIR")
     if override:
         return Path(override)
-    folder = data_dir()
+    return models_dir_of(data_dir())
+
+
+def models_dir_of(folder: Path) -> Path:
+    """Return the model-spec folder of the study in ``folder`` (see :func:`models_dir`)."""
     declared = _study_toml(folder).get("models")
     if declared:
         return (folder / declared).resolve()

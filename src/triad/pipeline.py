@@ -36,6 +36,7 @@ from triad.atomic import (
 )
 from triad.audit import SEVERITIES, audit_markdown, audit_published
 from triad.cells import cells_from_scores
+from triad.design import study_design
 from triad.errors import OutputError
 from triad.fitting import DEFAULT_BACKEND
 from triad.paths import default_data, default_out
@@ -43,7 +44,12 @@ from triad.privacy import DEFAULT_MIN_CELL, SmallCellGuard
 from triad.progress import RunConsole, quiet, run_log
 from triad.readers import read_respondents
 from triad.reliability import reliability_table
-from triad.replication import replicate_claims, replication_markdown, replication_summary
+from triad.replication import (
+    replicate_claims,
+    replicate_correlations,
+    replication_markdown,
+    replication_summary,
+)
 from triad.runner import run_jobs
 from triad.scores import scale_scores
 from triad.versions import library_versions
@@ -250,6 +256,8 @@ def _run(data: Path | None, out: Path, say: RunConsole, *, strict: bool, quick: 
         rel = reliability_table(loaded.wide)
         rel.insert(0, "data_source", loaded.data_source)
         _write(rel, tables / "reliability.csv", guard)
+        _write(replicate_correlations(scores, loaded.data_source),
+               tables / "correlations.csv", guard)
         record["steps"]["respondent_data"] = {"seconds": round(time.perf_counter() - start, 3)}
         label = " [bold yellow](SYNTHETIC data, not the study's)[/]" if (
             loaded.data_source == "synthetic") else ""
@@ -266,9 +274,10 @@ def _run(data: Path | None, out: Path, say: RunConsole, *, strict: bool, quick: 
             robust_share=robust_share, say=say)
         if loaded is not None:
             failed = {f["model"] for f in record["steps"]["models"]["fits_failed"]}
-            if DESIGN_MODEL in failed:
-                record["steps"]["design"] = {"skipped": f"the {DESIGN_MODEL} fit failed"}
-                say.warn(f"design for a next wave skipped: the {DESIGN_MODEL} fit failed")
+            design_model = study_design().get("model")
+            if design_model in failed:
+                record["steps"]["design"] = {"skipped": f"the {design_model} fit failed"}
+                say.warn(f"design for a next wave skipped: the {design_model} fit failed")
             else:
                 record["steps"]["design"] = _design_step(
                     loaded, out / "results", quick=quick, pattern=models, backend=backend,
@@ -453,43 +462,44 @@ def _done_info(output: dict) -> dict:
             "cached": bool(d.get("cached", False)), "detail": detail}
 
 
-DESIGN_MODEL = "metric_inspraak"
-# 640 per cell: the ambulatory Inspraak gap needs more than 320 on the synthetic default
-DESIGN_GRID = (5, 10, 20, 40, 80, 160, 320, 640)
-
-
 def _design_step(loaded, results: Path, *, quick: bool, pattern: str, backend: str,
                  jobs: int, scheduler: str | None, say: RunConsole | None = None) -> dict:
-    """Design simulation for a next wave from the Inspraak model (cached by fit and settings).
+    """Design simulation for a next wave (study.toml ``[design]``; cached by fit and settings).
 
-    Runs when ``metric_inspraak`` is among the fitted specs; writes ``results/design/``.
+    Runs when the study declares a design and its model is among the fitted specs; writes
+    ``results/design/``.
     """
-    from triad.design import run_design
+    from triad.design import DEFAULT_GRID, run_design
     from triad.fitting import fit
     from triad.specs import load_specs
 
+    design = study_design()
+    if not design.get("model"):
+        return {"skipped": "the study declares no [design] in study.toml"}
+    grid = tuple(int(n) for n in design.get("grid", DEFAULT_GRID))
     specs = [s for glob in pattern.split(",") for s in load_specs(pattern=glob.strip())
-             if s.name == DESIGN_MODEL]
+             if s.name == design["model"]]
     if not specs:
-        return {"skipped": f"{DESIGN_MODEL} not among the fitted models"}
+        return {"skipped": f"{design['model']} not among the fitted models"}
     start = time.perf_counter()
     result = fit(specs[0], loaded, backend=backend, quick=quick, out=results)
-    settings = {"fit_key": result.record["key"], "grid": list(DESIGN_GRID),
+    settings = {"fit_key": result.record["key"], "grid": list(grid),
                 "n_draws": 400 if quick else None, "reps": 10, "seed": 20240601}
     folder = results / "design"
     stamp = folder / "design.json"
     if stamp.is_file() and json.loads(stamp.read_text()).get("settings") == settings:
         return {"seconds": round(time.perf_counter() - start, 2), "cached": True}
     say = say if say is not None else RunConsole(1, console)
-    done = run_design(result, folder, DESIGN_GRID, data=loaded, n_draws=settings["n_draws"],
-                      reps=settings["reps"], seed=settings["seed"], jobs=jobs,
+    done = run_design(result, folder, grid, family=design.get("family"), data=loaded,
+                      n_draws=settings["n_draws"], reps=settings["reps"],
+                      seed=settings["seed"], jobs=jobs,
                       scheduler=scheduler,
                       record={"settings": settings, "quick": quick,
                               "gates_passed": bool(result.passed)}, progress=say)
     say.say("[bold]design[/] for a next wave, respondents per cell for assurance .8 "
-            "(Inspraak gap): " + ", ".join(
+            f"({design.get('label', design.get('family', ''))}): " + ", ".join(
                 f"{r['sector']} {r['n_per_cell']:.0f}" if r["status"] == "reached"
-                else f"{r['sector']} >{max(DESIGN_GRID)}"
+                else f"{r['sector']} >{max(grid)}"
                 for _, r in done["required"].iterrows()))
     return {"seconds": round(time.perf_counter() - start, 2), "cached": False}
 
@@ -548,7 +558,7 @@ def _cached_figures(tables: Path, folder: Path, stamp: Path, lang: str, draw) ->
 
     inputs = ["claims.csv", "posterior_cell_means.csv", "ppc.csv", "contrasts.csv",
               "rope_sensitivity.csv", "cells.csv", "diagnostics.csv", "loo_compare.csv",
-              "reliability.csv", "multiverse.csv", "design.csv"]
+              "reliability.csv", "correlations.csv", "multiverse.csv", "design.csv"]
     # the drawing code, the words and the style are inputs too: a changed label redraws
     sources = [Path(triad.figures.__file__), triad.style.STYLE_FILE, data_dir() / "labels.toml"]
     digest = hashlib.sha256(lang.encode())

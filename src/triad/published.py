@@ -20,25 +20,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from triad.codebook import load_codebook
 from triad.paths import data_dir
 
 __all__ = [
-    "SCALE_IDS",
     "group_key",
     "parse_group_key",
     "load_cells",
+    "sample_counts",
     "load_claims",
     "claim_groups",
     "load_reliability",
     "load_correlations",
 ]
-
-SCALE_IDS = ("band", "doel", "taak", "alliantie", "inspraak", "opvoed", "belangrijk", "lukt")
-SCALE_NAMES_NL = {
-    "Band": "band", "Doel": "doel", "Taak": "taak", "Alliantie": "alliantie",
-    "Inspraak": "inspraak", "Opvoedcompetentie": "opvoed", "Belangrijk": "belangrijk",
-    "Lukt": "lukt",
-}
 
 VERDICTS = ("significant", "implied_significant", "not_significant", "descriptive")
 
@@ -105,7 +99,8 @@ def _cells(folder: Path) -> pd.DataFrame:
         for r, t, s, g in zip(cells["role"], cells["target"], cells["sector"], cells["gender"],
                               strict=True)
     ]
-    bad = sorted(set(cells["scale"].dropna()) - set(SCALE_IDS))
+    scales = load_codebook(folder / "codebook.toml").scales
+    bad = sorted(set(cells["scale"].dropna()) - set(scales))
     if bad:
         raise ValueError(f"{folder / 'published' / 'cells.csv'}: unknown scale id(s) {bad}")
     return cells
@@ -129,6 +124,25 @@ def load_cells(table: int | None = None) -> pd.DataFrame:
     if table is not None:
         cells = cells[cells["table"] == table].reset_index(drop=True)
     return cells
+
+
+def sample_counts() -> dict[tuple[str, str], int]:
+    """Respondents per (role, sector) as the publication's sample table prints them.
+
+    The count-only rows of ``cells.csv`` (no scale, target or gender) naming one role and
+    one sector; {} when the publication prints no such table.
+    """
+    cells = load_cells()
+    rows = cells[cells["scale"].isna() & cells["target"].isna() & cells["gender"].isna()
+                 & (cells["role"] != "all") & (cells["sector"] != "all")]
+    book = load_codebook()
+    roles, sectors = list(book.roles), list(book.sectors)
+    counts = {(str(r), str(s)): int(n) for r, s, n in zip(rows["role"], rows["sector"],
+                                                         rows["n"], strict=True)}
+    # in the codebook's order: roles, then sectors within a role
+    return dict(sorted(counts.items(), key=lambda kv: (
+        roles.index(kv[0][0]) if kv[0][0] in roles else len(roles),
+        sectors.index(kv[0][1]) if kv[0][1] in sectors else len(sectors))))
 
 
 @cache

@@ -29,8 +29,9 @@ from triad.summary_tests import (
     ttest_from_summary,
 )
 
-__all__ = ["REPLICATION_COLUMNS", "replicate_claims", "replication_summary",
-           "replication_markdown", "claim_family"]
+__all__ = ["REPLICATION_COLUMNS", "CORRELATION_COLUMNS", "replicate_claims",
+           "replicate_correlations", "replication_summary", "replication_markdown",
+           "claim_family"]
 
 REPLICATION_COLUMNS = [
     "claim_id", "scale", "groups", "test", "statistic", "df1", "df2", "p", "effect",
@@ -76,8 +77,9 @@ def claim_family(claim: pd.Series, design: StudyDesign) -> tuple[list[pd.Series]
         notes.append("professionals' ratings about the other target left out of the ANOVA "
                      "(same respondents): " + ", ".join(dropped))
     elif dropped:
-        notes.append("professionals' columns left out (the claim compares youths and parents "
-                     "only; professionals rate two targets, so neither set is independent)")
+        notes.append("columns of raters who rate several targets left out (the claim "
+                     "compares single-target raters only; neither of their sets is "
+                     "independent)")
     if not family:
         family = [design.best(g, scale) for g in named]
         family = [c for c in family if c is not None]
@@ -117,8 +119,8 @@ def _independence_note(groups: list[str]) -> str | None:
     raters = {p["role"] for p in parsed}
     multi = _multi_target_raters()
     if (raters & set(load_codebook().roles)) - multi and raters & multi:
-        return ("not independent groups: youths/parents and the professionals who rate them "
-                "share care relationships and institutions; an independent-groups test "
+        return ("not independent groups: raters and the raters who rate them back "
+                "share relationships and institutions; an independent-groups test "
                 "ignores that clustering. The correct analysis needs respondent data with an "
                 "institution or dyad identifier (multilevel model with a random effect for it)")
     if any(p["gender"] for p in parsed):
@@ -282,6 +284,60 @@ def _data_correlation_rows(claim: pd.Series, scores: pd.DataFrame, source: str) 
                  effect_ci_low=float(low), effect_ci_high=float(high),
                  replicates=_verdict(claim["verdict"], float(res.pvalue), ok),
                  source=f"{source}: respondent data", note=f"n = {len(both)}")]
+
+
+CORRELATION_COLUMNS = ["corr_id", "variable_x", "variable_y", "group", "printed_r", "r",
+                       "ci_low", "ci_high", "n", "p", "within_rounding", "location",
+                       "data_source"]
+
+
+def _decimals(value: float) -> int:
+    text = f"{value!r}"
+    return len(text.split(".", 1)[1]) if "." in text and "e" not in text else 0
+
+
+def replicate_correlations(scores: pd.DataFrame, data_source: str) -> pd.DataFrame:
+    """Every printed correlation (``correlations.csv`` with an r) recomputed from a file.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Scale scores of the respondent file (:func:`triad.scores.scale_scores`).
+    data_source : str
+        The file's label (``synthetic`` for the embedded default).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`CORRELATION_COLUMNS`: Pearson r over the respondents with both
+        values (``scipy.stats.pearsonr``, its 95% CI and p) beside the printed r;
+        ``within_rounding`` says whether the file's r rounds to the printed one (half a
+        unit of its last printed decimal).
+    """
+    from scipy import stats
+
+    from triad.cells import group_values
+
+    rows = []
+    for _, c in load_correlations().iterrows():
+        if pd.isna(c["r"]):
+            continue
+        x = group_values(scores, c["group"], c["variable_x"])
+        y = group_values(scores, c["group"], c["variable_y"])
+        both = pd.concat([x.rename("x"), y.rename("y")], axis=1, join="inner").dropna()
+        row = {"corr_id": c["corr_id"], "variable_x": c["variable_x"],
+               "variable_y": c["variable_y"], "group": c["group"],
+               "printed_r": float(c["r"]), "n": len(both), "location": c["location"],
+               "data_source": data_source}
+        if len(both) > 2:
+            res = stats.pearsonr(both["x"], both["y"])
+            low, high = res.confidence_interval()
+            half = 0.5 * 10 ** -_decimals(float(c["r"]))
+            row.update(r=float(res.statistic), ci_low=float(low), ci_high=float(high),
+                       p=float(res.pvalue),
+                       within_rounding=bool(abs(res.statistic - c["r"]) <= half + 1e-12))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=CORRELATION_COLUMNS)
 
 
 def replicate_claims(cells: pd.DataFrame | None = None, *, data_source: str = "published",

@@ -70,6 +70,7 @@ TEXT = {
         "summary": "Summary", "contrasts": "Contrasts", "claims": "Claim by claim",
         "replication": "Replication of the claims from the published tables",
         "cells": "Cell means", "audit": "Audit of the report", "reliability": "Reliability",
+        "correlations": "Printed correlations recomputed from the respondent file",
         "diagnostics": "Sampler diagnostics",
         "sensitivity": "Sensitivity: multiverse, priors, LOO, SBC, design",
         "ppc": "Posterior predictive checks", "figures": "Figures", "methods": "Methods",
@@ -133,6 +134,7 @@ TEXT = {
         "replication": "Replicatie van de claims uit de gepubliceerde tabellen",
         "cells": "Celgemiddelden", "audit": "Controle van het rapport",
         "reliability": "Betrouwbaarheid", "diagnostics": "Samplerdiagnostiek",
+        "correlations": "Gepubliceerde correlaties herberekend uit het respondentbestand",
         "sensitivity": "Gevoeligheid: multiversum, priors, LOO, SBC, design",
         "ppc": "Posterior-predictieve controles", "figures": "Figuren",
         "methods": "Methoden", "provenance": "Herkomst",
@@ -222,7 +224,8 @@ CAPTIONS = {
                   "published mean.",
     "ppc": "Posterior predictive check",
     "rope_sensitivity": "P(ROPE) against the ROPE width.",
-    "belangrijk_lukt": "Belangrijk minus Lukt: professionals' paired gaps.",
+    "scale_difference": "Scale A minus scale B within the same respondents (paired), per "
+                        "sector.",
     "reliability": "Cronbach's alpha with its CI against the range the report gives.",
     "multiverse": "Claims x universes: each claim's conclusion in every analytic universe.",
 }
@@ -231,7 +234,7 @@ CAPTIONS = {
 PLACES = {"ppc": "ppc", "cell_means": "cells", "forest_claims": "claims",
           "forest_contrasts": "contrasts", "reliability": "reliability",
           "rope_sensitivity": "contrasts", "multiverse": "sensitivity",
-          "belangrijk_lukt": "contrasts"}
+          "scale_difference": "contrasts"}
 
 CSS = """
 body{font-family:system-ui,sans-serif;max-width:1180px;margin:.6em auto;padding:0 1em;
@@ -1023,6 +1026,10 @@ def report_context(results: Path, figures: list[Path], out: Path, lang: str = "e
         "scale", "role", "target", "sector", "n", "n_items", "alpha", "alpha_ci", "omega",
         "reported", "reported_low", "reported_high", "within_reported",
         "data_source"]) if len(rel) else None
+    corr = read("correlations.csv")
+    ctx["correlations"] = view("correlations.csv", corr, [
+        "corr_id", "variable_x", "variable_y", "group", "printed_r", "r", "ci_low", "ci_high",
+        "n", "within_rounding", "data_source"]) if len(corr) else None
     ctx["diagnostics"] = view("diagnostics.csv", diag, [
         "model", "family", "data_source", "backend", "r_hat_max", "ess_bulk_min",
         "ess_tail_min", "divergences", "gates_passed", "gates_failed", "psens_prior_max",
@@ -1094,6 +1101,11 @@ def _sensitivity_context(tables: Path, results: Path, claims: pd.DataFrame,
     from triad.sensitivity import PSENS_THRESHOLD
 
     ctx = {"loo_reject": f"{LOO_REJECT_ELPD:g}", "psens_threshold": f"{PSENS_THRESHOLD:g}"}
+    grid = tables / "multiverse.csv"
+    universes = pd.read_csv(grid, usecols=lambda c: c == "universe") if (
+        grid.is_file() and grid.stat().st_size) else pd.DataFrame()
+    ctx["universes"] = sorted(universes["universe"].dropna().astype(str).unique()) if (
+        "universe" in universes) else []
     ctx["robustness"] = None
     if len(claims) and "robustness" in claims:
         shown = claims[_str(claims["conclusion"]).ne("")].sort_values(

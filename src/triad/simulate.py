@@ -1,30 +1,17 @@
 """Simulate respondent data in the public wide format with known truth.
 
 Used for parameter recovery and reader tests.  Answers come from a latent normal
-score per (respondent, target, scale) plus item noise, rounded and clipped to 1-5.
+score per (respondent, target, scale) plus item noise, rounded and clipped to the answer
+range of the scale (codebook answer sets).
 """
 
 import numpy as np
 import pandas as pd
 
 from triad.codebook import Codebook, load_codebook
+from triad.published import sample_counts
 
-__all__ = ["TABLE1_CELLS", "simulate_respondents"]
-
-# Respondents per role x sector as in Table 1 of the report.
-TABLE1_CELLS = {
-    ("youth", "special_education"): 55,
-    ("youth", "ambulatory_daycare"): 69,
-    ("youth", "residential"): 50,
-    ("parent", "special_education"): 26,
-    ("parent", "ambulatory_daycare"): 60,
-    ("parent", "residential"): 28,
-    ("social_worker", "ambulatory_daycare"): 79,
-    ("social_worker", "residential"): 53,
-    ("teacher", "special_education"): 59,
-}
-
-_AGE = {"youth": (14, 2.5), "parent": (42, 6), "social_worker": (36, 10), "teacher": (40, 10)}
+__all__ = ["simulate_respondents"]
 
 
 def simulate_respondents(
@@ -41,7 +28,8 @@ def simulate_respondents(
     Parameters
     ----------
     cells : dict, optional
-        (role, sector) -> number of respondents; default :data:`TABLE1_CELLS`.
+        (role, sector) -> number of respondents; default the study's sample table
+        (:func:`triad.published.sample_counts`), else 50 in every design cell.
     seed : int
         Seed of the numpy Generator.
     cell_mean : float or dict
@@ -58,7 +46,7 @@ def simulate_respondents(
         applicable); ids ``R0001``...
     """
     cb = codebook or load_codebook()
-    cells = cells or TABLE1_CELLS
+    cells = cells or sample_counts() or {cell: 50 for cell in sorted(cb.design_cells)}
     rng = np.random.default_rng(seed)
     item_cols = [ic.column for ic in cb.all_item_columns()]
     records = []
@@ -66,8 +54,9 @@ def simulate_respondents(
     for (role, sector), n in cells.items():
         for _ in range(n):
             k += 1
-            mu_age, sd_age = _AGE[role]
+            # ages spread over the role's plausible range (codebook [age])
             lo, hi = cb.age_ranges[role]
+            mu_age, sd_age = (lo + hi) / 2, (hi - lo) / 6
             rec = {
                 "respondent_id": f"R{k:04d}",
                 "role": role,
@@ -85,7 +74,7 @@ def simulate_respondents(
                         mu = cell_mean
                     latent[key] = rng.normal(mu, person_sd)
                 answer = np.rint(latent[key] + rng.normal(0.0, item_sd))
-                rec[ic.column] = float(np.clip(answer, 1, 5))
+                rec[ic.column] = float(np.clip(answer, *cb.answer_range(ic.scale)))
             records.append(rec)
     wide = pd.DataFrame.from_records(records)
     for col in item_cols:

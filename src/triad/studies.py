@@ -12,7 +12,7 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["new_study"]
+__all__ = ["list_studies", "new_study"]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -55,3 +55,23 @@ def new_study(folder: str | Path, name: str | None = None) -> list[Path]:
     study.write_text(study.read_text(encoding="utf-8").replace(
         'name = "my_study"', f'name = "{name}"', 1), encoding="utf-8")
     return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def list_studies():
+    """List the shipped studies, one row each.
+
+    Columns: name, title, whether commands use it by default, its default respondent file
+    and its number of model specs.
+    """
+    import pandas as pd
+
+    from triad.paths import default_study, shipped_studies, study_info
+
+    rows = []
+    for name in shipped_studies():
+        _, toml, models = study_info(name)
+        rows.append({"study": name, "default": name == default_study(),
+                     "title": toml.get("title", ""),
+                     "default_data": toml.get("default_data", "synthetic/respondents.csv"),
+                     "specs": len(list(models.glob("*.toml"))) if models.is_dir() else 0})
+    return pd.DataFrame(rows, columns=["study", "default", "title", "default_data", "specs"])
