@@ -15,7 +15,7 @@ from triad.paths import data_dir
 from triad.published import load_cells
 from triad.readers import read_respondents
 from triad.reconstruct import (
-    ALPHA_TARGETS,
+    compute_resolution,
     missed,
     resolve_targets,
     verify,
@@ -24,6 +24,7 @@ from triad.reconstruct import (
 from triad.scores import scale_scores
 from triad.sprite import sd_from_sums, sprite, sprite_sums, sum_window, sumsq_bounds, sumsq_window
 from triad.summary_tests import oneway_from_summary
+from triad.synthetic.recipe import load_recipe
 
 SYNTHETIC = data_dir() / "synthetic"
 
@@ -163,15 +164,15 @@ def test_resolution_keeps_every_sector_cell_and_documents_each_conflict():
             assert t.status == "kept", t
     # the audit's known conflicts are resolved as documented
     why = {(t.table, t.group, t.scale, t.stat): t.reason for t in res.targets}
-    assert "Table 1" in why[("2", "youth>professional@all", "band", "n")]
+    assert "the sample table" in why[("2", "youth>professional@all", "band", "n")]
     assert "pool to the total" in why[("5", "social_worker>self@residential", "belangrijk", "sd")]
     assert "Band, Doel and Taak" in why[("7", "parent>professional@residential", "alliantie",
                                          "mean")]
 
 
 def test_resolution_is_deterministic():
-    first = resolve_targets.__wrapped__()
-    second = resolve_targets.__wrapped__()
+    first = compute_resolution(load_recipe())
+    second = compute_resolution(load_recipe())
     assert [(t.status, t.reason) for t in first.targets] == \
         [(t.status, t.reason) for t in second.targets]
     assert first.sums == second.sums
@@ -196,7 +197,7 @@ def test_committed_file_meets_every_consistent_target(report):
 def test_committed_file_alphas_and_correlations(report):
     alphas = report[report["stat"] == "alpha"]
     chosen = alphas[alphas["status"] == "chosen"]
-    assert len(chosen) == len(ALPHA_TARGETS)
+    assert len(chosen) == len(load_recipe().alpha_targets) == 24
     assert alphas["matched"].all()
     # every group of Tables 2-3 (and professionals together) inside the report's ranges
     ranges = alphas[alphas["status"] == "range"]
