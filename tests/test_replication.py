@@ -44,7 +44,7 @@ def test_table1_n_replaces_a_wrong_printed_n(replication):
     row = _rows(replication, "C11", "t test (Student)").iloc[0]
     ref = stats.ttest_ind_from_stats(3.47, 0.88, 50, 3.04, 0.53, 53)
     assert row["p"] == pytest.approx(ref.pvalue, rel=1e-10)
-    assert "n = 50 from Table 1" in row["note"] and "not independent" in row["note"]
+    assert "n = 50 from the sample table" in row["note"] and "not independent" in row["note"]
 
 
 def test_correlation_claim(replication):

@@ -231,14 +231,18 @@ def _severity(reported: float, estimate: float, lo: float, hi: float, half: floa
 
 
 class StudyDesign:
-    """Population sizes from Table 1 and the printed cells indexed by group and scale."""
+    """Population sizes from the sample table and the printed cells by group and scale.
+
+    The sample table is the publication's count-only rows (no scale); the other rows are
+    the cells of its result tables.
+    """
 
     def __init__(self, cells: pd.DataFrame, cb: Codebook) -> None:
         self.cb = cb
-        t1 = cells[cells["table"] == 1]
+        t1 = cells[cells["scale"].isna()]
         self.counts = {(r, s): int(n) for r, s, n in zip(t1["role"], t1["sector"], t1["n"],
                                                          strict=True)}
-        self.cells = cells[cells["table"] != 1].copy()
+        self.cells = cells[cells["scale"].notna()].copy()
 
     def population(self, group: str) -> int | None:
         """Table 1 count of the respondents a group key describes (None if unknown)."""
@@ -332,7 +336,7 @@ def _check_n(design: StudyDesign) -> list[dict]:
         sev = "ok" if c["n"] == pop else "inconsistent"
         rows.append(_row(
             "n across tables", f"1,{c['table']}", "", c["group"], int(c["n"]), pop, sev,
-            f"Table {c['table']} gives n = {c['n']} for {c['group']}; Table 1 has {pop} "
+            f"Table {c['table']} gives n = {c['n']} for {c['group']}; the sample table has {pop} "
             "such respondents" + ("" if sev == "ok" else " (the column's n does not match)")))
     # Gender splits have no Table 1 row: their sizes must add up to the group.
     gender = design.cells[design.cells["gender"].notna()]
@@ -345,7 +349,7 @@ def _check_n(design: StudyDesign) -> list[dict]:
             "n across tables", f"1,{table}", "",
             f"{role}>{target}@all#{'+'.join(map(str, sizes.index))}", total, pop, sev,
             f"Table {table}: {' + '.join(map(str, sizes.index))} = "
-            f"{' + '.join(str(int(v)) for v in sizes)} = {total}; Table 1 has {pop} such "
+            f"{' + '.join(str(int(v)) for v in sizes)} = {total}; the sample table has {pop} such "
             "respondents"))
     return rows
 
@@ -615,8 +619,8 @@ def audit_markdown(audit: pd.DataFrame) -> str:
     """Render the audit as Markdown: counts per severity, then every finding not ``ok``."""
     counts = audit["severity"].value_counts().reindex(list(SEVERITIES), fill_value=0)
     lines = ["# Audit of the published tables", "",
-             "Source: the study report, Tables 1-12 and the claims of sections 4-5 "
-             "(provenance: published).", "",
+             "Source: the publication's tables and claims as transcribed in the study's "
+             "published/ folder (provenance: published).", "",
              "| severity | findings |", "|---|---|"]
     lines += [f"| {s} | {int(n)} |" for s, n in counts.items()]
     lines += ["", "Checks run: " + ", ".join(

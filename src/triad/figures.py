@@ -624,10 +624,10 @@ def _scale_order(scales) -> list[str]:
 @cache
 def _published_units() -> pd.DataFrame:
     """Return the published cells a summary model uses: sector cells and gender cells."""
-    from triad.modeldata import SUMMARY_TABLES
+    from triad.modeldata import summary_tables
 
     cells = load_cells()
-    use = cells[cells["table"].isin(SUMMARY_TABLES) & cells["scale"].notna()].copy()
+    use = cells[cells["table"].isin(summary_tables()) & cells["scale"].notna()].copy()
     use["partition"] = np.where(use["gender"].notna(), "gender", "sector")
     use = use[use["sector"].ne("all") | use["gender"].notna()]
     return use.reset_index(drop=True)

@@ -21,11 +21,23 @@ from triad.scores import scale_scores
 from triad.specs import ModelSpec, spec_covariates
 
 __all__ = ["ModelData", "check_covariates", "file_correlations", "model_frame", "pair_cells",
-           "summary_frame", "SUMMARY_TABLES"]
+           "summary_frame", "summary_tables"]
 
-# Cells that describe distinct populations: sector cells (Tables 5-9) and gender cells
-# (10-12).  Tables 2-4 and Table 5's total pool or repeat these and would count twice.
-SUMMARY_TABLES = (5, 6, 7, 8, 9, 10, 11, 12)
+
+def summary_tables(cells: pd.DataFrame | None = None) -> tuple[int, ...]:
+    """Tables whose cells describe distinct populations (the summary model's data).
+
+    The study's ``study.toml`` says which (``[summary] tables``): tables that pool or
+    repeat other tables' cells would count their respondents twice.  Default: every
+    table with scale cells.
+    """
+    from triad.paths import study_settings
+
+    declared = study_settings().get("summary", {}).get("tables")
+    if declared:
+        return tuple(int(t) for t in declared)
+    cells = load_cells() if cells is None else cells
+    return tuple(sorted({int(t) for t in cells.loc[cells["scale"].notna(), "table"]}))
 
 
 @dataclass
@@ -219,7 +231,8 @@ def summary_frame(spec: ModelSpec, cells: pd.DataFrame | None = None,
         cell then carries the file's own correlation instead of the spec's stated r.
     """
     cells = load_cells() if cells is None else cells
-    use = cells[cells["table"].isin(SUMMARY_TABLES) & cells["scale"].isin(spec.scales)].copy()
+    use = cells[cells["table"].isin(summary_tables(cells))
+                & cells["scale"].isin(spec.scales)].copy()
     use["partition"] = np.where(use["gender"].notna(), "gender", "sector")
     use["rater"] = use["role"].map(aggregate_of)
     keep = np.zeros(len(use), dtype=bool)

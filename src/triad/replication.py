@@ -108,8 +108,8 @@ def _multi_target_raters() -> set[str]:
 def _n_for(cell: pd.Series, design: StudyDesign, notes: list) -> int:
     pop = design.population(cell["group"])
     if pop is not None and pop != cell["n"]:
-        notes.append(f"n = {pop} from Table 1 used for {cell['group']} (Table {cell['table']} "
-                     f"prints {cell['n']})")
+        notes.append(f"n = {pop} from the sample table used for {cell['group']} "
+                     f"(Table {cell['table']} prints {cell['n']})")
         return pop
     return int(cell["n"])
 
@@ -256,8 +256,9 @@ def _correlation_rows(claim: pd.Series, design: StudyDesign) -> list[dict]:
                  p=res["p"], effect=res["r"], effect_name="r", effect_ci_low=res["ci_low"],
                  effect_ci_high=res["ci_high"],
                  replicates=_verdict(claim["verdict"], res["p"], ok),
-                 source="published: text r, n from Table 1",
-                 note=f"n = {n} (Table 1) assumed; the report gives no n for the correlation")]
+                 source="published: text r, n from the sample table",
+                 note=f"n = {n} (the sample table) assumed; the report gives no n for the "
+                      "correlation")]
 
 
 def _data_correlation_rows(claim: pd.Series, scores: pd.DataFrame, source: str) -> list[dict]:
@@ -427,7 +428,7 @@ def replication_markdown(replication: pd.DataFrame) -> str:
     counts = tested["replicates"].value_counts()
     lines = [
         "# Replication of the report's significance claims from its tables", "",
-        "Provenance: published summary statistics (n, M, SD of Tables 1-12); no respondent "
+        "Provenance: published summary statistics (n, M, SD of the tables); no respondent "
         "data. The report does not say which post hoc test it used, so Tukey-Kramer, "
         "Games-Howell and Bonferroni (pooled and Welch) are all given; `replicates` is "
         "`yes`/`no` when they agree and `depends on test` when they do not.", "",

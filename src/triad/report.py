@@ -982,13 +982,14 @@ def report_context(results: Path, figures: list[Path], out: Path, lang: str = "e
     cells = read("cells.csv")
     ctx["respondents"] = None
     if len(cells) and "table" in cells:
-        t1 = cells[cells["table"] == 1].pivot_table(index="role", columns="sector",
+        # the sample table: the count-only rows (no scale)
+        t1 = cells[cells["scale"].isna()].pivot_table(index="role", columns="sector",
                                                     values="n", aggfunc="first")
         t1 = t1.reset_index()
         t1["role"] = [_group(f"{r}>@all", lang).split(",")[0] for r in t1["role"]]
         t1.columns = [c if c == "role" else _sector(c, lang) for c in t1.columns]
         ctx["respondents"] = table_view(t1, lang=lang, csv=link("cells.csv"),
-                                        total=len(cells), scope="Table 1 of the report "
+                                        total=len(cells), scope="the report's sample table "
                                         "(respondents per role and sector)")
     means = read("posterior_cell_means.csv")
     ctx["cell_means"] = None
