@@ -24,6 +24,18 @@ import pingouin as pg
 from scipy import stats
 from statsmodels.stats import oneway as sm_oneway
 
+from triad.summary_two_groups import (
+    check_groups,
+    check_level,
+    check_n,
+    check_sd,
+    hedges_g,
+    pooled_variance,
+    require_positive_sd,
+    ttest_from_summary,
+    welch_df,
+)
+
 __all__ = [
     "bayes_factor_t",
     "hedges_g",
@@ -36,68 +48,6 @@ __all__ = [
 
 _ONEWAY_METHODS = {"classic": "equal", "welch": "unequal", "brown-forsythe": "bf"}
 _POSTHOC_METHODS = ("tukey", "games-howell", "bonferroni", "bonferroni-welch")
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _check_groups(
-    n: Sequence[float], mean: Sequence[float], sd: Sequence[float], *, min_groups: int = 2
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    n_arr = np.asarray(n, dtype=float)
-    m_arr = np.asarray(mean, dtype=float)
-    s_arr = np.asarray(sd, dtype=float)
-    if not (n_arr.ndim == m_arr.ndim == s_arr.ndim == 1):
-        raise ValueError("n, mean and sd must be one-dimensional sequences (one value per group)")
-    if not (n_arr.size == m_arr.size == s_arr.size):
-        raise ValueError(
-            f"n, mean and sd must have the same length, got {n_arr.size}, {m_arr.size} "
-            f"and {s_arr.size}"
-        )
-    if n_arr.size < min_groups:
-        raise ValueError(f"need at least {min_groups} groups, got k = {n_arr.size}")
-    _check_n(n_arr)
-    if not np.all(np.isfinite(m_arr)):
-        raise ValueError(f"means must be finite, got {m_arr.tolist()}")
-    _check_sd(s_arr)
-    return n_arr, m_arr, s_arr
-
-
-def _check_n(n_arr: np.ndarray) -> None:
-    if not np.all(np.isfinite(n_arr)) or np.any(n_arr != np.round(n_arr)):
-        raise ValueError(f"group sizes must be whole numbers, got {n_arr.tolist()}")
-    # An SD needs two observations; n = 1 would make every df and SE undefined.
-    if np.any(n_arr < 2):
-        raise ValueError(f"every group needs n >= 2, got {n_arr.tolist()}")
-
-
-def _check_sd(s_arr: np.ndarray) -> None:
-    if not np.all(np.isfinite(s_arr)) or np.any(s_arr < 0):
-        raise ValueError(f"standard deviations must be finite and >= 0, got {s_arr.tolist()}")
-
-
-def _check_level(level: float, name: str) -> None:
-    if not 0 < level < 1:
-        raise ValueError(f"{name} must lie strictly between 0 and 1, got {level}")
-
-
-def _pooled_variance(n: np.ndarray, sd: np.ndarray) -> float:
-    mse = float(np.sum((n - 1) * sd**2) / np.sum(n - 1))
-    if mse == 0:
-        raise ValueError("all standard deviations are zero; the pooled variance is zero")
-    return mse
-
-
-def _require_positive_sd(sd: np.ndarray, what: str) -> None:
-    # Welch-type weights are n / s^2, so a zero SD gives an infinite weight.
-    if np.any(sd == 0):
-        raise ValueError(f"{what} needs every standard deviation > 0, got {sd.tolist()}")
-
-
-def _welch_df(v1, n1, v2, n2):
-    """Welch-Satterthwaite df for two groups given variances ``v`` and sizes ``n``."""
-    a, b = v1 / n1, v2 / n2
-    return (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1))
 
 
 # --------------------------------------------------------------------------- one-way ANOVA
@@ -159,12 +109,12 @@ def oneway_from_summary(
     """
     if method not in _ONEWAY_METHODS:
         raise ValueError(f"method must be one of {sorted(_ONEWAY_METHODS)}, got {method!r}")
-    _check_level(ci, "ci")
-    n_arr, m_arr, s_arr = _check_groups(n, mean, sd)
+    check_level(ci, "ci")
+    n_arr, m_arr, s_arr = check_groups(n, mean, sd)
     k, n_total = n_arr.size, float(n_arr.sum())
-    mse = _pooled_variance(n_arr, s_arr)
+    mse = pooled_variance(n_arr, s_arr)
     if method != "classic":
-        _require_positive_sd(s_arr, f"the {method} ANOVA")
+        require_positive_sd(s_arr, f"the {method} ANOVA")
 
     res = sm_oneway.anova_generic(m_arr, s_arr**2, n_arr, use_var=_ONEWAY_METHODS[method])
     if method == "brown-forsythe":
@@ -265,8 +215,8 @@ def posthoc_from_summary(
     """
     if method not in _POSTHOC_METHODS:
         raise ValueError(f"method must be one of {list(_POSTHOC_METHODS)}, got {method!r}")
-    _check_level(alpha, "alpha")
-    n_arr, m_arr, s_arr = _check_groups(n, mean, sd)
+    check_level(alpha, "alpha")
+    n_arr, m_arr, s_arr = check_groups(n, mean, sd)
     labels = [str(lab) for lab in labels]
     k = n_arr.size
     if len(labels) != k:
@@ -280,14 +230,14 @@ def posthoc_from_summary(
     var = s_arr**2
 
     if method in ("tukey", "bonferroni"):
-        mse = _pooled_variance(n_arr, s_arr)
+        mse = pooled_variance(n_arr, s_arr)
         se = np.sqrt(mse * (1 / n_arr[ia] + 1 / n_arr[ib]))
         # A scalar df lets the expensive studentized-range ppf run once, not per pair.
         df = n_arr.sum() - k
     else:
-        _require_positive_sd(s_arr, f"the {method} comparison")
+        require_positive_sd(s_arr, f"the {method} comparison")
         se = np.sqrt(var[ia] / n_arr[ia] + var[ib] / n_arr[ib])
-        df = _welch_df(var[ia], n_arr[ia], var[ib], n_arr[ib])
+        df = welch_df(var[ia], n_arr[ia], var[ib], n_arr[ib])
 
     if method in ("tukey", "games-howell"):
         # Tukey-Kramer and Games-Howell both refer q = |diff| / sqrt(SE^2 / 2) to the
@@ -328,136 +278,6 @@ def posthoc_from_summary(
     )
 
 
-# --------------------------------------------------------------------------- two groups
-
-
-def hedges_g(
-    n1: float, m1: float, s1: float, n2: float, m2: float, s2: float, ci: float = 0.95
-) -> tuple[float, float, float]:
-    """Bias-corrected standardised mean difference (Hedges' g) with a CI.
-
-    Parameters
-    ----------
-    n1, m1, s1 : float
-        Size, mean and sample SD (``ddof=1``) of the first group.
-    n2, m2, s2 : float
-        Size, mean and sample SD of the second group.
-    ci : float, default 0.95
-        Coverage of the two-sided confidence interval.
-
-    Returns
-    -------
-    tuple of float
-        ``(g, low, high)``.
-
-    Raises
-    ------
-    ValueError
-        If a group has n < 2, an SD is negative, both SDs are zero, or ``ci`` is
-        not in (0, 1).
-
-    Notes
-    -----
-    With the pooled SD
-    ``s_p = sqrt(((n1-1) s1^2 + (n2-1) s2^2) / (n1 + n2 - 2))``,
-    ``d = (m1 - m2) / s_p`` and Hedges' (1981) approximate correction
-    ``J = 1 - 3 / (4 (n1 + n2) - 9)`` give ``g = J d`` (computed by
-    :func:`pingouin.convert_effsize`, so it equals
-    ``pingouin.compute_effsize(x, y, eftype="hedges")`` on raw data).
-
-    The interval is the large-sample normal one of Hedges & Olkin (1985):
-    ``g +/- z_{(1+ci)/2} * SE`` with
-    ``SE = sqrt((n1 + n2) / (n1 n2) + g^2 / (2 (n1 + n2)))``.
-    (pingouin's ``compute_esci`` uses the same SE with a t quantile on
-    ``n1 + n2 - 2`` df, so its interval is slightly wider.)
-    """
-    _check_level(ci, "ci")
-    n_arr, _, s_arr = _check_groups([n1, n2], [m1, m2], [s1, s2])
-    n1, n2 = float(n_arr[0]), float(n_arr[1])
-    sp = np.sqrt(_pooled_variance(n_arr, s_arr))
-    d = (m1 - m2) / sp
-    g = float(pg.convert_effsize(d, "cohen", "hedges", nx=n1, ny=n2))
-    se = np.sqrt((n1 + n2) / (n1 * n2) + g**2 / (2 * (n1 + n2)))
-    z = stats.norm.ppf(0.5 + ci / 2)
-    return g, float(g - z * se), float(g + z * se)
-
-
-def ttest_from_summary(
-    n1: float,
-    m1: float,
-    s1: float,
-    n2: float,
-    m2: float,
-    s2: float,
-    *,
-    equal_var: bool = True,
-    ci: float = 0.95,
-) -> pd.DataFrame:
-    """Independent two-sample t test (Student or Welch) from n, mean and SD.
-
-    Parameters
-    ----------
-    n1, m1, s1 : float
-        Size, mean and sample SD (``ddof=1``) of the first group.
-    n2, m2, s2 : float
-        Size, mean and sample SD of the second group.
-    equal_var : bool, default True
-        Student's pooled-variance test if True, Welch's test if False.
-    ci : float, default 0.95
-        Coverage of the two-sided intervals for the difference and for g.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row with columns ``test, statistic, df, p, diff, ci_low, ci_high,
-        hedges_g, g_ci_low, g_ci_high``; ``diff = m1 - m2``, ``statistic`` is t,
-        ``p`` two-sided (from :func:`scipy.stats.ttest_ind_from_stats`).  The g
-        columns come from :func:`hedges_g`, which always uses the pooled SD.
-
-    Raises
-    ------
-    ValueError
-        On n < 2, a negative SD, zero pooled variance, or (Welch) a zero SD.
-    """
-    _check_level(ci, "ci")
-    n_arr, _, s_arr = _check_groups([n1, n2], [m1, m2], [s1, s2])
-    _pooled_variance(n_arr, s_arr)
-    if not equal_var:
-        _require_positive_sd(s_arr, "Welch's t test")
-    res = stats.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=equal_var)
-    diff = float(m1 - m2)
-    if equal_var:
-        df = float(n1 + n2 - 2)
-        test = "student"
-    else:
-        df = float(_welch_df(s1**2, n1, s2**2, n2))
-        test = "welch"
-    # SE recovered from scipy's t keeps the two columns consistent by construction;
-    # that fails only when diff == 0, where the SE is needed directly.
-    if diff != 0:
-        se = diff / float(res.statistic)
-    elif equal_var:
-        se = float(np.sqrt(_pooled_variance(n_arr, s_arr) * (1 / n1 + 1 / n2)))
-    else:
-        se = float(np.sqrt(s1**2 / n1 + s2**2 / n2))
-    half = stats.t.ppf(0.5 + ci / 2, df) * se
-    g, g_low, g_high = hedges_g(n1, m1, s1, n2, m2, s2, ci=ci)
-    return pd.DataFrame(
-        {
-            "test": [test],
-            "statistic": [float(res.statistic)],
-            "df": [df],
-            "p": [float(res.pvalue)],
-            "diff": [diff],
-            "ci_low": [diff - half],
-            "ci_high": [diff + half],
-            "hedges_g": [g],
-            "g_ci_low": [g_low],
-            "g_ci_high": [g_high],
-        }
-    )
-
-
 # --------------------------------------------------------------------------- correlation
 
 
@@ -487,7 +307,7 @@ def pearson_from_r(r: float, n: int, ci: float = 0.95) -> pd.DataFrame:
         If r is outside [-1, 1], n is not a whole number >= 4, or ``ci`` is not
         in (0, 1).
     """
-    _check_level(ci, "ci")
+    check_level(ci, "ci")
     if not np.isfinite(r) or abs(r) > 1:
         raise ValueError(f"r must lie in [-1, 1], got {r}")
     if not np.isfinite(n) or n != round(n) or n < 4:
@@ -548,7 +368,7 @@ def bayes_factor_t(t: float, nx: int, ny: int | None = None, r: float = 0.707) -
     if not np.isfinite(t):
         raise ValueError(f"t must be finite, got {t}")
     sizes = [nx] if ny is None else [nx, ny]
-    _check_n(np.asarray(sizes, dtype=float))
+    check_n(np.asarray(sizes, dtype=float))
     if not r > 0:
         raise ValueError(f"the Cauchy scale r must be > 0, got {r}")
     return float(
@@ -588,8 +408,8 @@ def sample_with_moments(
     ValueError
         If ``n`` is not a whole number >= 2 or ``sd`` is negative.
     """
-    _check_n(np.asarray([n], dtype=float))
-    _check_sd(np.asarray([sd], dtype=float))
+    check_n(np.asarray([n], dtype=float))
+    check_sd(np.asarray([sd], dtype=float))
     gen = np.random.default_rng(rng)
     x = gen.standard_normal(int(n))
     z = (x - x.mean()) / x.std(ddof=1)
