@@ -141,14 +141,14 @@ def test_ecdf_decision_is_arvizs_band():
     """The verdict equals ArviZ's own band around the same PIT values (ecdf_pit)."""
     from arviz_stats.ecdf_utils import ecdf_pit
 
-    from triad.sbc import _pit
+    from triad.sbc.uniformity import pit_values
 
     rng = np.random.default_rng(3)
     ranks = _rank_table({f"q{i}": _normal_ranks(60, shift, rng)
                          for i, shift in enumerate([0.0, 0.2, 0.35, 0.5, 0.8])})
     table = sbc_uniformity(ranks, level=0.05, ecdf_simulations=4000).set_index("parameter")
     for name, part in ranks.groupby("parameter"):
-        pit = _pit(part, "m", name)
+        pit = pit_values(part, "m", name)
         _, ecdf, lower, upper = ecdf_pit(pit, 1 - 0.05 / 5, 4000)
         outside = (ecdf < lower - 1e-12) | (ecdf > upper + 1e-12)
         assert table.loc[name, "ecdf_reject"] == outside.any(), name
@@ -162,14 +162,14 @@ def test_default_backend_is_production():
 
 
 def test_ordinal_expected_score_from_cumulative_probabilities():
-    from triad.sbc import _expected_scores
+    from triad.sbc.design import expected_scores
 
     spec = _spec("ordinal_inspraak")
     # P(Y = 1..5) = (.1, .2, .3, .25, .15): E[Y] = .1 + .4 + .9 + 1 + .75 = 3.15
     probs = np.array([0.1, 0.2, 0.3, 0.25, 0.15])
     cumulative = np.cumsum(probs)[:-1]  # Bambi's p: P(Y <= k), k = 1..4
     draws = np.broadcast_to(cumulative, (2, 3, 4))  # draws x rows x K-1
-    assert _expected_scores(spec, draws) == pytest.approx(np.full((2, 3), 3.15))
+    assert expected_scores(spec, draws) == pytest.approx(np.full((2, 3), 3.15))
 
 
 def test_uniformity_refuses_bad_input():
@@ -186,16 +186,18 @@ def test_uniformity_refuses_bad_input():
 @pytest.mark.slow
 def test_swapped_data_model_equals_rebuilt_model():
     """The nutpie path swaps data into one compiled model: same log density as a rebuild."""
-    from triad.sbc import _build, _frame_with, _swappable, sbc_design
+    from triad.sbc import sbc_design
+    from triad.sbc.design import build, frame_with
+    from triad.sbc.refit import _swappable
 
     for name in ("metric_inspraak", "summary_cells"):
         spec = _spec(name)
         design = sbc_design(spec)
-        model, _ = _build(spec, design.frame)
+        model, _ = build(spec, design.frame)
         swapped, names = _swappable(model)
         rng = np.random.default_rng(1)
         observed = {k: np.abs(rng.normal(3.0, 0.5, len(design.frame))) for k in names}
-        rebuilt, _ = _build(spec, _frame_with(spec, design.frame, observed))
+        rebuilt, _ = build(spec, frame_with(spec, design.frame, observed))
         shared = {v.name: v for v in _shared_inputs(swapped)}
         for k, v in observed.items():
             shared[names[k]].set_value(v)
@@ -208,20 +210,22 @@ def test_jax_density_with_data_as_argument_equals_rebuilt_model():
     """The numpyro path compiles one density with the data as argument: same as a rebuild."""
     from pymc.initial_point import make_initial_point_fn
 
-    from triad.sbc import _build, _frame_with, _jax_logp, _swappable, sbc_design
+    from triad.sbc import sbc_design
+    from triad.sbc.design import build, frame_with
+    from triad.sbc.refit import _jax_logp, _swappable
 
     rng = np.random.default_rng(2)
     for name in ("ordinal_inspraak", "metric_alliantie", "metric_inspraak_t", "summary_cells"):
         spec = _spec(name)
         design = sbc_design(spec)
-        model, _ = _build(spec, design.frame)
+        model, _ = build(spec, design.frame)
         swapped, names = _swappable(model)
         logp, observed = _jax_logp(swapped, names)
         n = len(design.frame)
         data = ({"value": rng.integers(0, 5, n)} if spec.ordinal else
                 {"cell_mean": rng.normal(3.5, 0.5, n), "cell_var": rng.gamma(4.0, 0.1, n)}
                 if spec.data != "respondent" else {"score": rng.normal(3.5, 0.7, n)})
-        rebuilt, _ = _build(spec, _frame_with(spec, design.frame, data))
+        rebuilt, _ = build(spec, frame_with(spec, design.frame, data))
         point = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs))(3)
         values = [point[v.name] for v in swapped.value_vars]
         got = float(logp(*values, *[data[k] for k in observed])[0])
