@@ -559,8 +559,10 @@ def _cached_figures(tables: Path, folder: Path, stamp: Path, lang: str, draw) ->
     inputs = ["claims.csv", "posterior_cell_means.csv", "ppc.csv", "contrasts.csv",
               "rope_sensitivity.csv", "cells.csv", "diagnostics.csv", "loo_compare.csv",
               "reliability.csv", "correlations.csv", "multiverse.csv", "design.csv"]
-    # the drawing code, the words and the style are inputs too: a changed label redraws
-    sources = [Path(triad.figures.__file__), triad.style.STYLE_FILE, data_dir() / "labels.toml"]
+    # the drawing code (every module of the package), the words and the style are inputs
+    # too: a changed label redraws
+    sources = [*sorted(Path(triad.figures.__file__).parent.glob("*.py")),
+               triad.style.STYLE_FILE, data_dir() / "labels.toml"]
     digest = hashlib.sha256(lang.encode())
     for path in [tables / name for name in inputs] + sources:
         digest.update(path.read_bytes() if path.is_file() else b"-")
