@@ -60,7 +60,7 @@ def model_data(name: str, path: str | Path | None = None) -> pd.DataFrame:
 
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
-    levels = sorted(values.unique())  # Bambi and _summary_model sort levels too
+    levels = sorted(values.unique())  # Bambi and summary_model sort levels too
     return values.map({v: i + 1 for i, v in enumerate(levels)}).to_numpy(int), levels
 
 
@@ -197,6 +197,7 @@ def run_triad(name: str, backend: str, data_path: str | None, sampler_only: bool
     ``nuts_kwargs`` (prototypes) are passed to ``pm.sample(nuts_sampler_kwargs=...)``.
     """
     import triad.fitting as tf
+    import triad.model_build as mb
     from triad import sampling
 
     spec = spec_of(name)
@@ -233,9 +234,9 @@ def run_triad(name: str, backend: str, data_path: str | None, sampler_only: bool
                 args = tf.sampler_args(spec, quick=False)
                 frame = model_data(name, data_path)
                 if spec.data == "summary":
-                    model = tf._summary_model(frame, spec)
+                    model = mb.summary_model(frame, spec)
                 else:
-                    bm = tf._bambi_model(spec, frame)
+                    bm = mb.bambi_model(spec, frame)
                     bm.build()
                     model = bm.backend.model
                 idata = timed(model, args, backend)

@@ -71,7 +71,7 @@ def grad_time(model, reps: int = 200) -> float:
 
 def main() -> None:
     """Print one JSON line per scale."""
-    import triad.fitting as tf
+    import triad.model_build as mb
 
     p = argparse.ArgumentParser()
     p.add_argument("--scales", default="1,16,64")
@@ -82,7 +82,7 @@ def main() -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             frame = benchlib.model_data("ordinal_inspraak", path)
-            bm = tf._bambi_model(spec, frame)
+            bm = mb.bambi_model(spec, frame)
             bm.build()
             reps = max(20, 2000 // f)
             t_bambi = grad_time(bm.backend.model, reps)

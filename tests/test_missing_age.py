@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from triad.fitting import _bambi_model
 from triad.gaps import gap_pairs_only, is_gap_pair
 from triad.missingness import fitted_spec, methods_text, missing_age_record, without_terms
+from triad.model_build import bambi_model
 from triad.modeldata import model_frame
 from triad.multiverse import derive_spec, load_variants, multiverse_specs, universe_label
 from triad.paths import default_data, models_dir
@@ -98,7 +98,7 @@ def test_default_keeps_every_row_complete_case_drops_and_lists_them(synthetic, g
 
 
 def test_cell_means_average_over_every_row_of_the_cell(gappy, inspraak, complete_case):
-    from triad.fitting import _cell_mean_dataset
+    from triad.fit_summaries import _cell_mean_dataset
 
     data, _ = gappy
     for spec, with_missing in ((inspraak, True), (complete_case, False)):
@@ -118,8 +118,8 @@ def test_indicator_term_is_built_only_when_ages_are_missing(synthetic, gappy, in
     data, _ = gappy
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # bambi's pandas deprecation notices
-        with_missing = _bambi_model(inspraak, model_frame(data, inspraak).frame)
-        without = _bambi_model(inspraak, model_frame(synthetic, inspraak).frame)
+        with_missing = bambi_model(inspraak, model_frame(data, inspraak).frame)
+        without = bambi_model(inspraak, model_frame(synthetic, inspraak).frame)
     assert "age_missing:rater" in with_missing.parameters["mu"].terms
     assert "age_missing:rater" not in without.parameters["mu"].terms
 

@@ -140,14 +140,15 @@ def test_expected_scores_and_answers_follow_the_cut_points(tmp_path):
 @pytest.mark.parametrize("name", ["ordinal_inspraak", "ordinal_inspraak_probit"])
 def test_one_latent_sd_equals_bambis_cumulative_model(name):
     """With disc = "common" the builder is Bambi's model: same joint log density."""
-    from triad.fitting import _bambi_model, respondent_data
+    from triad.fitting import respondent_data
+    from triad.model_build import bambi_model
     from triad.modeldata import model_frame
 
     spec = load_spec(MODELS / f"{name}.toml")
     frame = model_frame(respondent_data(None), spec).frame
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bambi = _bambi_model(dataclasses.replace(spec, disc=""), frame)
+        bambi = bambi_model(dataclasses.replace(spec, disc=""), frame)
         bambi.build()
     theirs = bambi.backend.model
     ours = build(dataclasses.replace(spec, disc="common"), frame).model

@@ -145,7 +145,7 @@ def test_failed_fit_is_marked_and_a_rerun_fits_only_what_is_missing(quick_run, t
         raise AssertionError("a stored fit was sampled again")
 
     monkeypatch.setattr(pipeline, "_fit_one", flaky)
-    monkeypatch.setattr(triad.fitting, "_sample_all", no_sampling)
+    monkeypatch.setattr(triad.fitting, "sample_all", no_sampling)
     buffer = io.StringIO()
     say = RunConsole(1, Console(file=buffer, force_terminal=False, width=200))
     kwargs = dict(quick=True, pattern="summary_cells.toml", backend="numpyro", jobs=1,

@@ -369,7 +369,7 @@ def test_fitting_expected_reads_bambi_prior_p_as_cumulative():
     """Bambi's PyMC deterministic ``p`` (prior draws) holds P(Y <= k), not category probs."""
     from types import SimpleNamespace
 
-    from triad.fitting import _expected
+    from triad.model_build import _expected
 
     # cumulative (0.1, 0.3, 0.6, 0.9) -> categories (0.1, 0.2, 0.3, 0.3, 0.1):
     # E = 1(.1) + 2(.2) + 3(.3) + 4(.3) + 5(.1) = 3.1 = K - sum(cumulative) = 5 - 1.9

@@ -15,7 +15,7 @@ import pytest
 
 from triad.cells import cells_from_scores
 from triad.contrasts import contrast_dataset
-from triad.fitting import _summary_model
+from triad.model_build import summary_model
 from triad.modeldata import pair_cells, summary_frame
 from triad.multiverse import data_cells_spec
 from triad.paired import with_paired_r
@@ -42,7 +42,7 @@ def _sample(frame, spec, draws, seed):
     logging.getLogger("pymc").setLevel(logging.ERROR)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        idata = sample_posterior(_summary_model(frame, spec),
+        idata = sample_posterior(summary_model(frame, spec),
                                  {"draws": draws, "tune": draws, "chains": 4, "seed": seed,
                                   "target_accept": 0.99}, BACKEND)
     return idata.posterior["mu"].stack(s=("chain", "draw")).transpose("s", ...).to_numpy()
@@ -128,7 +128,7 @@ def test_sector_and_gender_blocks_share_no_parameter():
                          sd=np.where(gender, frame["sd"] * 1.2, frame["sd"]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a, b = _summary_model(frame, spec), _summary_model(other, spec)
+        a, b = summary_model(frame, spec), summary_model(other, spec)
     logp_a, logp_b = a.compile_logp(), b.compile_logp()
     point = a.initial_point(0)
     base = logp_a(point) - logp_b(point)

@@ -1,6 +1,6 @@
 """Paired summary cells: two printed means of the same people, and their correlation.
 
-The summary-statistic model (:func:`triad.fitting._summary_model`) sees each printed
+The summary-statistic model (:func:`triad.model_build.summary_model`) sees each printed
 cell's n, M and SD.  Two cells are *paired* when the same respondents give both
 means, so their sampling errors are correlated and a difference of the two is a
 paired contrast:

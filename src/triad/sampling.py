@@ -1,6 +1,6 @@
 """Sampling shared by the model builders: the production NUTS call and the adjusted contrasts.
 
-:mod:`triad.fitting` (Bambi and summary models) and :mod:`triad.ordinal_model` (ordinal
+:mod:`triad.model_build` (Bambi and summary models) and :mod:`triad.ordinal_model` (ordinal
 models written in PyMC) both sample a posterior with :func:`sample_posterior` and draw
 the adjusted gender and age contrasts (:mod:`triad.estimands`) with
 :func:`counterfactual_draws`, so neither needs the other for them.  Both look the
