@@ -16,18 +16,32 @@ Each check returns tidy rows with the columns :data:`AUDIT_COLUMNS`.  Severity:
 Nothing here knows the report's errors in advance: the checks follow from the
 study design (who is pooled into which column, Table 1's counts) and the
 numbers themselves.
-"""
 
-import itertools
-import math
-from dataclasses import dataclass
+The arithmetic (GRIM, GRIMMER, SD bounds, pooling) is :mod:`triad.consistency`'s and
+:class:`StudyDesign` is :mod:`triad.study_design`'s; both are importable from here too.
+"""
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
-from triad.codebook import Codebook, load_codebook, roles_of, sector_codes
+from triad.codebook import load_codebook, sector_codes
+from triad.consistency import (
+    EPS,
+    HALF,
+    grim_check,
+    grimmer_check,
+    overlap,
+    pooled_intervals,
+    sd_bounds_check,
+    severity,
+)
+from triad.consistency import SCALE_MAX as SCALE_MAX
+from triad.consistency import SCALE_MIN as SCALE_MIN
+from triad.consistency import Pooled as Pooled
+from triad.consistency import max_sd as max_sd
+from triad.consistency import min_sd as min_sd
 from triad.published import claim_groups, load_cells, load_claims, parse_group_key
+from triad.study_design import StudyDesign
 
 __all__ = [
     "AUDIT_COLUMNS",
@@ -44,9 +58,6 @@ __all__ = [
 AUDIT_COLUMNS = ["check", "tables", "scale", "groups", "reported", "expected", "discrepancy",
                  "severity", "message"]
 SEVERITIES = ("impossible", "inconsistent", "rounding", "ok")
-HALF = 0.005  # half a unit of the second decimal: the rounding interval of a printed value
-_EPS = 1e-9
-SCALE_MIN, SCALE_MAX = 1.0, 5.0
 
 
 def _fmt(x: float, dp: int = 2) -> str:
@@ -60,229 +71,6 @@ def _row(check, tables, scale, groups, reported, expected, severity, message) ->
     return {"check": check, "tables": tables, "scale": scale, "groups": groups,
             "reported": reported, "expected": expected, "discrepancy": disc,
             "severity": severity, "message": message}
-
-
-# --------------------------------------------------------------------------- single cells
-
-
-def grim_check(mean: float, n: int, n_items: int, *, half: float = HALF,
-               scale_min: float = SCALE_MIN, scale_max: float = SCALE_MAX) -> bool:
-    """Check GRIM (Brown & Heathers 2017): can n k-item scale means average to ``mean``.
-
-    A scale score is a mean of ``n_items`` answers, so the grand mean over ``n``
-    complete respondents is a multiple of ``1 / (n * n_items)``.
-
-    Returns
-    -------
-    bool
-        True when some attainable value rounds to the printed mean.
-    """
-    units = n * n_items
-    lo = math.ceil((mean - half) * units - _EPS)
-    hi = math.floor((mean + half) * units + _EPS)
-    return lo <= hi and hi >= scale_min * units and lo <= scale_max * units
-
-
-def grimmer_check(mean: float, sd: float, n: int, n_items: int, *, half: float = HALF) -> bool:
-    """Check GRIMMER (Anaya 2016): are a printed mean and SD attainable by integer sums.
-
-    On the item-sum scale each respondent's total ``x_i`` is an integer, so the sum
-    ``S`` and the sum of squares ``Q`` are integers and ``Q = S (mod 2)``.  The SD
-    interval gives a range for ``Q``; the check passes when that range holds an
-    integer of the right parity for some attainable ``S``.
-
-    Returns
-    -------
-    bool
-    """
-    units = n * n_items
-    s_lo = math.ceil((mean - half) * units - _EPS)
-    s_hi = math.floor((mean + half) * units + _EPS)
-    sd_lo, sd_hi = max(sd - half, 0.0) * n_items, (sd + half) * n_items
-    for total in range(s_lo, s_hi + 1):
-        q_lo = (n - 1) * sd_lo**2 + total**2 / n
-        q_hi = (n - 1) * sd_hi**2 + total**2 / n
-        q = math.ceil(q_lo - _EPS)
-        if q % 2 != total % 2:
-            q += 1
-        if q <= q_hi + _EPS:
-            return True
-    return False
-
-
-def max_sd(mean: float, n: int, lo: float = SCALE_MIN, hi: float = SCALE_MAX) -> float:
-    """Largest sample SD (ddof=1) of n values in [lo, hi] with the given mean."""
-    return math.sqrt(max((mean - lo) * (hi - mean), 0.0) * n / (n - 1))
-
-
-def min_sd(mean: float, n: int, n_items: int) -> float:
-    """Smallest sample SD of n k-item scale means (multiples of 1/k) with this mean.
-
-    The values closest together are the two grid points around the mean.
-    """
-    step = 1.0 / n_items
-    below = math.floor(mean / step + _EPS) * step
-    p = (mean - below) / step
-    if p < _EPS or p > 1 - _EPS:
-        return 0.0
-    return math.sqrt(p * (1 - p) * step**2 * n / (n - 1))
-
-
-def sd_bounds_check(mean: float, sd: float, n: int, n_items: int,
-                    *, half: float = HALF, lo: float = SCALE_MIN, hi: float = SCALE_MAX
-                    ) -> tuple[bool, float, float]:
-    """Check that the printed SD is possible for a printed mean of n scale scores on lo-hi.
-
-    Returns
-    -------
-    (ok, lowest_possible_sd, highest_possible_sd)
-        Bounds over all means inside the mean's rounding interval.
-    """
-    means = np.linspace(mean - half, mean + half, 201)
-    upper = max(max_sd(m, n, lo, hi) for m in means)
-    grid = 1.0 / n_items
-    contains_grid = math.floor((mean + half) / grid + _EPS) * grid >= mean - half - _EPS
-    lower = 0.0 if contains_grid else min(min_sd(m, n, n_items) for m in means)
-    ok = (sd - half) <= upper + _EPS and (sd + half) >= lower - _EPS
-    return ok, lower, upper
-
-
-# --------------------------------------------------------------------------- pooling
-
-
-@dataclass(frozen=True)
-class Pooled:
-    """Mean and SD of pooled subgroups: printed-value estimate and rounding intervals."""
-
-    n: int
-    mean: float
-    sd: float
-    mean_lo: float
-    mean_hi: float
-    sd_lo: float
-    sd_hi: float
-
-
-def _pooled_sd(n: np.ndarray, m: np.ndarray, s: np.ndarray) -> float:
-    big_n = n.sum()
-    grand = (n * m).sum() / big_n
-    ss = ((n - 1) * s**2).sum() + (n * (m - grand) ** 2).sum()
-    return math.sqrt(ss / (big_n - 1))
-
-
-def pooled_intervals(n, mean, sd, *, half: float = HALF) -> Pooled:
-    """Recompose a pooled group from subgroups, with intervals over rounding.
-
-    The pooled SD uses the within- plus between-group sums of squares.  Its bounds
-    are taken over every subgroup mean and SD inside their rounding intervals: the
-    maximum at the box's corners (the between-group term is convex in the means),
-    the minimum by bounded minimisation.
-
-    Parameters
-    ----------
-    n, mean, sd : sequence
-        Subgroup sizes, means and SDs as printed.
-    half : float
-        Half-width of the rounding interval of each printed number.
-
-    Returns
-    -------
-    Pooled
-    """
-    n = np.asarray(n, dtype=float)
-    m = np.asarray(mean, dtype=float)
-    s = np.asarray(sd, dtype=float)
-    big_n = n.sum()
-    est_mean = float((n * m).sum() / big_n)
-    est_sd = _pooled_sd(n, m, s)
-    mean_lo = float((n * (m - half)).sum() / big_n)
-    mean_hi = float((n * (m + half)).sum() / big_n)
-    s_hi = s + half
-    s_lo = np.maximum(s - half, 0.0)
-    sd_hi = max(
-        _pooled_sd(n, np.array(corner), s_hi)
-        for corner in itertools.product(*[(mi - half, mi + half) for mi in m])
-    )
-    if len(m) == 1:
-        sd_lo = float(s_lo[0])
-    else:
-        def between(x: np.ndarray) -> float:
-            grand = (n * x).sum() / big_n
-            return float((n * (x - grand) ** 2).sum())
-
-        res = minimize(between, m, bounds=[(mi - half, mi + half) for mi in m],
-                       method="L-BFGS-B")
-        ss = ((n - 1) * s_lo**2).sum() + max(res.fun, 0.0)
-        sd_lo = math.sqrt(ss / (big_n - 1))
-    return Pooled(int(big_n), est_mean, est_sd, mean_lo, mean_hi, sd_lo, float(sd_hi))
-
-
-def _overlap(lo1: float, hi1: float, lo2: float, hi2: float) -> bool:
-    return lo1 <= hi2 + _EPS and lo2 <= hi1 + _EPS
-
-
-def _severity(reported: float, estimate: float, lo: float, hi: float, half: float) -> str:
-    if abs(reported - estimate) <= half + _EPS:
-        return "ok"
-    return "rounding" if _overlap(reported - half, reported + half, lo, hi) else "inconsistent"
-
-
-# --------------------------------------------------------------------------- study design
-
-
-class StudyDesign:
-    """Population sizes from the sample table and the printed cells by group and scale.
-
-    The sample table is the publication's count-only rows (no scale); the other rows are
-    the cells of its result tables.
-    """
-
-    def __init__(self, cells: pd.DataFrame, cb: Codebook) -> None:
-        self.cb = cb
-        t1 = cells[cells["scale"].isna()]
-        self.counts = {(r, s): int(n) for r, s, n in zip(t1["role"], t1["sector"], t1["n"],
-                                                         strict=True)}
-        self.cells = cells[cells["scale"].notna()].copy()
-
-    def population(self, group: str) -> int | None:
-        """Table 1 count of the respondents a group key describes (None if unknown)."""
-        g = parse_group_key(group)
-        if g["gender"]:
-            return None
-        roles = roles_of(g["role"])
-        total = 0
-        for role in roles:
-            n = self.counts.get((role, g["sector"]))
-            if n is None and g["sector"] != "all":
-                n = 0  # Table 1 leaves a cell empty when nobody of that role is in the sector
-            if n is None:
-                return None
-            total += n
-        return total
-
-    def best(self, group: str, scale: str) -> pd.Series | None:
-        """Return the printed cell for (group, scale), preferring one whose n fits Table 1."""
-        rows = self.cells[(self.cells["group"] == group) & (self.cells["scale"] == scale)]
-        if rows.empty:
-            return None
-        pop = self.population(group)
-        agree = rows[rows["n"] == pop] if pop is not None else rows.iloc[0:0]
-        return (agree if len(agree) else rows).sort_values("table").iloc[0]
-
-    def partitions(self, pooled: str) -> list[tuple[str, list[str]]]:
-        """Ways the pooled group splits into printed subgroups: by sector, by gender."""
-        g = parse_group_key(pooled)
-        out = []
-        if g["sector"] == "all" and not g["gender"]:
-            roles = roles_of(g["role"])
-            parts = [f"{r}>{g['target']}@{s}" for r in roles for s in sector_codes()
-                     if self.counts.get((r, s), 0) > 0]
-            out.append(("sectors", parts))
-            # printed gender cells of the same group split it too
-            by_gender = [f"{pooled}#{x}" for x in self.cb.genders]
-            if self.cells["group"].isin(by_gender).any():
-                out.append(("genders", by_gender))
-        return out
 
 
 def _tables(*cells: pd.Series) -> str:
@@ -417,14 +205,14 @@ def _check_recomposition(design: StudyDesign) -> list[dict]:
                     n_note = (f" (Table {printed['table']} prints n = {printed['n']} but the "
                               f"subgroups hold {est.n}: respondents outside the subgroups "
                               "could explain a difference)")
-                sev = _severity(printed["mean"], est.mean, est.mean_lo, est.mean_hi, HALF)
+                sev = severity(printed["mean"], est.mean, est.mean_lo, est.mean_hi, HALF)
                 rows.append(_row(
                     "recomposition: mean", tabs, scale, label, printed["mean"],
                     round(est.mean, 4), sev,
                     f"Pooling {parts_txt} gives M = {est.mean:.4f} (any values within rounding: "
                     f"[{est.mean_lo:.4f}, {est.mean_hi:.4f}]); Table {printed['table']} prints "
                     f"{_fmt(printed['mean'])}{n_note}"))
-                sev = _severity(printed["sd"], est.sd, est.sd_lo, est.sd_hi, HALF)
+                sev = severity(printed["sd"], est.sd, est.sd_lo, est.sd_hi, HALF)
                 rows.append(_row(
                     "recomposition: SD", tabs, scale, label, printed["sd"], round(est.sd, 4), sev,
                     f"Pooled SD from within- and between-group sums of squares of {parts_txt} is "
@@ -437,10 +225,10 @@ def _check_recomposition(design: StudyDesign) -> list[dict]:
                                     (e2.mean, e2.mean_lo, e2.mean_hi)),
                                    ("SD", (e1.sd, e1.sd_lo, e1.sd_hi),
                                     (e2.sd, e2.sd_lo, e2.sd_hi))):
-                    if abs(a[0] - b[0]) <= HALF + _EPS:
+                    if abs(a[0] - b[0]) <= HALF + EPS:
                         sev = "ok"
                     else:
-                        sev = "rounding" if _overlap(a[1], a[2], b[1], b[2]) else "inconsistent"
+                        sev = "rounding" if overlap(a[1], a[2], b[1], b[2]) else "inconsistent"
                     rows.append(_row(
                         f"recomposition: {stat}", tabs, scale, f"{pooled}: {h1} vs {h2}",
                         round(a[0], 4), round(b[0], 4), sev,
@@ -479,7 +267,7 @@ def _check_text(design: StudyDesign) -> list[dict]:
                 if quoted is None or cell is None:
                     continue
                 half = _quoted_half(quoted)
-                ok = abs(quoted - cell["mean"]) <= half + _EPS
+                ok = abs(quoted - cell["mean"]) <= half + EPS
                 rows.append(_row(
                     "text vs table", str(cell["table"]), scale, f"{cid}: {group}", quoted,
                     cell["mean"], "ok" if ok else "inconsistent",
@@ -518,9 +306,9 @@ def _check_text(design: StudyDesign) -> list[dict]:
                 if cell is not None:
                     values.append((cell, claim["scale"]))
         outside = [(c, s) for c, s in values
-                   if c["mean"] < lo - half - _EPS or c["mean"] > hi + half + _EPS]
+                   if c["mean"] < lo - half - EPS or c["mean"] > hi + half + EPS]
         means = [c["mean"] for c, _ in values]
-        attained = (abs(min(means) - lo) <= half + _EPS and abs(max(means) - hi) <= half + _EPS)
+        attained = (abs(min(means) - lo) <= half + EPS and abs(max(means) - hi) <= half + EPS)
         scales = ",".join(sorted(set(part["scale"])))
         if outside:
             sev = "inconsistent"
@@ -560,7 +348,7 @@ def _check_composites(design: StudyDesign) -> list[dict]:
             means = np.array([by_scale.loc[p, "mean"] for p in comp.composite_of], float)
             est = float(weights @ means)
             printed = float(by_scale.loc[comp.id, "mean"])
-            sev = _severity(printed, est, est - HALF, est + HALF, HALF)
+            sev = severity(printed, est, est - HALF, est + HALF, HALF)
             parts = " + ".join(f"{p} {by_scale.loc[p, 'mean']:.2f}" for p in comp.composite_of)
             rows.append(_row(
                 "composite mean", str(table), comp.id, group, printed, round(est, 4), sev,

@@ -18,9 +18,10 @@ job writes is passed through :class:`SmallCellGuard`:
   table that shows it.  Each suppression is recorded with its reason
   (:meth:`SmallCellGuard.summary`, ``suppression.csv``).
 
-:func:`disclosure_attack` is the matching audit: from written tables alone it tries
-every subtraction along those hierarchies (and solves the linear system they form)
-and reports what it can derive about suppressed groups.
+:func:`disclosure_attack` (:mod:`triad.disclosure`) is the matching audit: from written
+tables alone it tries every subtraction along those hierarchies (and solves the linear
+system they form) and reports what it can derive about suppressed groups.  The lattice
+of groups and the suppression plan are in :mod:`triad.group_lattice`.
 
 Respondent ids never reach an output: model rows carry codes from :func:`pseudonym`,
 an HMAC-SHA256 of the id under a key derived from the complete validated data set
@@ -33,13 +34,20 @@ fits, LOO comparisons and the respondent-effect order stay valid.
 import hashlib
 import hmac
 import re
-from itertools import combinations, product
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from triad.codebook import roles_of
+from triad.disclosure import disclosure_attack
+from triad.group_lattice import (
+    Lattice,
+    contrast_index,
+    is_pooled,
+    plan_suppression,
+    resolve_contrast,
+    table_groups,
+)
 from triad.published import group_key, load_cells, parse_group_key
 
 __all__ = ["DEFAULT_MIN_CELL", "PROTECTED_COLUMNS", "SmallCellGuard", "disclosure_attack",
@@ -67,9 +75,6 @@ PROTECTED_COLUMNS = {
     "rope_sensitivity.csv": ["rope", "p_rope"],
 }
 SUMMARY_COLUMNS = ["table", "rows_suppressed", "columns", "rule", "kind", "groups"]
-# Sets of up to this many small atoms (finest cells) are checked as derivable aggregates.
-_MAX_COMBO = 3
-_TOL = 1e-8
 
 
 # --------------------------------------------------------------------------- codes
@@ -95,161 +100,6 @@ def pseudonym(respondent_id: str, key: bytes) -> str:
         raise ValueError("pseudonym needs the data set's secret key (pseudonym_key)")
     digest = hmac.new(bytes(key), str(respondent_id).encode("utf-8"), hashlib.sha256)
     return "p" + digest.hexdigest()[:10]
-
-
-# --------------------------------------------------------------------------- groups
-_KEY = re.compile(r"[A-Za-z0-9_]+>[A-Za-z0-9_]*@[A-Za-z0-9_]+(?:#[A-Za-z0-9_]+)?")
-
-
-def table_groups(text) -> list[str]:
-    """Group keys named in a table cell (``'a>b@all | c>d@all'``, ``'age ~ x in a>b@all'``)."""
-    return _KEY.findall(text) if isinstance(text, str) else []
-
-
-def _is_pooled(role: str) -> bool:
-    return role == "all" or len(roles_of(role)) > 1
-
-
-def _columns(atoms: pd.DataFrame) -> dict:
-    """Return the atoms' key columns as plain arrays (pandas compares slowly per key)."""
-    return {c: np.asarray(atoms[c].to_numpy(dtype=object)) for c in
-            ("role", "target", "sector", "gender")}
-
-
-def _mask(cols: dict, key: str) -> np.ndarray:
-    """Atoms (finest cells: role, target, sector, gender) that a group key covers."""
-    g = parse_group_key(key)
-    m = np.ones(len(cols["role"]), dtype=bool)
-    if g["role"] != "all":  # 'all' pools every role, as in the report's Table 1
-        m &= np.isin(cols["role"], list(roles_of(g["role"])))
-    if g["target"]:
-        m &= cols["target"] == g["target"]
-    if g["sector"] != "all":
-        m &= cols["sector"] == g["sector"]
-    if g["gender"]:
-        m &= cols["gender"] == g["gender"]
-    return m
-
-
-def _basis(rows: np.ndarray, width: int) -> np.ndarray:
-    """Orthonormal basis of the row space of ``rows``."""
-    if len(rows) == 0:
-        return np.zeros((0, width))
-    _, s, vt = np.linalg.svd(np.asarray(rows, dtype=float), full_matrices=False)
-    return vt[s > _TOL * max(1.0, s[0])]
-
-
-def _in_span(basis: np.ndarray, vectors: np.ndarray) -> np.ndarray:
-    vectors = np.atleast_2d(np.asarray(vectors, dtype=float))
-    resid = vectors - (vectors @ basis.T) @ basis
-    return np.linalg.norm(resid, axis=1) <= 1e-7 * np.maximum(np.linalg.norm(vectors, axis=1),
-                                                              1.0)
-
-
-class _Lattice:
-    """Every group the keys can name over one scale's atoms, merged by the atoms they cover.
-
-    Groups with the same atoms (``teacher>youth@all`` and ``teacher>youth@special_education``
-    when teachers work in one sector) carry the same statistics: they form one class and
-    are shown or blanked together.
-    """
-
-    def __init__(self, atoms: pd.DataFrame, raters: list[str]) -> None:
-        self.atoms = atoms.reset_index(drop=True)
-        self.n = self.atoms["n"].to_numpy(dtype=float)
-        self.cols = _columns(self.atoms)
-        self._members: dict = {}
-        targets = sorted(set(self.atoms["target"]))
-        sectors = ["all", *sorted(set(self.atoms["sector"]))]
-        genders = [None, *sorted(set(self.atoms["gender"]) - {""})]
-        classes: dict[frozenset, list[str]] = {}
-        for rater, target, sector, gender in product(raters, targets, sectors, genders):
-            key = group_key(rater, target or None, sector, gender)
-            members = frozenset(np.flatnonzero(_mask(self.cols, key)).tolist())
-            if members and self.size(members) > 0:
-                classes.setdefault(members, []).append(key)
-        # deterministic order: small groups first, then by their first key
-        self.classes = dict(sorted(((c, sorted(keys)) for c, keys in classes.items()),
-                                   key=lambda kv: (self.size(kv[0]), kv[1][0])))
-
-    def size(self, members) -> int:
-        return int(self.n[list(members)].sum())
-
-    def vector(self, members) -> np.ndarray:
-        v = np.zeros(len(self.atoms))
-        v[list(members)] = 1.0
-        return v
-
-    def members(self, key: str) -> frozenset:
-        if key not in self._members:
-            self._members[key] = frozenset(np.flatnonzero(_mask(self.cols, key)).tolist())
-        return self._members[key]
-
-    def label(self, members) -> str:
-        if members in self.classes:
-            return self.classes[members][0]
-        parts = []
-        for i in sorted(members):
-            a = self.atoms.loc[i]
-            key = group_key(a["role"], a["target"] or None, a["sector"], a["gender"] or None)
-            parts.append(key if a["gender"] else f"{key} (gender not given)")
-        return " + ".join(parts)
-
-
-def _plan(lattice: _Lattice, min_cell: int, prominent: set, pinned: set) -> dict:
-    """Choose the classes to blank: primary (0 < n < min_cell) and complementary ones.
-
-    Returns ``{class: {"kind", "reason"}}``.  Greedy and deterministic: while a
-    primary class or a set of fewer than ``min_cell`` respondents (up to ``_MAX_COMBO``
-    small atoms, e.g. people without a gender) lies in the span of the shown classes,
-    blank the cheapest shown class that its derivation uses (the one least prominent
-    in the report's tables, then the smallest).
-    """
-    classes = list(lattice.classes)
-    width = len(lattice.atoms)
-    hidden = {c: {"kind": "primary", "reason": f"n < {min_cell}"}
-              for c in classes if 0 < lattice.size(c) < min_cell}
-    small = [i for i in range(width) if 0 < lattice.n[i] < min_cell]
-    combos = [frozenset(x) for k in range(1, _MAX_COMBO + 1) for x in combinations(small, k)
-              if lattice.n[list(x)].sum() < min_cell]
-
-    def cost(c):
-        keys = lattice.classes[c]
-        return (any(k in prominent for k in keys), lattice.size(c), keys[0])
-
-    for _ in range(len(classes) + 1):
-        visible = [c for c in classes if c not in hidden]
-        matrix = np.array([lattice.vector(c) for c in visible]).reshape(-1, width)
-        basis = _basis(matrix, width)
-        # what must stay hidden: the small groups and small sets of atoms (a complementary
-        # suppression of a large group protects; it needs no protection of its own)
-        targets = list(dict.fromkeys(
-            [c for c in classes if hidden.get(c, {}).get("kind") == "primary"] + combos))
-        if not targets:
-            break
-        leaks = _in_span(basis, np.array([lattice.vector(t) for t in targets]))
-        if not leaks.any():
-            break
-        target = targets[int(np.flatnonzero(leaks)[0])]
-        vec = lattice.vector(target)
-        alpha = np.linalg.lstsq(matrix.T, vec, rcond=None)[0]
-        used = [visible[i] for i in np.flatnonzero(np.abs(alpha) > 1e-9)]
-        candidates = sorted((c for c in used if not set(lattice.classes[c]) & pinned), key=cost)
-        if not candidates:  # only pinned classes derive it: blank what touches it instead
-            candidates = sorted((c for c in visible if c & target
-                                 and not set(lattice.classes[c]) & pinned), key=cost)
-        if not candidates:
-            break
-        chosen = candidates[0]
-        for c in candidates:
-            rest = np.array([lattice.vector(v) for v in visible if v != c]).reshape(-1, width)
-            if not _in_span(_basis(rest, width), vec)[0]:
-                chosen = c
-                break
-        hidden[chosen] = {"kind": "secondary",
-                          "reason": f"shown, it would let {lattice.label(target)} be derived "
-                                    "by adding and subtracting groups"}
-    return hidden
 
 
 # --------------------------------------------------------------------------- the guard
@@ -308,7 +158,7 @@ class SmallCellGuard:
             return
         template = set(load_cells()["group"])
         pooled = sorted({parse_group_key(k)["role"] for k in template} - {"all"})
-        pooled = [r for r in pooled if _is_pooled(r)]
+        pooled = [r for r in pooled if is_pooled(r)]
         self._lattices = {}
         # one lattice per scale (respondents with a score) and one of respondent counts
         s = self._scores.assign(gender=self._scores["gender"].fillna("").astype(str))
@@ -317,7 +167,7 @@ class SmallCellGuard:
                      .nunique().rename("n").reset_index())
             roles = set(atoms["role"])
             raters = sorted(roles) + [r for r in pooled if set(roles_of(r)) & roles]
-            self._lattices[scale] = _Lattice(atoms, raters)
+            self._lattices[scale] = Lattice(atoms, raters)
         # respondent counts (the report's Table 1) name no gender: no gender split there
         cells = load_cells()
         counted = cells.loc[cells["scale"].isna(), "group"]
@@ -328,11 +178,12 @@ class SmallCellGuard:
                  .nunique().rename("n").reset_index())
         roles = set(atoms["role"])
         raters = sorted(roles) + [r for r in pooled if set(roles_of(r)) & roles] + ["all"]
-        self._lattices[None] = _Lattice(atoms, raters)
+        self._lattices[None] = Lattice(atoms, raters)
         # the total number of respondents is in run.json: it is never blanked
         pinned = {group_key("all", None, "all")}
         for scale, lattice in self._lattices.items():
-            for members, entry in _plan(lattice, self.min_cell, template, pinned).items():
+            for members, entry in plan_suppression(
+                    lattice, self.min_cell, template, pinned).items():
                 self._hidden[(scale, members)] = entry
 
     def plan(self) -> pd.DataFrame:
@@ -485,344 +336,3 @@ class SmallCellGuard:
     def summary(self) -> pd.DataFrame:
         """One row per table and kind of suppression (empty when nothing was suppressed)."""
         return pd.DataFrame(self.notes, columns=SUMMARY_COLUMNS)
-
-
-# --------------------------------------------------------------------------- contrasts
-def contrast_index(units: pd.DataFrame) -> dict:
-    """Map ``(contrast name, sector)`` to the ``(group key, scale)`` pairs it compares.
-
-    Built with triad's own contrast definitions (:func:`triad.contrasts.contrast_pairs`)
-    and the naming of the labelled estimands (:mod:`triad.estimands`) over ``units``
-    (columns ``role, target, scale, sector, gender``).
-    """
-    from triad.contrasts import contrast_pairs, families
-    from triad.estimands import age_effect_name, gender_gap_name
-
-    # plain object columns and one row per atom: contrast_pairs compares per pair
-    units = units[["role", "target", "scale", "sector", "gender"]].astype(object)
-    units["gender"] = units["gender"].where(units["gender"].notna(), None)
-    units = units.drop_duplicates().reset_index(drop=True)
-    index: dict = {}
-    for scale in sorted(set(units["scale"])):
-        for family in families():
-            for cname, sector, sa, sb in contrast_pairs(family, scale, units):
-                index.setdefault((cname, sector), [
-                    (group_key(s.rater, s.target or None, s.sector, s.gender), s.scale)
-                    for s in (sa, sb)])
-    # the estimands' gender and age rows: rater is a pooled role or the role itself
-    template = {parse_group_key(k)["role"] for k in load_cells()["group"]}
-    pooled = [r for r in sorted(template) if r != "all" and _is_pooled(r)]
-    genders = sorted(set(units["gender"].dropna()) - {""})
-    sectors = ["all", *sorted(set(units["sector"]))]
-    for (scale, role, target), _ in units.groupby(["scale", "role", "target"]):
-        rater = next((p for p in pooled if role in roles_of(p)), role)
-        for sector in sectors:
-            name = gender_gap_name(scale, rater, target)
-            index.setdefault((name, sector), [
-                (group_key(rater, target, sector, g), scale) for g in genders])
-            for label in ("per_sd", "per_5_years"):
-                index.setdefault((age_effect_name(scale, label, rater, target), sector),
-                                 [(group_key(rater, target, sector), scale)])
-    return index
-
-
-def resolve_contrast(index: dict, row) -> list[tuple[str, str]] | None:
-    """Return the groups behind a contrasts row (standardised: every sector's)."""
-    name, sector = row.get("contrast"), row.get("sector")
-    if not isinstance(name, str) or not isinstance(sector, str):
-        return None
-    if (name, sector) not in index:
-        # a variant of a known contrast ('..._latent' rows of ordinal models)
-        known = sorted({n for n, _ in index if name.startswith(n + "_")}, key=len)
-        if not known:
-            return None
-        name = known[-1]
-    if row.get("estimand") == "standardised":
-        parts = [g for (n, s), gs in index.items() if n == name and s != "all" and "-" not in s
-                 for g in gs]
-        return (parts + index.get((name, sector), [])) or None
-    return index.get((name, sector))
-
-
-# --------------------------------------------------------------------------- the attack
-_STATS = ("n", "sum", "sumsq")
-
-
-def _stats(n, mean=np.nan, sd=np.nan) -> np.ndarray:
-    """n, n * mean and the sum of squares (n - 1) sd^2 + n mean^2 (NaN where not shown)."""
-    n, mean, sd = (float(x) if x is not None and not pd.isna(x) else np.nan
-                   for x in (n, mean, sd))
-    total = n * mean
-    sumsq = (n - 1) * sd ** 2 + n * mean ** 2 if n > 1 else (n * mean ** 2 if n == 1 else np.nan)
-    return np.array([n, total, sumsq])
-
-
-class _Family:
-    """Statistics of one kind (same data, same scale) from the written tables."""
-
-    def __init__(self) -> None:
-        self.shown: dict[str, np.ndarray] = {}
-        self.hidden: set[str] = set()
-        self.equations: list[tuple[dict, float]] = []  # {key: coefficient on 'sum'}, value
-
-    def show(self, key: str, values: np.ndarray) -> None:
-        old = self.shown.get(key)
-        self.shown[key] = values if old is None else np.where(np.isnan(old), values, old)
-
-    def keys(self) -> set[str]:
-        return set(self.shown) | self.hidden
-
-
-def _relations(keys: set[str]) -> list[tuple[str, list[str]]]:
-    """Additive relations ``total = sum of parts`` among the keys (parts that are named).
-
-    A key is refined along any non-empty set of its dimensions: a pooled role into its
-    roles (``all`` into every role named), a sector total into the sectors, a group
-    into its genders.  Parts no table names are taken as empty (an attacker who knows
-    the design), so a relation may equate a total with a single part.
-    """
-    parsed = {k: parse_group_key(k) for k in keys}
-    base = sorted({g["role"] for g in parsed.values() if not _is_pooled(g["role"])})
-    sectors = sorted({g["sector"] for g in parsed.values()} - {"all"})
-    genders = sorted({g["gender"] for g in parsed.values() if g["gender"]})
-    out = []
-    for key in sorted(keys):
-        g = parsed[key]
-        options = {
-            "role": (base if g["role"] == "all" else list(roles_of(g["role"])))
-            if _is_pooled(g["role"]) else None,
-            "sector": sectors if g["sector"] == "all" else None,
-            "gender": genders if g["gender"] is None else None}
-        dims = [d for d, v in options.items() if v]
-        for k in range(1, len(dims) + 1):
-            for refine in combinations(dims, k):
-                values = {d: (options[d] if d in refine else [g[d]])
-                          for d in ("role", "sector", "gender")}
-                parts = [group_key(r, g["target"], s, x) for r, s, x in product(
-                    values["role"], values["sector"], values["gender"])]
-                parts = [p for p in parts if p in keys and p != key]
-                if parts:
-                    out.append((key, parts))
-    return out
-
-
-def _subtract(family: _Family, relations, counts: dict) -> dict:
-    """Every subtraction along the relations, repeated while it derives something new."""
-    known = {k: v.copy() for k, v in family.shown.items()}
-    derived: dict = {}
-    for _ in range(len(family.keys()) + 1):
-        new = False
-        for total, parts in relations:
-            members = [total, *parts]
-            for target in members:
-                if target not in family.hidden:
-                    continue
-                others = [m for m in members if m != target]
-                for j, stat in enumerate(_STATS):
-                    if not np.isnan(known.get(target, np.full(3, np.nan))[j]):
-                        continue
-                    counts["subtractions"] += 1
-                    vals = [known.get(m, np.full(3, np.nan))[j] for m in others]
-                    if any(np.isnan(v) for v in vals):
-                        continue
-                    value = (vals[0] - sum(vals[1:]) if target != total else sum(vals))
-                    known.setdefault(target, np.full(3, np.nan))[j] = value
-                    derived[(target, stat)] = (value, f"{total} = " + " + ".join(parts))
-                    new = True
-        if not new:
-            break
-    return derived
-
-
-def _solve(family: _Family, counts: dict) -> dict:
-    """Solve the linear system of everything shown; report the hidden groups it fixes."""
-    keys = sorted(family.keys())
-    parsed = {k: parse_group_key(k) for k in keys}
-    base = sorted({g["role"] for g in parsed.values() if not _is_pooled(g["role"])})
-    targets = sorted({g["target"] or "" for g in parsed.values()})
-    sectors = sorted({g["sector"] for g in parsed.values()} - {"all"})
-    genders = sorted({g["gender"] for g in parsed.values() if g["gender"]}) or [""]
-    atoms = pd.DataFrame(list(product(base, targets, sectors, genders)),
-                         columns=["role", "target", "sector", "gender"])
-    if atoms.empty:
-        return {}
-    cols = _columns(atoms)
-    masks = {k: _mask(cols, k) for k in keys}
-    used = np.logical_or.reduce([m for m in masks.values()])
-    atoms = atoms[used].reset_index(drop=True)
-    masks = {k: m[used] for k, m in masks.items()}
-    derived = {}
-    for j, stat in enumerate(_STATS):
-        rows = [(masks[k].astype(float), v[j]) for k, v in family.shown.items()
-                if not np.isnan(v[j])]
-        if stat == "sum":
-            for coef, value in family.equations:
-                vec = sum(c * masks[k] for k, c in coef.items() if k in masks)
-                if not isinstance(vec, int):
-                    rows.append((np.asarray(vec, dtype=float), value))
-        if not rows:
-            continue
-        a = np.array([r[0] for r in rows])
-        b = np.array([r[1] for r in rows])
-        basis = _basis(a, a.shape[1])
-        solution = np.linalg.lstsq(a, b, rcond=None)[0]
-        for k in sorted(family.hidden):
-            if not masks[k].any():
-                continue
-            counts["rank_checks"] += 1
-            if _in_span(basis, masks[k].astype(float))[0]:
-                derived[(k, stat)] = (float(masks[k] @ solution), "linear system")
-    return derived
-
-
-def _attack_families(tables: dict) -> dict:
-    """Sort the written tables' statistics into families of additive statistics.
-
-    Each family holds what is shown per group key and which keys are blank; ``("n",
-    scale)`` pools every table's group sizes, so a size blanked in one table and shown
-    in another is found too.
-    """
-    families: dict = {}
-    pending: dict = {}  # groups of blanked multi-group rows, by family
-
-    def fam(*key) -> _Family:
-        return families.setdefault(key, _Family())
-
-    def record(family: tuple, key: str, values: np.ndarray | None) -> None:
-        if values is None:
-            fam(*family).hidden.add(key)
-        else:
-            fam(*family).show(key, values)
-        if family[0] != "n":
-            sizes = None if values is None else np.array([values[0], np.nan, np.nan])
-            record(("n", family[-1]), key, sizes)
-
-    cells = tables.get("cells.csv")
-    if cells is not None:
-        for _, r in cells.iterrows():
-            if isinstance(r.get("group"), str):
-                scale = r["scale"] if isinstance(r.get("scale"), str) else None
-                record(("cells", scale), r["group"],
-                       None if _blank(r) else _stats(r.get("n"), r.get("mean"), r.get("sd")))
-    rel = tables.get("reliability.csv")
-    if rel is not None:
-        for _, r in rel.iterrows():
-            target = r["target"] if isinstance(r.get("target"), str) else None
-            record(("reliability", r["scale"]), group_key(r["role"], target, r["sector"]),
-                   None if _blank(r) else _stats(r.get("n")))
-    means = tables.get("posterior_cell_means.csv")
-    if means is not None:
-        for _, r in means.iterrows():
-            if str(r.get("data_source", "")) == "published":
-                continue
-            gender = r.get("gender")
-            gender = gender if isinstance(gender, str) and gender != "all" else None
-            target = r["target"] if isinstance(r.get("target"), str) else None
-            record(("model", r["model"], r["scale"]),
-                   group_key(r["role"], target, r["sector"], gender),
-                   None if _blank(r) else _stats(r.get("n"), r.get("mean")))
-    contrasts = tables.get("contrasts.csv")
-    if contrasts is not None and len(contrasts):
-        index = contrast_index(_vocabulary_units(families))
-        for _, r in contrasts.iterrows():
-            if str(r.get("data_source", "")) == "published":
-                continue
-            groups = resolve_contrast(index, r)
-            estimand = r.get("estimand") if isinstance(r.get("estimand"), str) else (
-                "descriptive")
-            if not groups or len(groups) != 2 or groups[0][1] != groups[1][1]:
-                continue
-            (ka, scale), (kb, _) = groups
-            family = ("model", r["model"], scale)
-            if _blank(r):
-                pending.setdefault(family, set()).update((ka, kb))
-                continue
-            na, nb = r.get("n_a"), r.get("n_b")
-            record(family, ka, _stats(na))
-            record(family, kb, _stats(nb))
-            if estimand == "descriptive" and not pd.isna(r.get("estimate")) and na and nb:
-                fam(*family).equations.append(({ka: 1.0 / float(na), kb: -1.0 / float(nb)},
-                                               float(r["estimate"])))
-    for family, keys in pending.items():
-        for key in keys:
-            if key not in fam(*family).shown and key not in fam("n", family[-1]).shown:
-                record(family, key, None)
-    return families
-
-
-def _blank(row) -> bool:
-    flag = row.get("suppressed")
-    return bool(flag) and str(flag).lower() not in ("false", "0", "nan")
-
-
-def _vocabulary_units(families: dict) -> pd.DataFrame:
-    """Atoms (role, target, scale, sector, gender) implied by the group keys in the tables."""
-    cells, genders = set(), set()
-    for key, f in families.items():
-        for k in f.keys():
-            g = parse_group_key(k)
-            if g["gender"]:
-                genders.add(g["gender"])
-            if isinstance(key[-1], str) and g["target"] and g["sector"] != "all":
-                for role in roles_of(g["role"]):
-                    cells.add((role, g["target"], key[-1], g["sector"]))
-    rows = [(*c, g) for c in sorted(cells) for g in (sorted(genders) or [None])]
-    return pd.DataFrame(rows, columns=["role", "target", "scale", "sector", "gender"])
-
-
-def disclosure_attack(tables) -> dict:
-    """Try to derive suppressed statistics from written tables, as an attacker would.
-
-    For every family of additive statistics (the data's cells per scale; respondent
-    counts; reliability n; each model's posterior cell means, contrast sizes and
-    descriptive contrasts), every relation ``total = sum of parts`` that the group keys
-    imply is used to derive each suppressed member from the shown ones -- ``n``,
-    ``n * mean`` and the sum of squares ``(n - 1) sd^2 + n mean^2`` -- repeatedly, so
-    derived values feed further subtractions; then the whole linear system of shown
-    statistics is solved and every suppressed group it determines is reported.
-
-    Parameters
-    ----------
-    tables : dict of {str: DataFrame} or path
-        Written tables by file name (``cells.csv`` ...), or a folder of them.
-
-    Returns
-    -------
-    dict
-        ``tables`` (names read), ``families``, ``relations``, ``subtractions`` (tried),
-        ``rank_checks`` and ``derived``: one dict per derived statistic (``family``,
-        ``group``, ``scale``, ``statistic`` in ``n``/``sum``/``sumsq``, ``value``,
-        ``how``).  Parts that no table names are taken as empty, so a derivation can be
-        wrong; compare it with the truth before calling it a disclosure.
-    """
-    if not isinstance(tables, dict):
-        folder = Path(tables)
-        tables = {p.name: pd.read_csv(p) for p in sorted(folder.glob("*.csv"))}
-    families = _attack_families(tables)
-    counts = {"subtractions": 0, "rank_checks": 0, "relations": 0}
-    derived = []
-    for key, family in sorted(families.items(), key=lambda kv: str(kv[0])):
-        if not family.hidden:
-            continue
-        relations = _relations(family.keys())
-        counts["relations"] += len(relations)
-        # blank in one row, shown in another (another table, or a repeated row)
-        found = {(k, stat): (family.shown[k][j], "shown in another row")
-                 for k in sorted(family.hidden & set(family.shown))
-                 for j, stat in enumerate(_STATS) if not np.isnan(family.shown[k][j])}
-        family.hidden -= set(family.shown)
-        for item, value in _subtract(family, relations, counts).items():
-            found.setdefault(item, value)
-        for item, value in _solve(family, counts).items():
-            found.setdefault(item, value)
-        # a group derived to be empty discloses nobody
-        empty = {g for (g, stat), (value, _) in found.items() if stat == "n" and abs(value) < 0.5}
-        for (group, stat), (value, how) in sorted(found.items()):
-            if group in empty:
-                continue
-            derived.append({"family": key[0], "group": group, "scale": key[-1],
-                            "statistic": stat, "value": value, "how": how,
-                            "model": key[1] if key[0] == "model" else ""})
-    used = [n for n in ("cells.csv", "reliability.csv", "posterior_cell_means.csv",
-                        "contrasts.csv") if n in tables]
-    return {"tables": used, "families": len(families), **counts, "derived": derived}

@@ -24,27 +24,40 @@ A CSV file may be UTF-8 (with or without BOM), Windows-1252/Latin-1, or UTF-16/U
 byte-order mark.  A ``.sav`` file is parsed by pyreadstat in a child process: the ReadStat
 C library crashes (SIGSEGV) on some corrupt files, which is then a refusal, not a dead
 program.
+
+File formats are decoded by :mod:`triad.file_formats`, cells read by :mod:`triad.cell_values`;
+the long form is :mod:`triad.long_form`'s (its names are importable from here too).
 """
 
-import codecs
-import csv
-import hashlib
-import io
 import json
 import math
-import pickle
-import re
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from triad.codebook import Codebook, Covariate, load_codebook
+from triad.cell_values import (
+    covariate_column,
+    covariate_summary,
+    id_text,
+    is_blank,
+    is_declared_missing,
+    map_codes,
+    normalise_columns,
+    show,
+    to_number,
+)
+from triad.codebook import Codebook, load_codebook
 from triad.errors import TriadInputError
+from triad.file_formats import read_any
+from triad.long_form import (
+    LONG_COLUMNS,
+    long_from_wide,
+    wide_from_long,
+    with_covariates,
+    write_wide_csv,
+)
 
 __all__ = [
     "RespondentData",
@@ -57,15 +70,7 @@ __all__ = [
     "QUARANTINE_COLUMNS",
 ]
 
-LONG_COLUMNS = [
-    "respondent_id", "role", "sector", "gender", "age", "scale", "target", "item", "column",
-    "value",
-]
 QUARANTINE_COLUMNS = ["file", "row", "respondent_id", "column", "value", "reason"]
-
-_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
-_SAV_SUFFIXES = {".sav", ".zsav"}
-_PARQUET_SUFFIXES = {".parquet", ".pq"}
 
 # Reasons an answer is quarantined; only these refuse the file under strict=True.
 _STRICT_REASONS = ("not a number", "not a whole number", "out of range", "implausible age",
@@ -134,426 +139,6 @@ class RespondentData:
         return tab
 
 
-def with_covariates(frame: pd.DataFrame, covariates: pd.DataFrame) -> pd.DataFrame:
-    """Add each respondent's covariate values to every row of ``frame`` (by ``respondent_id``).
-
-    Row order and index of ``frame`` are kept.
-    """
-    names = [c for c in covariates.columns if c != "respondent_id"]
-    if not names:
-        return frame
-    by_id = covariates.set_index(covariates["respondent_id"].astype(str))[names]
-    ids = frame["respondent_id"].astype(str)
-    out = frame.copy()
-    for name in names:
-        out[name] = ids.map(by_id[name]).to_numpy()
-    return out
-
-
-# --------------------------------------------------------------------------- reading
-
-
-# Byte-order marks of the wide Unicode encodings (UTF-32 first: its LE mark starts like UTF-16's).
-_WIDE_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
-    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
-    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
-    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
-)
-
-
-def _decode(path: Path, data: bytes) -> tuple[str, list]:
-    notes = []
-    for bom, codec, name in _WIDE_BOMS:
-        if data.startswith(bom):
-            # Excel's "Unicode text" export: UTF-16 with a byte-order mark (and tabs).
-            try:
-                text = data.decode(codec)
-            except UnicodeDecodeError as exc:
-                raise TriadInputError(
-                    path, f"the file starts with a {name} byte-order mark but is not valid "
-                    f"{name} ({exc.reason} at byte {exc.start}); save it as UTF-8"
-                ) from None
-            notes.append(f"{path.name}: read as {name} (byte-order mark)")
-            return text.lstrip("\ufeff"), notes
-    if b"\x00" in data:
-        raise TriadInputError(
-            path, "the file looks binary (it holds NUL bytes), not a CSV text file "
-            "(or it is UTF-16 text without a byte-order mark: save it as UTF-8); "
-            "SPSS files must end in .sav, parquet files in .parquet"
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        # Dutch Excel on Windows writes cp1252; latin-1 cannot fail, so it is last.
-        try:
-            text = data.decode("cp1252")
-            notes.append(f"{path.name}: not UTF-8; read as Windows-1252 (cp1252)")
-        except UnicodeDecodeError:
-            text = data.decode("latin-1")
-            notes.append(f"{path.name}: not UTF-8; read as Latin-1")
-    return text.lstrip("\ufeff"), notes
-
-
-def _sniff_delimiter(header: str) -> str:
-    counts = {d: header.count(d) for d in (";", ",", "\t")}
-    return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
-
-
-def _read_csv(path: Path) -> tuple[pd.DataFrame, dict]:
-    data = path.read_bytes()
-    if not data.strip():
-        raise TriadInputError(path, "the file is empty")
-    text, notes = _decode(path, data)
-    if "\x00" in text:
-        raise TriadInputError(
-            path, "the file looks binary (it holds NUL characters), not a CSV text file"
-        )
-    lines = text.splitlines()
-    # the header: the first line with more than delimiters, quotes and spaces
-    first = next((ln for ln in lines if ln.strip(" \t,;\"'")), "")
-    delim = _sniff_delimiter(first)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
-    header = None
-    rows, line_numbers, blank = [], [], 0
-    bad_width = []
-    start = 1  # the line a record starts on (a quoted field may span lines)
-    try:
-        for fields in reader:
-            line, start = start, reader.line_num + 1
-            if not any(f.strip() for f in fields):
-                blank += 1
-                continue
-            if header is None:
-                header = fields
-                continue
-            if len(fields) != len(header):
-                bad_width.append((line, len(fields)))
-                continue
-            rows.append(fields)
-            line_numbers.append(line)
-    except csv.Error as exc:
-        # e.g. a field longer than csv.field_size_limit(): an unclosed quote that
-        # swallows the rest of the file
-        raise TriadInputError(
-            path, f"not readable as CSV ({exc}); an unclosed quote?",
-            rows=[start], row_word="lines",
-        ) from None
-    if header is None:
-        raise TriadInputError(path, "the file holds no header row")
-    if bad_width:
-        lines_bad = [ln for ln, _ in bad_width]
-        widths = sorted({w for _, w in bad_width})
-        raise TriadInputError(
-            path,
-            f"these lines have {', '.join(map(str, widths))} fields but the header has "
-            f"{len(header)} (delimiter {delim!r}); a quoting or delimiter problem",
-            rows=lines_bad,
-            row_word="lines",
-        )
-    if not rows:
-        raise TriadInputError(path, "the file has a header but no data rows")
-    if blank:
-        notes.append(f"{path.name}: {blank} blank line(s) skipped")
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    meta = {
-        "row_numbers": line_numbers,
-        "row_word": "lines",
-        "decimal_comma": delim != ",",
-        "user_missing": {},
-        "notes": notes,
-        "format": f"csv (delimiter {delim!r})",
-    }
-    return frame, meta
-
-
-# pyreadstat (the ReadStat C library) runs in a child process: on some corrupt files
-# it crashes with a segmentation fault, which would take the whole program down.
-_SAV_CHILD = """
-import pickle, sys, warnings
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    try:
-        import pyreadstat
-        data, meta = pyreadstat.read_sav(sys.argv[1], user_missing=True, output_format="dict")
-        out = ("ok", dict(data), dict(meta.variable_value_labels),
-               dict(meta.missing_user_values), dict(meta.missing_ranges),
-               [str(w.message) for w in caught])
-    except Exception as exc:
-        out = ("error", f"{type(exc).__name__}: {exc}")
-sys.stdout.buffer.write(pickle.dumps(out))
-"""
-_SAV_TIMEOUT_S = 300
-
-
-def _run_sav_child(path: Path) -> tuple:
-    """Read a .sav file with pyreadstat in a child process (see ``_SAV_CHILD``)."""
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-c", _SAV_CHILD, str(path)], capture_output=True,
-            timeout=_SAV_TIMEOUT_S, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise TriadInputError(
-            path, f"not a readable SPSS file (the SPSS reader did not finish in "
-            f"{_SAV_TIMEOUT_S} s)"
-        ) from None
-    if proc.returncode != 0:
-        rc = proc.returncode
-        try:
-            how = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit code {rc}"
-        except ValueError:
-            how = f"signal {-rc}"
-        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
-        raise TriadInputError(
-            path, f"not a readable SPSS file (the SPSS reader crashed on it: {how}"
-            f"{'; ' + tail[0] if tail else ''}); the file is corrupt"
-        )
-    try:
-        result = pickle.loads(proc.stdout)
-    except Exception:  # whatever the child wrote, it is not a result
-        raise TriadInputError(
-            path, "not a readable SPSS file (no result from the SPSS reader)"
-        ) from None
-    if result[0] != "ok":
-        raise TriadInputError(path, f"not a readable SPSS file ({result[1]})")
-    return result[1:]
-
-
-# The last few .sav results (or refusals) by content hash: reading the same file again
-# (strict and not, one model after another) costs no new child process.
-_SAV_CACHE: dict = {}
-_SAV_CACHE_SIZE = 4
-
-
-def _read_sav(path: Path, code_columns: frozenset = frozenset()) -> tuple[pd.DataFrame, dict]:
-    key = hashlib.sha256(path.read_bytes()).hexdigest()
-    if key not in _SAV_CACHE:
-        try:
-            result = _run_sav_child(path)
-        except TriadInputError as exc:
-            result = exc.message
-        while len(_SAV_CACHE) >= _SAV_CACHE_SIZE:
-            del _SAV_CACHE[next(iter(_SAV_CACHE))]
-        _SAV_CACHE[key] = result
-    if isinstance(_SAV_CACHE[key], str):
-        raise TriadInputError(path, _SAV_CACHE[key])
-    columns, value_labels, missing_values, missing_ranges, warned = _SAV_CACHE[key]
-    frame = pd.DataFrame(columns)
-    # Map value labels of the code columns to their label text, so codebook aliases apply.
-    for col, labels in value_labels.items():
-        if col.strip().lower() in {"role", "sector", "gender", *code_columns} and (
-                col in frame.columns):
-            frame[col] = frame[col].map(lambda v, lab=labels: lab.get(v, v)).astype(object)
-    user_missing = {}
-    for col in frame.columns:
-        values = list(missing_values.get(col, []))
-        ranges = list(missing_ranges.get(col, []))
-        if values or ranges:
-            user_missing[col.strip().lower()] = (values, ranges)
-    out = {
-        "row_numbers": list(range(1, len(frame) + 1)),
-        "row_word": "rows",
-        "decimal_comma": False,
-        "user_missing": user_missing,
-        "notes": [f"{path.name}: {w}" for w in warned],
-        "format": "SPSS .sav",
-    }
-    return frame.astype(object), out
-
-
-def _read_parquet(path: Path) -> tuple[pd.DataFrame, dict]:
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises several error types for corrupt files
-        raise TriadInputError(path, f"not a readable parquet file ({exc})") from None
-    if any(name is not None for name in frame.index.names):
-        # written from a frame indexed by e.g. respondent_id: the index is a column too
-        frame = frame.reset_index()
-    parts = []
-    for i, col in enumerate(frame.columns):
-        try:
-            # pyarrow checks text only here, e.g. strings that are not valid UTF-8
-            parts.append(frame.iloc[:, i].astype(object).to_numpy(dtype=object))
-        except Exception as exc:  # pyarrow's ArrowException and friends
-            raise TriadInputError(
-                path, f"not a readable parquet file ({exc})", column=str(col)
-            ) from None
-    # positional, so that duplicate column names survive to be reported
-    frame = pd.DataFrame(
-        np.column_stack(parts) if parts else np.empty((len(frame), 0), dtype=object),
-        columns=frame.columns, dtype=object,
-    )
-    out = {
-        "row_numbers": list(range(1, len(frame) + 1)),
-        "row_word": "rows",
-        "decimal_comma": False,
-        "user_missing": {},
-        "notes": [],
-        "format": "parquet",
-    }
-    return frame, out
-
-
-def _read_any(path: Path, code_columns: frozenset = frozenset()) -> tuple[pd.DataFrame, dict]:
-    if not path.exists():
-        raise TriadInputError(path, "no such file")
-    if path.is_dir():
-        raise TriadInputError(path, "this is a folder, not a respondent file")
-    try:
-        if path.stat().st_size == 0:
-            raise TriadInputError(path, "the file is empty")
-        suffix = path.suffix.lower()
-        if suffix in _SAV_SUFFIXES:
-            frame, meta = _read_sav(path, code_columns)
-        elif suffix in _PARQUET_SUFFIXES:
-            frame, meta = _read_parquet(path)
-        elif suffix in _CSV_SUFFIXES:
-            frame, meta = _read_csv(path)
-        else:
-            with path.open("rb") as fh:
-                head = fh.read(4)
-            if head == b"$FL2" or head == b"$FL3":
-                frame, meta = _read_sav(path, code_columns)
-            elif head == b"PAR1":
-                frame, meta = _read_parquet(path)
-            else:
-                frame, meta = _read_csv(path)
-    except OSError as exc:  # permission denied, a device, a vanished file
-        raise TriadInputError(path, f"cannot read the file ({exc.strerror or exc})") from None
-    if len(frame) == 0:
-        raise TriadInputError(path, "the file has no data rows")
-    return frame, meta
-
-
-# --------------------------------------------------------------------------- values
-
-
-def _is_blank(value: object) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    if value is pd.NaT or (isinstance(value, float | np.floating) and math.isnan(value)):
-        return True
-    return isinstance(value, str) and not value.strip()
-
-
-# A number as a respondent file writes it: ASCII digits, an optional decimal point and
-# exponent, or inf/nan (which are then quarantined as not a number).
-_NUMBER = re.compile(
-    r"[+-]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|inf|infinity|nan)",
-    re.IGNORECASE,
-)
-
-
-def _to_number(value: object, decimal_comma: bool) -> float | None:
-    """Return the value as float, or None when it is not a number."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float | np.integer | np.floating):
-        try:
-            return float(value)
-        except OverflowError:  # an int beyond the float range
-            return math.inf if value > 0 else -math.inf
-    text = str(value).strip()
-    if decimal_comma:
-        text = text.replace(",", ".")
-    # Not float(text) alone: it also takes '1_0' (10) and non-ASCII digits ('３').
-    if not _NUMBER.fullmatch(text):
-        return None
-    return float(text)
-
-
-def _is_declared_missing(
-    value: object, number: float | None, codes: frozenset, text_codes: frozenset,
-    user_missing: tuple | None,
-) -> bool:
-    if str(value).strip().lower() in text_codes:  # before the number: 'NaN' is a code
-        return True
-    if number is None:
-        return False
-    if user_missing is not None:
-        values, ranges = user_missing
-        if any(number == float(v) for v in values if _to_number(v, False) is not None):
-            return True
-        for rng in ranges:
-            lo, hi = (rng["lo"], rng["hi"]) if isinstance(rng, dict) else rng
-            if _to_number(lo, False) is not None and float(lo) <= number <= float(hi):
-                return True
-        # An SPSS file declares its own codes; the codebook's generic list still applies.
-    return number in codes
-
-
-def _show(value: object) -> str:
-    text = str(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _normalise_columns(path: Path, frame: pd.DataFrame, notes: list) -> pd.DataFrame:
-    names = [str(c).replace("\ufeff", "").strip().lower() for c in frame.columns]
-    # Columns without a name: trailing delimiters (dropped when empty) or unnamed data,
-    # which is kept under a positional name and then listed as ignored.
-    keep, dropped = [], 0
-    for i, name in enumerate(names):
-        if name:
-            keep.append(i)
-        elif all(_is_blank(v) for v in frame.iloc[:, i].tolist()):
-            dropped += 1
-        else:
-            names[i] = f"(unnamed column {i + 1})"
-            keep.append(i)
-    if dropped:
-        notes.append(f"{path.name}: {dropped} empty column(s) without a name skipped "
-                     "(trailing delimiters)")
-    names = [names[i] for i in keep]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise TriadInputError(
-            path, f"duplicate column name(s) {', '.join(map(repr, dupes))} (after trimming "
-            "spaces and ignoring case)", column=dupes[0],
-        )
-    frame = frame.iloc[:, keep].copy()
-    frame.columns = names
-    return frame
-
-
-def _map_codes(
-    path: Path, frame: pd.DataFrame, meta: dict, cb: Codebook, kind: str, column: str,
-    may_be_missing: bool,
-) -> pd.Series:
-    rows = meta["row_numbers"]
-    mapped, bad, bad_values = [], [], []
-    for i, raw in enumerate(frame[column].tolist()):
-        if _is_blank(raw) or str(raw).strip().lower() in cb.text_codes:
-            if may_be_missing:
-                mapped.append(pd.NA)
-                continue
-            bad.append(rows[i])
-            bad_values.append("(empty)")
-            mapped.append(pd.NA)
-            continue
-        value = raw
-        if isinstance(raw, float) and raw.is_integer():
-            value = int(raw)
-        code = cb.canonical(kind, value)
-        if code is None:
-            bad.append(rows[i])
-            bad_values.append(_show(raw))
-        mapped.append(code)
-    if bad:
-        table = {"role": cb.roles, "sector": cb.sectors, "gender": cb.genders}[kind]
-        known = ", ".join(f"{k} ({v['label_nl']})" for k, v in table.items())
-        shown = ", ".join(repr(v) for v in dict.fromkeys(bad_values))
-        raise TriadInputError(
-            path, f"unknown {kind} code(s) {shown}; known codes: {known} (Dutch and English "
-            f"aliases in {cb.path.name} are accepted)",
-            column=column, rows=bad, row_word=meta["row_word"],
-        )
-    return pd.Series(mapped, index=frame.index, dtype=object)
-
-
 def read_respondents(
     path: str | Path, *, strict: bool = False, codebook: Codebook | None = None
 ) -> RespondentData:
@@ -580,12 +165,56 @@ def read_respondents(
     """
     path = Path(path)
     cb = codebook or load_codebook()
+    frame, meta = _read_frame(path, cb)
+    ids, role, sector, gender = _identity_columns(path, frame, meta, cb)
+    covariate_cols, item_cols, ignored = _known_columns(path, frame, cb, role)
+    applicable = {r: {ic.column for ic in cb.item_columns(r)} for r in cb.roles}
+    role_list = role.tolist()
+    _refuse_foreign_answers(path, frame, meta, cb, item_cols, applicable, role_list)
+
+    quarantine = []
+    wide = pd.DataFrame({"respondent_id": pd.Series(ids, dtype=object), "role": role.to_numpy(),
+                         "sector": sector.to_numpy(), "gender": gender.to_numpy()})
+    ages = _ages(path, frame, meta, cb, role_list, ids, quarantine)
+    covariates = _covariates(path, frame, meta, cb, covariate_cols, ids, quarantine)
+    # numeric columns gathered first and joined once (inserting 73 columns one by one
+    # took half the time of reading a small file)
+    numeric = {"age": np.array(ages, dtype=float)}
+    present, missing, reversed_cols = _item_answers(
+        path, frame, meta, cb, item_cols, applicable, role_list, ids, quarantine, numeric)
+    wide = pd.concat([wide, pd.DataFrame(numeric, index=wide.index)], axis=1)
+
+    qframe = pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS)
+    if strict:
+        _refuse_strict(path, qframe, meta["row_word"])
+    counts = _answer_counts(qframe, applicable, role_list, covariate_cols, len(wide), present,
+                            missing)
+    cov_frame = pd.DataFrame(covariates)
+    notes = _notes(meta, cb, role_list, wide, reversed_cols, covariate_cols, cov_frame, ignored)
+    return RespondentData(path=path, wide=wide, quarantine=qframe, ignored_columns=ignored,
+                          counts=counts, data_source=source_label(path), notes=notes,
+                          covariates=cov_frame)
+
+
+def _read_frame(path: Path, cb: Codebook) -> tuple[pd.DataFrame, dict]:
+    """Read the file into object cells with normalised column names, and its metadata."""
     # value labels of a categorical covariate with declared levels go through its aliases
     # (an open one, e.g. organisation ids, keeps its codes)
     labelled = frozenset(n for n, c in cb.covariates.items() if c.kind == "categorical"
                          and c.levels and not c.open)
-    frame, meta = _read_any(path, labelled)
-    frame = _normalise_columns(path, frame, meta["notes"])
+    frame, meta = read_any(path, labelled)
+    frame = normalise_columns(path, frame, meta["notes"])
+    return frame, meta
+
+
+def _identity_columns(
+    path: Path, frame: pd.DataFrame, meta: dict, cb: Codebook,
+) -> tuple[list, pd.Series, pd.Series, pd.Series]:
+    """Return the ids and the role, sector and gender codes; refuse a bad identity column.
+
+    Refused: a required column missing, an empty or duplicate respondent id, an unknown
+    code (or an empty role or sector).
+    """
     row_word = meta["row_word"]
     rows = meta["row_numbers"]
 
@@ -597,7 +226,7 @@ def read_respondents(
             column=missing_ident[0],
         )
 
-    ids = [None if _is_blank(v) else _id_text(v) for v in frame["respondent_id"].tolist()]
+    ids = [None if is_blank(v) else id_text(v) for v in frame["respondent_id"].tolist()]
     empty_ids = [rows[i] for i, v in enumerate(ids) if v is None]
     if empty_ids:
         raise TriadInputError(
@@ -619,10 +248,20 @@ def read_respondents(
             column="respondent_id", rows=dup_rows, row_word=row_word,
         )
 
-    role = _map_codes(path, frame, meta, cb, "role", "role", may_be_missing=False)
-    sector = _map_codes(path, frame, meta, cb, "sector", "sector", may_be_missing=False)
-    gender = _map_codes(path, frame, meta, cb, "gender", "gender", may_be_missing=True)
+    role = map_codes(path, frame, meta, cb, "role", "role", may_be_missing=False)
+    sector = map_codes(path, frame, meta, cb, "sector", "sector", may_be_missing=False)
+    gender = map_codes(path, frame, meta, cb, "gender", "gender", may_be_missing=True)
+    return ids, role, sector, gender
 
+
+def _known_columns(
+    path: Path, frame: pd.DataFrame, cb: Codebook, role: pd.Series,
+) -> tuple[list, list, list]:
+    """Return the covariate columns, the codebook's item columns and the ignored columns.
+
+    Refuses the file when a required covariate's column, or an item column of a role
+    present in the file, is missing.
+    """
     missing_cov = [n for n, c in cb.covariates.items() if c.required and n not in frame.columns]
     if missing_cov:
         raise TriadInputError(
@@ -648,23 +287,28 @@ def read_respondents(
             f"{', '.join(needed[:6])}{' ...' if len(needed) > 6 else ''}",
             column=needed[0],
         )
+    return covariate_cols, item_cols, ignored
 
+
+def _refuse_foreign_answers(
+    path: Path, frame: pd.DataFrame, meta: dict, cb: Codebook, item_cols: list,
+    applicable: dict, role_list: list,
+) -> None:
+    """Refuse answers in columns not of the respondent's role: structural (wrong form or shift)."""
+    row_word = meta["row_word"]
+    rows = meta["row_numbers"]
     user_missing = meta["user_missing"]
     decimal_comma = meta["decimal_comma"]
-    applicable = {r: {ic.column for ic in cb.item_columns(r)} for r in cb.roles}
-
-    # Answers in columns that do not belong to the role: structural (wrong form or shift).
-    role_list = role.tolist()
     for ic in item_cols:
         if ic.column not in frame.columns:
             continue
         um = user_missing.get(ic.column)
         offending = []
         for i, raw in enumerate(frame[ic.column].tolist()):
-            if ic.column in applicable[role_list[i]] or _is_blank(raw):
+            if ic.column in applicable[role_list[i]] or is_blank(raw):
                 continue
-            number = _to_number(raw, decimal_comma)
-            if _is_declared_missing(raw, number, cb.answer_codes, cb.text_codes, um):
+            number = to_number(raw, decimal_comma)
+            if is_declared_missing(raw, number, cb.answer_codes, cb.text_codes, um):
                 continue
             offending.append(rows[i])
         if offending:
@@ -675,25 +319,23 @@ def read_respondents(
                 column=ic.column, rows=offending, row_word=row_word,
             )
 
-    quarantine = []
-    wide = pd.DataFrame(
-        {
-            "respondent_id": pd.Series(ids, dtype=object),
-            "role": role.to_numpy(),
-            "sector": sector.to_numpy(),
-            "gender": gender.to_numpy(),
-        }
-    )
 
+def _ages(
+    path: Path, frame: pd.DataFrame, meta: dict, cb: Codebook, role_list: list, ids: list,
+    quarantine: list,
+) -> list:
+    """Return the ages (NaN where missing); quarantine bad ones, as :func:`_item_answers` does."""
+    rows = meta["row_numbers"]
+    decimal_comma = meta["decimal_comma"]
     ages = []
-    age_um = user_missing.get("age")
+    age_um = meta["user_missing"].get("age")
     for i, raw in enumerate(frame["age"].tolist()):
-        if _is_blank(raw):
+        if is_blank(raw):
             ages.append(np.nan)
             continue
-        number = _to_number(raw, decimal_comma)
+        number = to_number(raw, decimal_comma)
         reason = None
-        if _is_declared_missing(raw, number, cb.age_codes, cb.text_codes, age_um):
+        if is_declared_missing(raw, number, cb.age_codes, cb.text_codes, age_um):
             reason = "declared missing code"
         elif number is None or not math.isfinite(number):
             reason = "not a number"
@@ -705,16 +347,36 @@ def read_respondents(
             ages.append(number)
         else:
             ages.append(np.nan)
-            quarantine.append((path.name, rows[i], ids[i], "age", _show(raw), reason))
+            quarantine.append((path.name, rows[i], ids[i], "age", show(raw), reason))
+    return ages
+
+
+def _covariates(
+    path: Path, frame: pd.DataFrame, meta: dict, cb: Codebook, covariate_cols: list, ids: list,
+    quarantine: list,
+) -> dict:
+    """Return ``respondent_id`` and each declared covariate column the file has, read."""
     covariates = {"respondent_id": pd.Series(ids, dtype=object)}
     for name in covariate_cols:
-        covariates[name] = _covariate_column(
-            path, frame[name].tolist(), cb.covariates[name], cb, rows, ids, decimal_comma,
-            user_missing.get(name), quarantine)
-    # numeric columns gathered first and joined once (inserting 73 columns one by one
-    # took half the time of reading a small file)
-    numeric = {"age": np.array(ages, dtype=float)}
+        covariates[name] = covariate_column(
+            path, frame[name].tolist(), cb.covariates[name], cb, meta["row_numbers"], ids,
+            meta["decimal_comma"], meta["user_missing"].get(name), quarantine)
+    return covariates
 
+
+def _item_answers(
+    path: Path, frame: pd.DataFrame, meta: dict, cb: Codebook, item_cols: list,
+    applicable: dict, role_list: list, ids: list, quarantine: list, numeric: dict,
+) -> tuple[int, int, list]:
+    """Add every item column's answers to ``numeric``; return present, missing, reversed columns.
+
+    An applicable answer is present, missing (blank) or quarantined (a declared missing
+    code, not a number, not a whole number, out of range).  Reverse-keyed items are recoded
+    to low + high - answer.
+    """
+    rows = meta["row_numbers"]
+    user_missing = meta["user_missing"]
+    decimal_comma = meta["decimal_comma"]
     present = missing = 0
     reversed_cols = []
     for ic in item_cols:
@@ -726,12 +388,12 @@ def read_respondents(
             for i, raw in enumerate(frame[ic.column].tolist()):
                 if ic.column not in applicable[role_list[i]]:
                     continue
-                if _is_blank(raw):
+                if is_blank(raw):
                     missing += 1
                     continue
-                number = _to_number(raw, decimal_comma)
+                number = to_number(raw, decimal_comma)
                 reason = None
-                if _is_declared_missing(raw, number, cb.answer_codes, cb.text_codes, um):
+                if is_declared_missing(raw, number, cb.answer_codes, cb.text_codes, um):
                     reason = "declared missing code"
                 elif number is None or not math.isfinite(number):
                     reason = "not a number"
@@ -743,36 +405,43 @@ def read_respondents(
                     values[i] = number
                     present += 1
                 else:
-                    quarantine.append((path.name, rows[i], ids[i], ic.column, _show(raw), reason))
+                    quarantine.append((path.name, rows[i], ids[i], ic.column, show(raw), reason))
         if ic.item in cb.scales[ic.scale].reverse:
             # keyed once here, so scores, reliability, cells and models all see one direction
             values = lo + hi - values
             reversed_cols.append(ic.column)
         numeric[ic.column] = values
-    wide = pd.concat([wide, pd.DataFrame(numeric, index=wide.index)], axis=1)
+    return present, missing, reversed_cols
 
-    qframe = pd.DataFrame(quarantine, columns=QUARANTINE_COLUMNS)
-    if strict:
-        hard = qframe[qframe["reason"].str.startswith(_STRICT_REASONS)]
-        if len(hard):
-            first = hard.iloc[0]
-            cols = list(dict.fromkeys(hard["column"]))
-            where = f"{len(cols)} column(s): {', '.join(cols[:6])}{' ...' if len(cols) > 6 else ''}"
-            # column and rows name the first column's problems; the message counts all
-            raise TriadInputError(
-                path, f"{len(hard)} answer(s) out of range, not numeric or implausible in "
-                f"{where} (first: {first['value']!r}, {first['reason']}); without --strict "
-                "they are set missing and listed in the quarantine report",
-                column=str(first["column"]),
-                rows=hard.loc[hard["column"] == first["column"], "row"].tolist(),
-                row_word=row_word,
-            )
 
+def _refuse_strict(path: Path, qframe: pd.DataFrame, row_word: str) -> None:
+    """Refuse the file (``strict=True``) when an answer was quarantined for a strict reason."""
+    hard = qframe[qframe["reason"].str.startswith(_STRICT_REASONS)]
+    if len(hard):
+        first = hard.iloc[0]
+        cols = list(dict.fromkeys(hard["column"]))
+        where = f"{len(cols)} column(s): {', '.join(cols[:6])}{' ...' if len(cols) > 6 else ''}"
+        # column and rows name the first column's problems; the message counts all
+        raise TriadInputError(
+            path, f"{len(hard)} answer(s) out of range, not numeric or implausible in "
+            f"{where} (first: {first['value']!r}, {first['reason']}); without --strict "
+            "they are set missing and listed in the quarantine report",
+            column=str(first["column"]),
+            rows=hard.loc[hard["column"] == first["column"], "row"].tolist(),
+            row_word=row_word,
+        )
+
+
+def _answer_counts(
+    qframe: pd.DataFrame, applicable: dict, role_list: list, covariate_cols: list,
+    respondents: int, present: int, missing: int,
+) -> dict:
+    """Return the answer accounting: present + missing + quarantined == applicable answers."""
     n_answers = sum(len(applicable[r]) for r in role_list)
     # ages and covariates are not answers: quarantined, but not counted among the answers
     n_quarantined = int((~qframe["column"].isin(["age", *covariate_cols])).sum())
     counts = {
-        "respondents": len(wide),
+        "respondents": respondents,
         "answers": n_answers,
         "present": present,
         "missing": missing,
@@ -780,7 +449,14 @@ def read_respondents(
     }
     if present + missing + n_quarantined != n_answers:  # an invariant, not user input
         raise AssertionError(f"answer accounting broken: {counts}")
+    return counts
 
+
+def _notes(
+    meta: dict, cb: Codebook, role_list: list, wide: pd.DataFrame, reversed_cols: list,
+    covariate_cols: list, cov_frame: pd.DataFrame, ignored: list,
+) -> list:
+    """Return the notes: the reader's, then cells outside the design, recodings, covariates."""
     notes = list(meta["notes"])
     outside = sorted(
         {(r, s) for r, s in zip(role_list, wide["sector"], strict=True)} - cb.design_cells
@@ -794,84 +470,16 @@ def read_respondents(
         notes.append(
             f"{len(reversed_cols)} reverse-keyed item column(s) recoded to low + high - answer "
             "(codebook 'reverse'): " + ", ".join(reversed_cols))
-    cov_frame = pd.DataFrame(covariates)
     if covariate_cols:
         notes.append("covariate(s) read: " + ", ".join(
-            f"{n} ({_covariate_summary(cov_frame[n], cb.covariates[n])})"
+            f"{n} ({covariate_summary(cov_frame[n], cb.covariates[n])})"
             for n in covariate_cols))
     if ignored:
         notes.append(
             f"{len(ignored)} column(s) not in the codebook were ignored: "
             + ", ".join(ignored[:10]) + (" ..." if len(ignored) > 10 else "")
         )
-    return RespondentData(
-        path=path,
-        wide=wide,
-        quarantine=qframe,
-        ignored_columns=ignored,
-        counts=counts,
-        data_source=source_label(path),
-        notes=notes,
-        covariates=cov_frame,
-    )
-
-
-def _covariate_column(
-    path: Path, raw_values: list, cov: Covariate, cb: Codebook, rows: list, ids: list,
-    decimal_comma: bool, user_missing: tuple | None, quarantine: list,
-) -> pd.Series:
-    """Read one declared covariate column: canonical codes or numbers, NaN where missing.
-
-    A declared missing code (the covariate's ``missing_codes``, the codebook's text codes,
-    SPSS user-missing) and a bad value (an unknown code, not a number, out of range) are
-    set missing and listed in ``quarantine`` with file, row, column and reason, as an
-    implausible age is.  The reason never quotes the value.
-    """
-    out = []
-    for i, raw in enumerate(raw_values):
-        if _is_blank(raw):
-            out.append(np.nan)
-            continue
-        text = str(raw).strip().lower()
-        number = _to_number(raw, decimal_comma)
-        declared = text in cb.text_codes or " ".join(text.split()) in cov.missing_codes or (
-            number is not None and math.isfinite(number) and float(number).is_integer()
-            and str(int(number)) in cov.missing_codes) or _is_declared_missing(
-                raw, number, frozenset(), frozenset(), user_missing)
-        reason, value = None, np.nan
-        if declared:
-            reason = "declared missing code"
-        elif cov.kind == "categorical":
-            value = cov.canonical(raw)
-            if value is None:
-                known = ", ".join(cov.levels)
-                reason = (f"unknown code for covariate {cov.name!r} (known: {known}; aliases in "
-                          f"{cb.path.name})")
-                value = np.nan
-        elif number is None or not math.isfinite(number):
-            reason = f"not a number (covariate {cov.name!r} is numeric)"
-        elif cov.range is not None and not cov.range[0] <= number <= cov.range[1]:
-            lo, hi = cov.range
-            reason = f"out of range for covariate {cov.name!r} (accepted {lo:g}-{hi:g})"
-        else:
-            value = float(number)
-        if reason is not None:
-            quarantine.append((path.name, rows[i], ids[i], cov.name, _show(raw), reason))
-        out.append(value)
-    return pd.Series(out, dtype=object if cov.kind == "categorical" else float)
-
-
-def _covariate_summary(values: pd.Series, cov: Covariate) -> str:
-    missing = int(values.isna().sum())
-    if cov.kind == "categorical":
-        return f"{values.dropna().nunique()} codes, {missing} missing"
-    return f"numeric, {missing} missing"
-
-
-def _id_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
+    return notes
 
 
 def source_label(path: Path) -> str:
@@ -887,76 +495,3 @@ def source_label(path: Path) -> str:
         except (json.JSONDecodeError, OSError, AttributeError):
             pass
     return Path(path).name
-
-
-# --------------------------------------------------------------------------- long <-> wide
-
-
-def long_from_wide(wide: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
-    """Convert canonical wide data to the tidy long form.
-
-    One row per *applicable* answer (a respondent's role answers that item), missing
-    answers included as NaN, so the conversion is lossless (:func:`wide_from_long`).
-
-    Parameters
-    ----------
-    wide : DataFrame
-        Canonical wide data (:attr:`RespondentData.wide`).
-    codebook : Codebook, optional
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`LONG_COLUMNS`.
-    """
-    cb = codebook or load_codebook()
-    ident = ["respondent_id", "role", "sector", "gender", "age"]
-    parts = []
-    for role, group in wide.groupby("role", sort=False):
-        cols = cb.item_columns(role)
-        melted = group.melt(
-            id_vars=ident, value_vars=[c.column for c in cols], var_name="column",
-            value_name="value",
-        )
-        info = pd.DataFrame(
-            [(c.column, c.scale, c.target, c.item) for c in cols],
-            columns=["column", "scale", "target", "item"],
-        )
-        parts.append(melted.merge(info, on="column", how="left"))
-    if not parts:
-        return pd.DataFrame(columns=LONG_COLUMNS)
-    long = pd.concat(parts, ignore_index=True)[LONG_COLUMNS]
-    long["value"] = long["value"].astype(float)
-    long["item"] = long["item"].astype(int)
-    return long
-
-
-def wide_from_long(long: pd.DataFrame, codebook: Codebook | None = None) -> pd.DataFrame:
-    """Convert the long form back to canonical wide data (inverse of :func:`long_from_wide`).
-
-    Respondents keep the order of their first appearance in ``long``.
-    """
-    cb = codebook or load_codebook()
-    ident = ["respondent_id", "role", "sector", "gender", "age"]
-    people = long.drop_duplicates("respondent_id")[ident].reset_index(drop=True)
-    values = long.pivot(index="respondent_id", columns="column", values="value")
-    cols = [ic.column for ic in cb.all_item_columns()]
-    values = values.reindex(index=people["respondent_id"], columns=cols).astype(float)
-    out = pd.concat([people, values.reset_index(drop=True)], axis=1)
-    out["age"] = out["age"].astype(float)
-    return out
-
-
-def write_wide_csv(wide: pd.DataFrame, path: str | Path) -> None:
-    """Write canonical wide data as a comma CSV (UTF-8, empty cells for missing)."""
-    out = wide.copy()
-
-    def answer(v: object) -> object:
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return "" if pd.isna(v) else v
-
-    for col in out.columns[5:]:
-        out[col] = out[col].map(answer)
-    out["age"] = out["age"].map(lambda v: "" if pd.isna(v) else f"{v:g}")
-    out.to_csv(path, index=False, lineterminator="\n")
