@@ -16,7 +16,7 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from triad import cli
+from triad import cli_options
 from triad.cli import app
 from triad.output import Output
 from triad.paths import repo_root
@@ -141,9 +141,10 @@ def test_choices_agree_with_the_library():
     from triad.design import DEFAULT_GRID, study_design
     from triad.sbc import DEFAULT_SBC_BACKEND, SBC_BACKENDS
 
-    assert cli.BACKENDS == triad.fitting.BACKENDS
-    assert cli.DEFAULT_BACKEND == triad.fitting.DEFAULT_BACKEND
-    assert (cli.SBC_BACKENDS, cli.DEFAULT_SBC_BACKEND) == (SBC_BACKENDS, DEFAULT_SBC_BACKEND)
+    assert cli_options.BACKENDS == triad.fitting.BACKENDS
+    assert cli_options.DEFAULT_BACKEND == triad.fitting.DEFAULT_BACKEND
+    assert (cli_options.SBC_BACKENDS, cli_options.DEFAULT_SBC_BACKEND) == (SBC_BACKENDS,
+                                                                        DEFAULT_SBC_BACKEND)
     # the study's declared design targets a two-group (gap) family of its catalogue
     assert load_catalogue()[study_design()["family"]].kind == "gap"
     grid = COMMANDS["design"].params

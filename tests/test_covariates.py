@@ -309,7 +309,7 @@ def test_a_spec_on_a_file_without_the_covariate_is_refused_before_sampling(tmp_p
 
 
 def test_the_main_job_refuses_such_a_spec_before_its_first_fit(tmp_path):
-    from triad.pipeline import _check_spec_covariates
+    from triad.pipeline_steps import _check_spec_covariates
 
     spec = load_spec(_write_spec(tmp_path, _spec_text()))
     with pytest.raises(TriadInputError, match="no such column") as info:

@@ -126,6 +126,7 @@ def test_failed_fit_is_marked_and_a_rerun_fits_only_what_is_missing(quick_run, t
                                                                      monkeypatch):
     import triad.fitting
     import triad.pipeline as pipeline
+    import triad.pipeline_steps as pipeline_steps
     from triad.progress import RunConsole
     from triad.replication import replicate_claims
 
@@ -133,7 +134,7 @@ def test_failed_fit_is_marked_and_a_rerun_fits_only_what_is_missing(quick_run, t
     results, tables = tmp_path / "results", tmp_path / "results" / "tables"
     tables.mkdir(parents=True)
     (results / "fits").symlink_to(quick_run[0] / "results" / "fits")
-    real, calls = pipeline._fit_one, []
+    real, calls = pipeline_steps._fit_one, []
 
     def flaky(spec_path, variant, *args):
         calls.append(variant)
@@ -144,14 +145,14 @@ def test_failed_fit_is_marked_and_a_rerun_fits_only_what_is_missing(quick_run, t
     def no_sampling(*args, **kwargs):
         raise AssertionError("a stored fit was sampled again")
 
-    monkeypatch.setattr(pipeline, "_fit_one", flaky)
+    monkeypatch.setattr(pipeline_steps, "_fit_one", flaky)
     monkeypatch.setattr(triad.fitting, "sample_all", no_sampling)
     buffer = io.StringIO()
     say = RunConsole(1, Console(file=buffer, force_terminal=False, width=200))
     kwargs = dict(quick=True, pattern="summary_cells.toml", backend="numpyro", jobs=1,
                   multiverse=True, say=say)
     replication = replicate_claims()
-    summary = pipeline._fit_models(None, results, tables, replication, **kwargs)
+    summary = pipeline_steps.models_step(None, results, tables, replication, **kwargs)
     failed = {"model": "summary_cells~data_cells",
               "reason": "RuntimeError: sampler crashed (simulated)"}
     assert summary["fits_failed"] == [failed]
@@ -166,7 +167,7 @@ def test_failed_fit_is_marked_and_a_rerun_fits_only_what_is_missing(quick_run, t
     assert "summary_cells~data_cells: FAILED: RuntimeError" in buffer.getvalue()
     # a rerun reads the stored fit and tries only the failed one again
     calls.clear()
-    pipeline._fit_models(None, results, tables, replication, **kwargs)
+    pipeline_steps.models_step(None, results, tables, replication, **kwargs)
     assert len(calls) == 2 and calls[1] == "data_cells"
     assert "summary_cells: " in buffer.getvalue() and "(cached)" in buffer.getvalue()
 
