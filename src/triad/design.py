@@ -52,6 +52,7 @@ from triad.assurance import (
     welch_p_direction,
 )
 from triad.assurance import study_design as study_design  # for triad.pipeline; not in __all__
+from triad.atomic import write_csv, write_text
 from triad.decisions import CI_PROB
 from triad.progress import RunConsole
 
@@ -200,9 +201,7 @@ def run_design(
     paths = {"assurance": out / "assurance.csv", "required": out / "required_n.csv",
              "record": out / "design.json"}
     for key, frame in (("assurance", table), ("required", required)):
-        tmp = paths[key].with_suffix(".csv.tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(paths[key])
+        write_csv(paths[key], frame)
     paths["figure"] = assurance_figure(table, out, target=target, data_source=data_source)
     full = {**(record or {}), "model": model, "data_source": data_source,
             "family": design_family(family),
@@ -215,9 +214,7 @@ def run_design(
             "versions": library_versions(("triad", "numpy", "scipy", "pandas", "pymc",
                                           "bambi", "arviz")),
             "required_n": required.replace({np.nan: None}).to_dict(orient="records")}
-    tmp = paths["record"].with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(full, indent=2, default=str) + "\n")
-    tmp.replace(paths["record"])
+    write_text(paths["record"], json.dumps(full, indent=2, default=str) + "\n")
     return {"table": table, "required": required, "paths": paths, "record": full}
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from triad.atomic import write_text
 from triad.missingness import methods_text
 from triad.multiplicity import as_text, decision_rule, multiplicity, multiplicity_note, truthy
 from triad.specs import ModelSpec
@@ -400,9 +401,5 @@ def write_methods(results: Path, specs: list[ModelSpec]) -> dict[str, Path]:
     texts = {"md": methods_markdown(results, specs), "tex": methods_latex(results, specs)}
     out = {}
     for ext, text in texts.items():
-        path = results / f"methods.{ext}"
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        out[ext] = path
+        out[ext] = write_text(results / f"methods.{ext}", text)
     return out

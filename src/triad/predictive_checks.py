@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from triad.atomic import write_text
 from triad.ppc_table import (
     CI_PROB,
     P_FLAG,
@@ -413,9 +414,7 @@ def predictive_figures(results_folder: Path, out: Path, lang: str = "en") -> lis
                                            str(row.get("data_source", "")))
             if made is not None:
                 paths.append(made)
-    tmp = stamp.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({"key": digest.hexdigest(),
-                               "figures": [str(p) for p in paths]}) + "\n")
-    tmp.replace(stamp)
+    write_text(stamp, json.dumps({"key": digest.hexdigest(),
+                                  "figures": [str(p) for p in paths]}) + "\n")
     return paths
 

@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.font_manager import FontProperties
 from matplotlib.textpath import TextToPath
 
+from triad.atomic import replace_atomically
 from triad.figures.words import phrase
 from triad.style import MIN_FONT_PT, STYLE_FILE, journal_style
 
@@ -144,18 +145,17 @@ def save(fig, out: Path, name: str, data: pd.DataFrame | None = None) -> Path:
     """
     out.mkdir(parents=True, exist_ok=True)
     for ext in ("png", "pdf", "svg"):
-        tmp = out / f".{name}.tmp.{ext}"
         # no dates in the files: the same data give byte-identical figures
         metadata = {"Date": None} if ext == "svg" else (
             {"CreationDate": None} if ext == "pdf" else None)
-        fig.savefig(tmp, dpi=300 if ext == "png" else None, metadata=metadata)
-        tmp.replace(out / f"{name}.{ext}")
+        replace_atomically(out / f"{name}.{ext}", lambda tmp, ext=ext, metadata=metadata:
+                           fig.savefig(tmp, format=ext, dpi=300 if ext == "png" else None,
+                                       metadata=metadata))
     plt.close(fig)
     if data is not None:
-        tmp = out / f".{name}.tmp.csv"
         # 6 significant digits: finer than any printed mark, a third of the file
-        data.to_csv(tmp, index=False, float_format="%.6g")
-        tmp.replace(out / f"{name}.csv")
+        replace_atomically(out / f"{name}.csv", lambda tmp: data.to_csv(
+            tmp, index=False, float_format="%.6g"))
     return out / f"{name}.png"
 
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import jinja2
 
+from triad.atomic import write_text
 from triad.report.context import report_context
 from triad.report.formatting import fmt_bf, fmt_ci, fmt_est, fmt_num, fmt_p, fmt_pct
 from triad.report.words import in_words
@@ -45,7 +46,4 @@ def write_report(results: Path, figures: list[Path], out: Path, lang: str = "en"
     out = Path(out)
     text = render_report(results, figures, out, lang)
     # written under a temporary name and renamed, so an interrupted run leaves no half file
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_text(out, text)

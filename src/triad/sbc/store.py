@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from triad.atomic import write_csv, write_text
 from triad.progress import RunConsole
 from triad.sbc.figure import ecdf_figures
 from triad.sbc.refit import DEFAULT_SBC_BACKEND, run_sbc
@@ -55,9 +56,7 @@ def write_sbc(ranks: pd.DataFrame, out: str | Path, record: dict | None = None, 
     paths = {"ranks": out / "ranks.csv", "uniformity": out / "uniformity.csv",
              "decision": out / "decision.csv", "record": out / "sbc.json"}
     for key, frame in (("ranks", ranks), ("uniformity", table), ("decision", decision)):
-        tmp = paths[key].with_suffix(".csv.tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(paths[key])
+        write_csv(paths[key], frame)
     paths["figures"] = ecdf_figures(ranks, out, table=table)
     full = dict(record or {})
     full.setdefault("versions", library_versions(_VERSIONED))
@@ -74,9 +73,7 @@ def write_sbc(ranks: pd.DataFrame, out: str | Path, record: dict | None = None, 
                              table.groupby("model", sort=False)["ecdf_simulations"].first()
                              .items()}}
     full["decision"] = decision.to_dict(orient="records")
-    tmp = paths["record"].with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(full, indent=2, default=str) + "\n")
-    tmp.replace(paths["record"])
+    write_text(paths["record"], json.dumps(full, indent=2, default=str) + "\n")
     return paths
 
 
