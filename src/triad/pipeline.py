@@ -257,7 +257,7 @@ def _run(data: Path | None, out: Path, say: RunConsole, *, strict: bool, quick: 
             data if data is not None else None, out / "results", tables, replication,
             quick=quick, pattern=models, backend=backend, jobs=jobs, data_tests=data_tests,
             scheduler=scheduler, multiverse=multiverse, guard=guard,
-            robust_share=robust_share, say=say)
+            robust_share=robust_share, say=say, loaded=loaded)
         if loaded is not None:
             failed = {f["model"] for f in record["steps"]["models"]["fits_failed"]}
             design_model = study_design().get("model")

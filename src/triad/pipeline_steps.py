@@ -11,6 +11,7 @@ inputs changed.  :func:`triad.pipeline.run_all` runs them in order.
 import hashlib
 import json
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -19,9 +20,10 @@ from rich.console import Console
 
 from triad.atomic import write_csv, write_text
 from triad.design import study_design
+from triad.handoff import hand_off, is_handoff, take_over
 from triad.paths import default_data
 from triad.progress import RunConsole, quiet
-from triad.readers import read_respondents
+from triad.readers import RespondentData, read_respondents
 from triad.runner import run_jobs
 
 __all__ = ["cached_figures", "console", "design_step", "models_step", "write_table",
@@ -53,6 +55,8 @@ def _fit_one(spec_path: str, variant: str, data: str | None, results: str, quick
     spec = resolve_spec(spec_path, variant)
     start = time.perf_counter()
     own_data = spec.data == "respondent" or variant == DATA_CELLS
+    if own_data and is_handoff(data):  # the run's validated file, read once
+        data = _handed(data)
     result = fit(spec, data if own_data else None, quick=quick,
                  backend=backend, out=results, cores=cores)
     d = dict(result.diagnostics)
@@ -67,10 +71,16 @@ def _fit_one(spec_path: str, variant: str, data: str | None, results: str, quick
             "rope_curve": result.rope_curve}
 
 
-def _check_spec_covariates(specs: list, data: Path | None) -> None:
+@lru_cache(maxsize=2)  # a worker process fits several models from the same file
+def _handed(folder: str) -> RespondentData:
+    return take_over(folder)
+
+
+def _check_spec_covariates(specs: list, data) -> None:
     """Refuse the run before any fit when a spec uses a covariate the file has no column for.
 
-    The file is read again only when some respondent spec uses a declared covariate.
+    ``data``: the run's validated respondent data, or a file (read only when some
+    respondent spec uses a declared covariate).
     """
     from triad.modeldata import check_covariates
     from triad.specs import spec_covariates
@@ -78,7 +88,8 @@ def _check_spec_covariates(specs: list, data: Path | None) -> None:
     using = [s for s in specs if s.data == "respondent" and spec_covariates(s)]
     if not using:
         return
-    loaded = read_respondents(data if data is not None else default_data())
+    loaded = data if isinstance(data, RespondentData) else read_respondents(
+        data if data is not None else default_data())
     for spec in using:
         check_covariates(loaded, spec)  # TriadInputError: file, spec, column (exit 2)
 
@@ -87,8 +98,13 @@ def models_step(data: Path | None, results: Path, tables: Path, replication: pd.
                 quick: bool, pattern: str, backend: str, jobs: int,
                 data_tests: pd.DataFrame | None = None, scheduler: str | None = None,
                 multiverse: bool = True, guard=None, robust_share: float = 0.8,
-                say: RunConsole | None = None) -> dict:
-    """Fit every selected spec (and its multiverse variants); write the model tables."""
+                say: RunConsole | None = None, loaded: RespondentData | None = None) -> dict:
+    """Fit every selected spec (and its multiverse variants); write the model tables.
+
+    ``loaded``: the run's respondent file, already read and validated (from ``data``); it
+    is handed to the fits as stored data (:mod:`triad.handoff`) instead of being read
+    again by every fit.
+    """
     from triad.claims import claims_latex, claims_markdown, claims_table, primary_models
     from triad.multiverse import claim_universes, loo_rejected
     from triad.specs import load_specs
@@ -103,14 +119,15 @@ def models_step(data: Path | None, results: Path, tables: Path, replication: pd.
         # the summary universe of a respondent file is fitted to that file's own cells
         respondent_file = data if data is not None else default_data()
         # (the file tells whether a complete-case universe differs from its base)
-        specs += multiverse_specs(specs, data=respondent_file)
+        specs += multiverse_specs(specs, data=loaded if loaded is not None else respondent_file)
         if respondent_file is not None:
             specs += [data_cells_spec(s) for s in specs if s.data == "summary" and not s.variant]
             data = respondent_file
-    _check_spec_covariates(specs, data)
+    _check_spec_covariates(specs, loaded if loaded is not None else data)
+    handed = hand_off(loaded, results) if loaded is not None and data is not None else None
     parallel = jobs > 1 or scheduler is not None
-    tasks = [(s.name, (str(s.path), s.variant, str(data) if data else None, str(results),
-                       quick, backend, 1 if parallel else None)) for s in specs]
+    tasks = [(s.name, (str(s.path), s.variant, str(handed or data) if data else None,
+                       str(results), quick, backend, 1 if parallel else None)) for s in specs]
     start = time.perf_counter()
     import pymc  # noqa: F401 (its import sets its logger to INFO: quieted below)
 
