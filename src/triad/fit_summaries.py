@@ -22,6 +22,7 @@ from triad.contrasts import (
     summarise_draws,
 )
 from triad.fit_result import FitResult
+from triad.likelihoods import likelihood
 from triad.modeldata import ModelData
 from triad.published import load_claims
 from triad.sensitivity import add_log_densities, loo_pointwise, power_scaling
@@ -109,7 +110,7 @@ def _pooled_sds(units: pd.DataFrame, spec: ModelSpec) -> dict[str, float]:
         cells = units[units["partition"] == "sector"] if "partition" in units else units
         parts = {sc: (c["n"] - 1, c["sd"] ** 2) for sc, c in cells.groupby("scale")}
     else:
-        score = units["value"].astype(float) if spec.ordinal else units["score"]
+        score = units[likelihood(spec.family).response].astype(float)
         per = units.assign(_score=score).groupby(["scale", "cell", "respondent"])[
             "_score"].mean().reset_index()
         stats = per.groupby(["scale", "cell"])["_score"].agg(["count", "var"]).reset_index()
@@ -209,14 +210,13 @@ def ppc_summary(idata: xr.DataTree, frame: pd.DataFrame, spec: ModelSpec,
     are the stored posterior predictive's first ``n_draws`` draws.
     """
     pp = idata["posterior_predictive"]
-    var = "value" if spec.ordinal else "score"
+    lik = likelihood(spec.family)
     per_chain = max(1, n_draws // pp.sizes["chain"])
-    rep = pp[var].isel(draw=slice(0, per_chain)).stack(s=("chain", "draw")).transpose(
-        "s", ...).to_numpy().astype(float) + (1.0 if spec.ordinal else 0.0)
-    obs = (frame["value"].astype(int) if spec.ordinal else frame["score"]).to_numpy(float)
-    lo, hi = load_codebook().answer_range(spec.scales[0])
-    edges = (np.arange(lo - 0.5, hi + 1.0, 1.0) if spec.ordinal
-             else np.arange(lo - 0.25, hi + 0.76, 0.5))
+    rep = pp[lik.response].isel(draw=slice(0, per_chain)).stack(s=("chain", "draw")).transpose(
+        "s", ...).to_numpy().astype(float) + lik.replicate_offset
+    observed = frame[lik.response]
+    obs = (observed.astype(int) if lik.ordinal else observed).to_numpy(float)
+    edges = lik.ppc_edges(*load_codebook().answer_range(spec.scales[0]))
     rows = []
     for rater in sorted(frame["rater"].unique()):
         mask = (frame["rater"] == rater).to_numpy()

@@ -19,6 +19,7 @@ import jinja2
 import pandas as pd
 
 from triad.atomic import write_text
+from triad.likelihoods import LIKELIHOODS
 from triad.missingness import methods_text
 from triad.multiplicity import as_text, decision_rule, multiplicity, multiplicity_note, truthy
 from triad.specs import ModelSpec
@@ -128,16 +129,7 @@ ESTIMANDS = {
     "standardised": "the per-stratum differences pooled over the strata with stated weights",
 }
 
-FAMILY_TEXT = {
-    "gaussian": "Normal likelihood (identity link)",
-    "t": "Student-t likelihood (identity link; degrees of freedom estimated)",
-    "cumulative_logit": "cumulative (ordinal) likelihood with a logit link on a latent scale, "
-                        "ordered thresholds",
-    "cumulative_probit": "cumulative (ordinal) likelihood with a probit link on a latent "
-                         "scale, ordered thresholds",
-    "summary_normal": "exact normal-theory likelihood of each published cell's mean and SD "
-                      "given its n",
-}
+FAMILY_TEXT = {family: entry.methods for family, entry in LIKELIHOODS.items()}
 
 def _latent_scales(spec) -> str:
     """Describe an ordinal model's latent scales (``disc``, ``thresholds``) in words."""

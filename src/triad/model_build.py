@@ -14,6 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from triad import sampling
+from triad.likelihoods import likelihood
 from triad.modeldata import ModelData
 from triad.specs import ModelSpec
 
@@ -57,16 +58,15 @@ def bambi_model(spec: ModelSpec, frame: pd.DataFrame):
     # an age_missing term is not fitted when no age is missing (its column would be 0)
     spec, _ = fitted_spec(spec, frame)
     formula = spec.formula
+    lik = likelihood(spec.family)
     if spec.ordinal:
         formula = formula.replace("score", "value", 1) if formula.startswith("score") else formula
-        family, link = "cumulative", spec.family.split("_")[1]
-        model = bmb.Model(formula, frame, family=family, link=link,
+        model = bmb.Model(formula, frame, family=lik.bambi_family, link=lik.link,
                           priors=_bambi_priors(spec), noncentered=spec.noncentered)
         _check_priors_cover(spec, model)
         return model
-    family = "gaussian" if spec.family == "gaussian" else "t"
     bf = bmb.Formula(formula, spec.sigma_formula) if spec.sigma_formula else bmb.Formula(formula)
-    model = bmb.Model(bf, frame, family=family, priors=_bambi_priors(spec),
+    model = bmb.Model(bf, frame, family=lik.bambi_family, priors=_bambi_priors(spec),
                       noncentered=spec.noncentered)
     _check_priors_cover(spec, model)
     return model

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from triad.gaps import GAPS_LABEL, gap_universes
+from triad.likelihoods import likelihood
 from triad.paths import models_dir
 from triad.specs import ModelSpec, SpecError, read_toml, spec_from_raw
 
@@ -252,18 +253,14 @@ def universe_label(model: str, family: str, variant: str = "", labels: dict | No
         return "summary statistics (the file's cells)"
     if not variant and model in gap_universes():
         return GAPS_LABEL
+    lik = likelihood(family)
     if variant:
         label = (labels or {}).get(variant, variant)
         # the same variant of the logit and the probit model: two universes
-        return f"ordinal {family.split('_')[1]}, {label}" if family.startswith(
-            "cumulative") else label
-    if family == "summary_normal":
-        return "summary statistics"
-    if family.startswith("cumulative"):
-        return f"ordinal {family.split('_')[1]}"
-    if family == "t":
-        return "Student-t"
-    return "primary (Gaussian)" if primary else model
+        return f"{lik.universe}, {label}" if lik.ordinal else label
+    if family == "gaussian":
+        return lik.universe if primary else model
+    return lik.universe
 
 
 def loo_rejected(compared: pd.DataFrame) -> set[str]:

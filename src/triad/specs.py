@@ -48,6 +48,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from triad.likelihoods import LIKELIHOODS, likelihood
 from triad.paths import models_dir
 
 __all__ = ["FORMULA_VARIABLES", "ModelSpec", "SpecError", "load_spec", "load_specs",
@@ -58,7 +59,7 @@ FORMULA_VARIABLES = frozenset({
     "respondent", "scale", "item", "scale_cell", "n", "mean", "sd",
     "group", "group_gender", "scale_gender", "age_missing", "dyad", "side", "gap_cell",
 })
-FAMILIES = ("gaussian", "t", "cumulative_logit", "cumulative_probit", "summary_normal")
+FAMILIES = tuple(LIKELIHOODS)  # the registry of triad.likelihoods
 _KEYS = {"name", "description", "data", "level", "scales", "rows", "family", "formula",
          "sigma_formula", "contrasts", "priors", "sampler", "quick", "noncentered",
          "missing_age", "claim_pairs", "paired", "disc", "thresholds", "hypotheses"}
@@ -122,7 +123,7 @@ class ModelSpec:
     @property
     def ordinal(self) -> bool:
         """Whether the family is a cumulative (ordinal) model."""
-        return self.family.startswith("cumulative")
+        return likelihood(self.family).ordinal
 
     @property
     def pymc_ordinal(self) -> bool:
@@ -412,9 +413,9 @@ def _check_ordinal(path: Path, raw: dict, priors: dict) -> tuple[str, str]:
                                                          _THRESHOLDS)):
         if key not in raw:
             continue
-        if not str(raw["family"]).startswith("cumulative"):
-            raise SpecError(path, key, "only for the ordinal families (cumulative_logit, "
-                                       "cumulative_probit)")
+        if not likelihood(str(raw["family"])).ordinal:
+            ordinal = ", ".join(f for f, e in LIKELIHOODS.items() if e.ordinal)
+            raise SpecError(path, key, f"only for the ordinal families ({ordinal})")
         if value not in allowed:
             raise SpecError(path, key, f"must be one of {', '.join(map(repr, allowed))}, "
                                        f"got {value!r}")

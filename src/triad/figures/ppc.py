@@ -17,6 +17,7 @@ from triad.figures.common import (
     wrap_text,
 )
 from triad.figures.words import model_words, phrase
+from triad.likelihoods import likelihood
 from triad.style import SINGLE_MM, figure_size, journal_style
 
 
@@ -90,9 +91,10 @@ def ppc_figures(diagnostics: pd.DataFrame, out: Path, lang: str = "en") -> list[
     paths = []
     for _, row in diagnostics[~is_variant(diagnostics)].sort_values("model").iterrows():
         nc = Path(str(row["fit_folder"])) / "fit.nc"
-        if row["family"] == "summary_normal" or not nc.is_file():
+        lik = likelihood(str(row["family"]))
+        if lik.data == "summary" or not nc.is_file():
             continue
-        ordinal = str(row["family"]).startswith("cumulative")
+        ordinal = lik.ordinal
         with xr.open_datatree(nc, engine="netcdf4") as dt:
             tree = xr.DataTree.from_dict({g: dt[g].to_dataset().load() for g in (
                 "posterior_predictive", "observed_data")})

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from triad.likelihoods import likelihood
 from triad.specs import ModelSpec
 
 _RESPONDENT_DIM = "respondent__"  # Bambi's dimension of a by-respondent group effect
@@ -98,7 +99,7 @@ def frame_with(spec: ModelSpec, frame: pd.DataFrame, observed: dict) -> pd.DataF
 
 def expected_variable(spec: ModelSpec) -> str:
     """Return the per-row model variable the expected scores (and contrasts) come from."""
-    return "p" if spec.ordinal else "mu"
+    return likelihood(spec.family).expected
 
 
 def expected_scores(spec: ModelSpec, draws: np.ndarray) -> np.ndarray:
