@@ -152,9 +152,10 @@ def test_full_disk_gives_one_line_and_leaves_nothing_half_written(tmp_path, monk
     tables = tmp_path / "results" / "tables"
     fits = tmp_path / "results" / "fits" / "m"
     fits.mkdir(parents=True)
-    # what a killed run leaves: never read, removed by the next run
-    stale = [tables / "claims.csv.4242.tmp", tables / "contrasts.csv.tmp",
-             fits / "abc.tmp4242"]
+    # what a killed run leaves: never read, removed by the next run (99999999: no such
+    # process; a pid above the kernel's pid_max)
+    stale = [tables / "claims.csv.99999999.tmp", tables / "contrasts.csv.tmp",
+             fits / "abc.tmp99999999"]
     tables.mkdir(parents=True, exist_ok=True)
     stale[0].write_text("half")
     stale[1].write_text("half")
@@ -202,3 +203,15 @@ def test_progress_eta_plain_lines_and_live_display():
         progress.failed("b", "boom")
     text = buffer.getvalue()
     assert "a: 1.0 s, ok" in text and "b: FAILED: boom" in text and "\x1b[" in text
+
+
+def test_the_sweep_leaves_a_live_writers_temporaries(tmp_path):
+    import os
+
+    # another process still writing here (this test's parent: alive while it runs)
+    live = tmp_path / f"claims.csv.{os.getppid()}.tmp"
+    dead = tmp_path / "claims.csv.99999999.tmp"
+    live.write_text("being written")
+    dead.write_text("half")
+    assert sweep_stale([tmp_path]) == [dead]
+    assert live.exists() and not dead.exists()

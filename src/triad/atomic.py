@@ -12,6 +12,7 @@ the reason (``disk full`` for ``ENOSPC``/``EDQUOT``), after removing the tempora
 
 import errno
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
@@ -120,7 +121,8 @@ def sweep_stale(roots: Iterable[str | Path]) -> list[Path]:
 
     Temporary files end in ``.tmp`` (or, for figures, hold ``.tmp.`` in a dot-name); a
     fit folder's temporary is ``<key>.tmp<pid>`` beside it.  Nothing reads them, so this
-    only frees space.  Two runs writing into the same folder at once are not supported.
+    only frees space.  A temporary whose name holds the id of a live process (another run
+    writing into the same folder) is left alone; two such runs are still not supported.
     """
     removed = []
     for root in roots:
@@ -131,7 +133,7 @@ def sweep_stale(roots: Iterable[str | Path]) -> list[Path]:
             name = path.name
             stale = (name.endswith(".tmp") or (name.startswith(".") and ".tmp." in name)
                      or (path.is_dir() and name.rsplit(".tmp", 1)[1].isdigit()))
-            if not stale or not path.exists():
+            if not stale or not path.exists() or _writer_alive(name):
                 continue
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
@@ -139,6 +141,23 @@ def sweep_stale(roots: Iterable[str | Path]) -> list[Path]:
                 path.unlink(missing_ok=True)
             removed.append(path)
     return removed
+
+
+def _writer_alive(name: str) -> bool:
+    """Whether a temporary's name holds the id of another live process (its writer)."""
+    found = re.search(r"\.(\d+)\.tmp$|\.tmp(\d+)$", name)
+    if not found:
+        return False
+    pid = int(found.group(1) or found.group(2))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but not ours to signal
+        return True
+    return True
 
 
 def _blocking_file(folder: Path) -> Path | None:
