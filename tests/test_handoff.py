@@ -1,8 +1,10 @@
 """The run's respondent file is read once and handed to its fits as stored data."""
 
+import os
+
 import pandas as pd
 
-from triad.handoff import hand_off, is_handoff, take_over
+from triad.handoff import hand_off, is_handoff, release, take_over
 from triad.paths import default_data
 from triad.readers import read_respondents
 
@@ -17,9 +19,11 @@ def test_handed_data_equal_the_file_read_and_validated(tmp_path):
         pd.testing.assert_frame_equal(getattr(back, name), getattr(data, name))
     assert (back.path, back.counts, back.notes, back.data_source, back.ignored_columns) == (
         data.path, data.counts, data.notes, data.data_source, data.ignored_columns)
-    # the same file is handed once: a second run reuses the folder
+    # the same file is handed once per process; the folder is a temporary of this process
     assert hand_off(data, tmp_path) == folder
-    assert folder.parent.name == "handoff" and len(folder.name) == 16
+    assert folder.parent.name == "handoff" and folder.name.endswith(f".tmp{os.getpid()}")
+    release(folder)
+    assert not folder.exists() and not is_handoff(folder)
 
 
 def test_a_fit_from_handed_data_is_the_fit_from_the_file(tmp_path):

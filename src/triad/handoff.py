@@ -7,10 +7,16 @@ the validated data: the wide table, the quarantine list and the covariates as pa
 files, and the rest (the file's path, counts, notes) as JSON, in a folder of the run's
 results named by the file's content hash.  A fit's cache key is still the file's bytes
 (the stored path), so a fit from the handed data is the fit from the file.
+
+The handed data hold respondent ids, which no output of a run may (``triad.privacy``):
+the folder is a temporary (``<hash>.tmp<pid>``) that the run removes when its fits are
+done (:func:`release`), and that the next run's sweep removes if a killed run left it.
 """
 
 import hashlib
 import json
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +25,7 @@ import pandas as pd
 from triad.atomic import write_text
 from triad.readers import RespondentData
 
-__all__ = ["hand_off", "is_handoff", "take_over"]
+__all__ = ["hand_off", "is_handoff", "release", "take_over"]
 
 _META = "respondents.json"
 _TABLES = ("wide", "quarantine", "covariates")
@@ -28,11 +34,12 @@ _TABLES = ("wide", "quarantine", "covariates")
 def hand_off(data: RespondentData, results: str | Path) -> Path:
     """Store validated respondent data for the run's fits; return its folder.
 
-    The folder is ``<results>/handoff/<hash>`` (the first 16 hex digits of the file's
-    SHA-256); a folder already there for the same file is reused.
+    The folder is ``<results>/handoff/<hash>.tmp<pid>`` (the first 16 hex digits of the
+    file's SHA-256, this process's id); a folder already there for the same file is
+    reused.
     """
     digest = hashlib.sha256(Path(data.path).read_bytes()).hexdigest()[:16]
-    folder = Path(results) / "handoff" / digest
+    folder = Path(results) / "handoff" / f"{digest}.tmp{os.getpid()}"
     if (folder / _META).is_file():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -47,6 +54,12 @@ def hand_off(data: RespondentData, results: str | Path) -> Path:
                                       if t == np.dtype(object)] for name in _TABLES}}
     write_text(folder / _META, json.dumps(meta, indent=1) + "\n")  # last: marks complete
     return folder
+
+
+def release(folder: str | Path | None) -> None:
+    """Remove handed data (their respondent ids must not stay among the run's outputs)."""
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def is_handoff(path: str | Path | None) -> bool:

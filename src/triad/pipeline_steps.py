@@ -20,7 +20,7 @@ from rich.console import Console
 
 from triad.atomic import write_csv, write_text
 from triad.design import study_design
-from triad.handoff import hand_off, is_handoff, take_over
+from triad.handoff import hand_off, is_handoff, release, take_over
 from triad.paths import default_data
 from triad.progress import RunConsole, quiet
 from triad.readers import RespondentData, read_respondents
@@ -132,9 +132,13 @@ def models_step(data: Path | None, results: Path, tables: Path, replication: pd.
     import pymc  # noqa: F401 (its import sets its logger to INFO: quieted below)
 
     # with Dask the progress learns the cluster's threads once connected
-    with say.progress(len(tasks), "fits", min(jobs, len(tasks))) as progress, quiet("pymc"):
-        done, failures = run_jobs(tasks, _fit_one, jobs=jobs, scheduler=scheduler,
-                                  progress=progress, describe=_done_info)
+    try:
+        with say.progress(len(tasks), "fits", min(jobs, len(tasks))) as progress, \
+                quiet("pymc"):
+            done, failures = run_jobs(tasks, _fit_one, jobs=jobs, scheduler=scheduler,
+                                      progress=progress, describe=_done_info)
+    finally:
+        release(handed)  # the handed data hold respondent ids: not an output
     # the tables in spec order, whatever order the fits finished in (byte-identical runs)
     outputs = [done[s.name] for s in specs if s.name in done]
     failed_rows = [{"model": s.name, "variant": s.variant, "family": s.family,
