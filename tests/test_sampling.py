@@ -40,8 +40,7 @@ def test_counterfactual_draws_posterior_and_prior_from_the_spec_formula():
     spec = SimpleNamespace(formula="score ~ 0 + group_gender + age_z", sigma_formula="")
     out = counterfactual_draws(_expected, post, prior, spec, frame, _expected(post, frame),
                                _expected(prior, frame), chains=2)
-    assert out is not None
-    posterior, prior_draws = out
+    posterior, prior_draws = out  # unpacking fails on None: the sizes below are the check
     assert posterior.sizes["chain"] == 2 and posterior.sizes["draw"] == 2
     assert prior_draws.sizes["chain"] == 1 and prior_draws.sizes["draw"] == 3
     for draws in (posterior, prior_draws):
