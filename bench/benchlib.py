@@ -22,11 +22,12 @@ except ImportError:  # pragma: no cover
 
 from triad.fitting import sampler_args  # noqa: E402
 from triad.modeldata import model_frame, summary_frame  # noqa: E402
+from triad.ordinal_terms import reference_rater  # noqa: E402
 from triad.readers import read_respondents  # noqa: E402
 from triad.specs import load_spec  # noqa: E402
 
 MODELS = ("metric_inspraak", "ordinal_inspraak", "summary_cells")
-ENGINES = ("stan", "numpyro", "pymc", "nutpie")
+ENGINES = ("stan", "brms", "numpyro", "pymc", "nutpie")
 SCALED_DIR = Path(os.environ.get("TRIAD_BENCH_DATA", "/tmp/triad_bench_data"))
 # Parameters whose posterior means Stan and triad must agree on (Bambi name -> Stan name).
 KEY_PARAMS = {
@@ -34,7 +35,8 @@ KEY_PARAMS = {
                         "sigma_rater": "sigma_rater", "1|cell_sigma": "cell_sigma"},
     "ordinal_inspraak": {"threshold": "threshold", "group_gender": "group_gender",
                          "age_z:rater": "age_rater", "1|cell_sigma": "cell_sigma",
-                         "1|respondent_sigma": "resp_sigma", "1|item_sigma": "item_sigma"},
+                         "1|respondent_sigma": "resp_sigma", "1|item_sigma": "item_sigma",
+                         "disc": "disc"},
     "summary_cells": {"group_mean": "group_mean", "cell_sd": "cell_sd_scale"},
 }
 
@@ -64,6 +66,36 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, list]:
     return values.map({v: i + 1 for i, v in enumerate(levels)}).to_numpy(int), levels
 
 
+def _summary_stan_data(frame: pd.DataFrame) -> tuple[dict, dict]:
+    """Stan data of the summary model, computed as triad.model_build.summary_model does."""
+    n = frame["n"].to_numpy(dtype=float)
+    sector = (frame["partition"] == "sector").to_numpy() if "partition" in frame else (
+        np.ones(len(frame), dtype=bool))
+    rows_s, rows_g = np.flatnonzero(sector), np.flatnonzero(~sector)
+    fs = frame.iloc[rows_s]
+    s_idx, scales = _codes(fs["scale"])
+    g_idx, groups = _codes(fs["scale"] + ":" + fs["rater"] + ">" + fs["target"])
+    pair = frame["pair"].to_numpy(dtype=str) if "pair" in frame else np.full(len(frame), "")
+    pairs = sorted(set(pair) - {""})
+    loading, resid = np.zeros(len(frame)), np.ones(len(frame))
+    p_idx = np.ones(len(frame), dtype=int)
+    if pairs:
+        r = frame["pair_r"].to_numpy(dtype=float) * (pair != "")
+        share = np.clip(np.abs(r) * frame["pair_n"].to_numpy(dtype=float) / n, 0.0, 0.99)
+        second = np.zeros(len(frame), dtype=bool)
+        for x in pairs:
+            second[np.flatnonzero(pair == x)[1]] = True
+        sign = np.where(second & (r < 0), -1.0, 1.0)
+        loading, resid = sign * np.sqrt(share), np.sqrt(1.0 - share)
+        p_idx = np.array([pairs.index(x) + 1 if x else 1 for x in pair])
+    data = {"N": len(frame), "S": len(scales), "G": len(groups), "NS": len(rows_s),
+            "NG": len(rows_g), "P": len(pairs), "sector_rows": rows_s + 1,
+            "gender_rows": rows_g + 1, "scale_idx": s_idx, "group_idx": g_idx,
+            "pair_idx": p_idx, "loading": loading, "resid": resid, "n": n,
+            "cell_mean": frame["mean"].to_numpy(float), "cell_sd": frame["sd"].to_numpy(float)}
+    return data, {"group_mean": groups, "cell_sd_scale": scales}
+
+
 def stan_data(name: str, frame: pd.DataFrame) -> tuple[dict, dict]:
     """Stan data from triad's own model frame, and the level labels of each index.
 
@@ -74,14 +106,7 @@ def stan_data(name: str, frame: pd.DataFrame) -> tuple[dict, dict]:
         Stan parameter name -> labels of its entries (in Stan's order).
     """
     if name == "summary_cells":
-        s_idx, scales = _codes(frame["scale"])
-        group = frame["scale"] + ":" + frame["rater"] + ">" + frame["target"]
-        g_idx, groups = _codes(group)
-        data = {"N": len(frame), "S": len(scales), "G": len(groups), "scale_idx": s_idx,
-                "group_idx": g_idx, "n": frame["n"].to_numpy(float),
-                "cell_mean": frame["mean"].to_numpy(float),
-                "cell_sd": frame["sd"].to_numpy(float)}
-        return data, {"group_mean": groups, "cell_sd_scale": scales}
+        return _summary_stan_data(frame)
     gg, gg_levels = _codes(frame["group_gender"])
     cell, cells = _codes(frame["cell"])
     rater, raters = _codes(frame["rater"])
@@ -97,9 +122,11 @@ def stan_data(name: str, frame: pd.DataFrame) -> tuple[dict, dict]:
         item, _ = _codes(frame["item"])
         data.update(K=5, P=int(resp.max()), I=int(item.max()), resp_idx=resp, item_idx=item,
                     y=frame["value"].astype(int).to_numpy(),
-                    threshold_mu=np.asarray(spec_of(name).priors["threshold"]["mu"], float))
+                    threshold_mu=np.asarray(spec_of(name).priors["threshold"]["mu"], float),
+                    disc_ref=raters.index(reference_rater(raters)) + 1)
         levels.update(group_gender=gg_levels[1:], threshold=[str(i) for i in range(4)],
-                      resp_sigma=[""], item_sigma=[""])
+                      resp_sigma=[""], item_sigma=[""],
+                      disc=[r for r in raters if r != reference_rater(raters)])
     return data, levels
 
 
@@ -141,7 +168,7 @@ def stan_datatree(fit):
     draws, chains = fit._draws.shape[1:]
     posterior = {}
     for name, dims in zip(fit.param_names, fit.dims, strict=True):
-        flat = fit._draws[fit._parameter_indexes(name)]
+        flat = fit._draws[list(fit._parameter_indexes(name))]  # a tuple would index axes
         ary = flat.reshape((*dims, draws, chains), order="F")
         posterior[name] = np.moveaxis(ary, [-2, -1], [1, 0])
     names = list(fit.sample_and_sampler_param_names)
@@ -182,6 +209,119 @@ def run_stan(name: str, data_path: str | None, nonce: str | None, draws: int | N
             "key": key_summary(idata, name, stan=True, levels=levels)}
 
 
+BRMS_DIR = REPO / "bench" / "brms"
+# Key parameters in brms's names (run_brms maps them to triad's labels).
+BRMS_MODELS = ("metric_inspraak", "ordinal_inspraak")
+
+
+def brms_available() -> str | None:
+    """None when Rscript with brms and rstan is there, else why not (one line)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("Rscript") is None:
+        return "no Rscript on PATH (apt-get install r-cran-brms r-cran-rstan r-base-dev)"
+    probe = subprocess.run(["Rscript", "-e", "library(brms); library(rstan)"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return ("R has no brms/rstan (apt-get install r-cran-brms r-cran-rstan r-base-dev; "
+                "link the system Boost to BH/include/boost): " + probe.stderr.strip()[-200:])
+    return None
+
+
+def brms_data(name: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The model frame as the 0/1 columns bench/brms/<name>.R reads, and the key map.
+
+    Returns
+    -------
+    data : DataFrame
+    key : dict
+        triad label (as :func:`key_summary` writes it) -> brms draws column.
+    """
+    gg, gg_levels = _codes(frame["group_gender"])
+    rater, raters = _codes(frame["rater"])
+    out = pd.DataFrame({"cell": frame["cell"].astype(str).to_numpy()})
+    key = {}
+    ordinal = name == "ordinal_inspraak"
+    ref = reference_rater(raters)
+    for i, level in enumerate(gg_levels, start=1):
+        if ordinal and i == 1:
+            continue  # absorbed by the thresholds
+        out[f"gg{i}"] = (gg == i).astype(float)
+        key[f"group_gender[{level}]"] = f"b_gg{i}"
+    for r in raters:
+        out[f"age_{r}"] = frame["age_z"].to_numpy(float) * (frame["rater"] == r).to_numpy()
+        key[f"age_z:rater[{r}]"] = f"b_age_{r}"
+    key["1|cell_sigma[]"] = "sd_cell__Intercept"
+    if ordinal:
+        out["value"] = frame["value"].astype(int).to_numpy()
+        out["respondent"] = frame["respondent"].astype(str).to_numpy()
+        out["item"] = frame["item"].astype(str).to_numpy()
+        for r in raters:
+            if r != ref:
+                out[f"disc_{r}"] = (frame["rater"] == r).to_numpy(float)
+                key[f"disc[{r}]"] = f"exp:b_disc_disc_{r}"
+        for k in range(4):
+            key[f"threshold[{k}]"] = f"b_Intercept[{k + 1}]"
+        key["1|respondent_sigma[]"] = "sd_respondent__Intercept"
+        key["1|item_sigma[]"] = "sd_item__Intercept"
+    else:
+        out["score"] = frame["score"].to_numpy(float)
+        for r in raters:
+            out[f"sig_{r}"] = (frame["rater"] == r).to_numpy(float)
+            key[f"sigma_rater[{r}]"] = f"b_sigma_sig_{r}"
+    return out, key
+
+
+def run_brms(name: str, data_path: str | None) -> dict:
+    """Compile and sample ``bench/brms/<name>.R`` (Rscript in a child process), timed."""
+    import json
+    import subprocess
+    import tempfile
+
+    import arviz as az
+    import xarray as xr
+
+    from triad.fitting import diagnostics
+
+    spec = spec_of(name)
+    args = sampler_args(spec, quick=False)
+    data, key = brms_data(name, model_data(name, data_path))
+    with tempfile.TemporaryDirectory(prefix="triad_brms_") as tmp:
+        csv = Path(tmp) / "data.csv"
+        data.to_csv(csv, index=False)
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            ["Rscript", str(BRMS_DIR / f"{name}.R"), str(csv), tmp, str(args["seed"]),
+             str(args["target_accept"]), str(args["chains"]), str(args["tune"]),
+             str(args["draws"])], capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise RuntimeError(f"brms failed: {proc.stderr[-2000:]}")
+        timing = json.loads((Path(tmp) / "timing.json").read_text())
+        draws = pd.read_csv(Path(tmp) / "draws.csv")
+    chains = draws[".chain"].to_numpy()
+    params = [c for c in draws.columns
+              if not c.startswith(".") and c not in ("lp__", "lprior")]
+    n_chain = len(np.unique(chains))
+    posterior = {c: draws[c].to_numpy().reshape(n_chain, -1) for c in params}
+    idata = az.from_dict({"posterior": posterior})
+    diag = diagnostics(idata)
+    out = {}
+    for label, column in key.items():
+        transform = np.exp if column.startswith("exp:") else (lambda x: x)
+        values = transform(draws[column.removeprefix("exp:")].to_numpy()).reshape(n_chain, -1)
+        mcse = float(az.mcse(xr.DataArray(values, dims=("chain", "draw")), method="mean"))
+        out[label] = (float(values.mean()), mcse)
+    return {"wall_compile": timing["wall_compile"], "wall_sampling": timing["wall_sampling"],
+            "chains": args["chains"], "draws": args["draws"], "tune": args["tune"],
+            "wall_total": timing["wall_compile"] + timing["wall_sampling"],
+            "wall_fit": wall, "mean_tree_depth": timing["mean_tree_depth"],
+            "n_params_checked": len(params), "brms_version": timing["brms"],
+            "rstan_version": timing["rstan"], **_diag_fields(diag),
+            "divergences": int(timing["divergences"]), "key": out}
+
+
 def _diag_fields(diag: dict) -> dict:
     return {k: diag[k] for k in ("r_hat_max", "ess_bulk_min", "ess_tail_min", "divergences",
                                  "gates_passed")}
@@ -197,7 +337,6 @@ def run_triad(name: str, backend: str, data_path: str | None, sampler_only: bool
     ``nuts_kwargs`` (prototypes) are passed to ``pm.sample(nuts_sampler_kwargs=...)``.
     """
     import triad.fitting as tf
-    import triad.model_build as mb
     from triad import sampling
 
     spec = spec_of(name)
@@ -233,12 +372,9 @@ def run_triad(name: str, backend: str, data_path: str | None, sampler_only: bool
             if sampler_only:
                 args = tf.sampler_args(spec, quick=False)
                 frame = model_data(name, data_path)
-                if spec.data == "summary":
-                    model = mb.summary_model(frame, spec)
-                else:
-                    bm = mb.bambi_model(spec, frame)
-                    bm.build()
-                    model = bm.backend.model
+                # the production builder: triad's integer-indexed PyMC model for ordinal
+                # specs with disc/thresholds, Bambi for the rest
+                model, _ = tf.build_model(spec, frame)
                 idata = timed(model, args, backend)
                 diag = tf.diagnostics(idata)
             else:

@@ -33,7 +33,9 @@ def main() -> None:
     a = p.parse_args()
     data = None if a.scale == 1 else str(benchlib.scaled_data(a.scale))
     t0 = time.perf_counter()
-    if a.engine == "stan":
+    if a.engine == "brms":
+        res = benchlib.run_brms(a.model, data)
+    elif a.engine == "stan":
         res = benchlib.run_stan(a.model, data, a.nonce, a.draws, a.tune, a.chains)
     else:
         kw = json.loads(a.nuts_kwargs) if a.nuts_kwargs else None

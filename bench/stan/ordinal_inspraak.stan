@@ -1,5 +1,7 @@
-// ordinal_inspraak by hand: the same model as models/ordinal_inspraak.toml built by Bambi.
-// Cumulative logit, P(Y <= k) = logistic(threshold_k - eta), with
+// ordinal_inspraak by hand: the same model as models/ordinal_inspraak.toml (triad.ordinal_model).
+// Cumulative logit with a discrimination per rater (disc = "rater"),
+// P(Y <= k) = logistic(disc_r * (threshold_k - eta)), disc_r = exp(log_disc_r), the reference
+// rater's (disc_ref) fixed at 1, log_disc of the others ~ Normal(0, 0.7); with
 // eta = group_gender + (1|cell) + age_z:rater + (1|respondent) + (1|item), all group effects
 // non-centred (Bambi's default); ordered cut points with the spec's Normal prior.  As in
 // Bambi's cumulative family, the first group_gender level (sorted) is the reference (its
@@ -20,6 +22,7 @@ data {
   vector[N] age_z;
   array[N] int<lower=1, upper=K> y;
   vector[K - 1] threshold_mu;
+  int<lower=1, upper=R> disc_ref;       // the rater whose discrimination is 1
 }
 parameters {
   ordered[K - 1] threshold;
@@ -31,11 +34,13 @@ parameters {
   vector[P] resp_offset;
   real<lower=0> item_sigma;
   vector[I] item_offset;
+  vector[R - 1] log_disc;
 }
 transformed parameters {
   vector[C] cell = cell_offset * cell_sigma;
   vector[P] resp = resp_offset * resp_sigma;
   vector[I] item = item_offset * item_sigma;
+  vector[R - 1] disc = exp(log_disc);
 }
 model {
   vector[G] gg_effect = append_row(0, group_gender);
@@ -48,6 +53,23 @@ model {
   resp_offset ~ std_normal();
   item_sigma ~ normal(0, 0.5);          // HalfNormal(0.5)
   item_offset ~ std_normal();
-  y ~ ordered_logistic(gg_effect[gg] + cell[cell_idx] + age_rater[rater_idx] .* age_z
-                       + resp[resp_idx] + item[item_idx], threshold);
+  log_disc ~ normal(0, 0.7);
+  {
+    // disc * (threshold - eta): ordered_logistic with scaled location and cut points
+    vector[R] disc_full;
+    array[R] vector[K - 1] cuts;
+    int j = 1;
+    for (r in 1:R) {
+      if (r == disc_ref) {
+        disc_full[r] = 1;
+      } else {
+        disc_full[r] = disc[j];
+        j += 1;
+      }
+      cuts[r] = disc_full[r] * threshold;
+    }
+    vector[N] eta = gg_effect[gg] + cell[cell_idx] + age_rater[rater_idx] .* age_z
+                    + resp[resp_idx] + item[item_idx];
+    y ~ ordered_logistic(disc_full[rater_idx] .* eta, cuts[rater_idx]);
+  }
 }

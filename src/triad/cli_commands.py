@@ -178,6 +178,9 @@ def run_job(
     verbose: Annotated[int, typer.Option(
         "--verbose", "-v", count=True, help="More detail (each fit's progress)")] = 0,
     study: StudyOption = None,
+    force: Annotated[bool, typer.Option(
+        help="Recompute every step even when nothing changed since the last run in --out "
+             "(stored fits are still read from their cache)")] = False,
 ) -> None:
     """Run the main job: audit, replicate, fit every model and compare claim by claim."""
     import os
@@ -197,6 +200,25 @@ def run_job(
     if jobs is None:
         # a smoke run is dominated by per-model compilation: use both cores by default
         jobs = min(2, os.cpu_count() or 1) if quick else 1
+    from triad import run_cache
+    from triad.paths import default_data, default_out
+
+    root = Path(out) if out is not None else default_out()
+    options = {"data": str(Path(data).resolve()) if data is not None else None,
+               "quick": quick, "models": models, "backend": backend, "strict": strict,
+               "lang": lang, "multiverse": multiverse, "min_cell": min_cell,
+               "robust_share": robust_share}
+    key = run_cache.fingerprint(options, data if data is not None else default_data())
+    stored = None if force else run_cache.unchanged_run(root, key)
+    if stored is not None:
+        text = (f"nothing changed since the run finished {stored['finished']} (same inputs, "
+                f"options, code and libraries; {len(stored['outputs'])} output files "
+                f"unchanged): outputs in {root / 'results'} are current; --force recomputes")
+        if not quiet:
+            Console().print(f"[bold]triad:[/] {escape(text)}", highlight=False,
+                            soft_wrap=True)
+        run_cache.note_in_log(root, text)
+        raise typer.Exit(code=stored["exit_code"])
     from triad.errors import OutputError
     from triad.pipeline import exit_status, run_all
     from triad.specs import SpecError
@@ -215,7 +237,9 @@ def run_job(
         raise typer.Exit(code=exc.exit_code) from None
     # 3 when a fit failed (its rows are missing from the tables), 1 when --strict and a
     # sampler gate failed
-    raise typer.Exit(code=exit_status(record, strict))
+    code = exit_status(record, strict)
+    run_cache.record_run(root, key, record, code)
+    raise typer.Exit(code=code)
 
 
 def sbc(

@@ -318,6 +318,8 @@ def fit(
     if folder is not None and use_cache and valid_cache(folder):
         return load(spec, folder, rope=rope, rope_sd=rope_sd, ci_prob=ci_prob)
 
+    # compiled samplers beside the results, for later runs and the other worker processes
+    sampling.use_compile_cache(Path(out) / "cache" / "jax" if out is not None else None)
     start = time.perf_counter()
     pymc_log = logging.getLogger("pymc")
     level = pymc_log.level

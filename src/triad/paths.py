@@ -16,6 +16,7 @@ folders directly.
 
 import os
 import tomllib
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -30,6 +31,7 @@ class StudyNotFound(FileNotFoundError):
     """A ``--study`` that names no shipped study and no study folder."""
 
 
+@cache  # asked thousands of times per run (every label, every table): resolve once
 def repo_root() -> Path:
     """Return the source checkout's root (the folder holding ``data/`` and ``models/``)."""
     return Path(__file__).resolve().parents[2]
@@ -40,6 +42,7 @@ def _in_checkout() -> bool:
     return (root / "pyproject.toml").is_file() and (root / "src" / "triad").is_dir()
 
 
+@cache  # where the package lives does not change within a process
 def _shipped(folder: str, packaged: str) -> Path:
     inside = Path(str(resources.files("triad").joinpath(packaged)))
     return inside if inside.is_dir() else repo_root() / folder
@@ -143,8 +146,15 @@ def data_dir() -> Path:
 
 def _study_toml(folder: Path) -> dict:
     path = folder / "study.toml"
-    if not path.is_file():
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
         return {}
+    return dict(_parsed_toml(path, stamp))
+
+
+@cache  # per file and modification time: an edited study.toml is read again
+def _parsed_toml(path: Path, stamp: int) -> dict:
     with path.open("rb") as fh:
         return tomllib.load(fh)
 

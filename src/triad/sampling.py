@@ -20,7 +20,38 @@ from triad.codebook import load_codebook
 from triad.estimands import counterfactual_contrasts
 from triad.specs import ModelSpec
 
-__all__ = ["counterfactual_draws", "sample_posterior"]
+__all__ = ["counterfactual_draws", "sample_posterior", "use_compile_cache"]
+
+# JAX's persistent compilation cache (None: off).  Set per process by
+# :func:`use_compile_cache`; a fit with the same model graph in a later run or in another
+# worker process then loads the compiled sampler instead of compiling it again.
+_COMPILE_CACHE: dict = {"folder": None}
+
+
+def use_compile_cache(folder: str | os.PathLike | None) -> None:
+    """Keep JAX's compiled samplers in ``folder`` (created when needed); None: off.
+
+    Notes
+    -----
+    The key of an entry is the compiled program (model graph with its data and priors,
+    chains, JAX version and flags), so a stale entry is never used: it just is not found.
+    Every compilation is kept (``jax_persistent_cache_min_compile_time_secs`` = 0): the
+    samplers of the smaller models compile in under the default one second, and those are
+    the fits whose time compilation dominates.
+    """
+    _COMPILE_CACHE["folder"] = None if folder is None else str(folder)
+
+
+def _configure_jax() -> None:
+    folder = _COMPILE_CACHE["folder"]
+    if folder is None:
+        return
+    import jax
+
+    os.makedirs(folder, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def sample_posterior(model, args: dict, backend: str, cores: int | None = None
@@ -58,6 +89,8 @@ def sample_posterior(model, args: dict, backend: str, cores: int | None = None
         kwargs["cores"] = cores or min(args["chains"], os.cpu_count() or 1)
     else:
         kwargs["nuts_sampler"] = backend
+    if backend == "numpyro":
+        _configure_jax()
     with model:
         return pm.sample(**kwargs)
 

@@ -75,7 +75,12 @@ def source_of(frame: pd.DataFrame) -> str:
 def text_mm(text: str, size: float = MIN_FONT_PT, bold: bool = False) -> float:
     """Return the printed width (mm) of a one-line text in the journal style's font."""
     prop = FontProperties(family=_font(), size=size, weight="bold" if bold else "normal")
-    return TextToPath().get_text_width_height_descent(text, prop, ismath=False)[0] * _PT_MM
+    return _text_to_path().get_text_width_height_descent(text, prop, ismath=False)[0] * _PT_MM
+
+
+@cache  # building one costs about 10 ms (it sets up a mathtext parser); it holds no state
+def _text_to_path() -> TextToPath:
+    return TextToPath()
 
 
 def wrap_text(text: str, width_mm: float, size: float = MIN_FONT_PT, bold: bool = False) -> str:
