@@ -93,7 +93,7 @@ def _outputs(out: Path) -> dict[str, str]:
 
 
 def _fit_folders(out: Path) -> list[str]:
-    """The stored fits the tables were made from (``diagnostics.csv``'s ``fit_folder``)."""
+    """Return the stored fits the tables were made from (``diagnostics.csv``, ``fit_folder``)."""
     table = out / "results" / "tables" / "diagnostics.csv"
     if not table.is_file():
         return []
@@ -119,7 +119,7 @@ def record_run(out: Path, key: str, record: dict, exit_code: int) -> None:
 
 
 def unchanged_run(out: Path, key: str) -> dict | None:
-    """The stored record of the last run if nothing changed since, else None.
+    """Return the stored record of the last run if nothing changed since, else None.
 
     Nothing changed: the same fingerprint, every output file present with the same
     SHA-256 and no other output file beside them, every fit folder still there.
