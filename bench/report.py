@@ -70,6 +70,10 @@ def main_table(main: pd.DataFrame, compiles: pd.DataFrame | None = None) -> pd.D
         cold = pd.concat([cold, compiles[["model", "wall_compile"]]])
     cold = cold.groupby("model")["wall_compile"].median()
     stan = main["engine"] == "stan"
+    # every Stan run is charged a cold compile, in its process time too
+    main.loc[stan, "process_wall"] = (main.loc[stan, "process_wall"]
+                                      - main.loc[stan, "wall_compile"]
+                                      + main.loc[stan, "model"].map(cold))
     main.loc[stan, "wall_compile"] = main.loc[stan, "model"].map(cold)
     main.loc[stan, "wall_total"] = main.loc[stan, "wall_compile"] + main.loc[stan,
                                                                               "wall_sampling"]
@@ -77,37 +81,63 @@ def main_table(main: pd.DataFrame, compiles: pd.DataFrame | None = None) -> pd.D
     main["ess_s_incl"] = main["ess_bulk_min"] / main["wall_total"]
     main["ess_s_excl"] = main["ess_bulk_min"] / main["wall_sampling"]
     main["ess_s_fit"] = main["ess_bulk_min"] / main["wall_fit"]
-    cols = ["wall_compile", "wall_sampling", "wall_total", "wall_fit", "ess_bulk_min",
-            "ess_tail_min", "ess_s_incl", "ess_s_excl", "ess_s_fit", "r_hat_max",
+    # the whole process: interpreter start, imports, data, compile, sampling, results
+    main["ess_s_process"] = main["ess_bulk_min"] / main["process_wall"]
+    cols = ["wall_compile", "wall_sampling", "wall_total", "wall_fit", "process_wall",
+            "ess_bulk_min", "ess_tail_min", "ess_s_incl", "ess_s_excl", "ess_s_fit",
+            "ess_s_process", "r_hat_max",
             "divergences", "mean_tree_depth", "peak_rss_mb", "load1"]
     t = _med(main, cols)
     t["repeats"] = main.groupby(["model", "engine"], sort=False).size()
     t["gates_passed"] = main.groupby(["model", "engine"], sort=False)["gates_passed"].apply(
         lambda s: f"{int(s.astype(bool).sum())}/{len(s)}")
     t = t.reset_index()
-    ref = t[t["engine"] == "stan"].set_index("model")
-    for c in ("ess_s_incl", "ess_s_excl", "ess_s_fit"):
-        t[f"ratio_{c[6:]}"] = t[c] / t["model"].map(ref["ess_s_incl" if c == "ess_s_fit"
-                                                         else c])
+    for peer in ("stan", "brms"):
+        ref = t[t["engine"] == peer].set_index("model")
+        suffix = "" if peer == "stan" else "_brms"
+        for c in ("ess_s_incl", "ess_s_excl", "ess_s_fit", "ess_s_process"):
+            # a whole fit() is compared with the peer's compile + sampling (all it does)
+            t[f"ratio_{c[6:]}{suffix}"] = t[c] / t["model"].map(
+                ref["ess_s_incl" if c == "ess_s_fit" else c])
     return t
 
 
 def equivalence(keys: pd.DataFrame) -> pd.DataFrame:
-    """Stan vs each triad backend: z of the difference of posterior means (repeat 1)."""
+    """Each engine vs each peer: z of the difference of posterior means (repeat 1).
+
+    z = (mean_a - mean_b) / sqrt(MCSE_a^2 + MCSE_b^2); agreement within 3 MCSE is
+    |z| <= 3.
+    """
     k = keys[keys["repeat"] == 1]
-    stan = k[k["engine"] == "stan"].set_index(["model", "param"])
     rows = []
-    for (model, engine), part in k[k["engine"] != "stan"].groupby(["model", "engine"]):
-        part = part.set_index(["model", "param"])
-        both = part.join(stan, rsuffix="_stan", how="inner")
-        z = (both["mean"] - both["mean_stan"]) / np.sqrt(both["mcse"] ** 2
-                                                         + both["mcse_stan"] ** 2)
-        worst = z.abs().idxmax()
-        rows.append({"model": model, "engine": engine, "params": len(both),
-                     "max_abs_z": float(z.abs().max()),
-                     "max_abs_diff": float((both["mean"] - both["mean_stan"]).abs().max()),
-                     "worst_param": worst[1]})
+    for peer in ("stan", "brms"):
+        ref = k[k["engine"] == peer].set_index(["model", "param"])
+        for (model, engine), part in k[k["engine"] != peer].groupby(["model", "engine"]):
+            if peer == "brms" and engine == "stan":
+                continue  # listed once, as brms vs stan
+            part = part.set_index(["model", "param"])
+            both = part.join(ref, rsuffix="_ref", how="inner")
+            if both.empty:
+                continue
+            z = (both["mean"] - both["mean_ref"]) / np.sqrt(both["mcse"] ** 2
+                                                            + both["mcse_ref"] ** 2)
+            worst = z.abs().idxmax()
+            rows.append({"model": model, "engine": engine, "peer": peer,
+                         "params": len(both), "max_abs_z": float(z.abs().max()),
+                         "max_abs_diff": float((both["mean"] - both["mean_ref"]).abs().max()),
+                         "worst_param": worst[1],
+                         "within_3_mcse": "yes" if float(z.abs().max()) <= 3 else "no"})
     return pd.DataFrame(rows)
+
+
+def key_means_table(keys: pd.DataFrame) -> pd.DataFrame:
+    """Posterior means (MCSE) of the key parameters side by side, one column per engine."""
+    k = keys[keys["repeat"] == 1].copy()
+    k["text"] = k.apply(lambda r: f"{r['mean']:.3f} ({r['mcse']:.3f})", axis=1)
+    wide = k.pivot_table(index=["model", "param"], columns="engine", values="text",
+                         aggfunc="first").reset_index()
+    wide.columns.name = None
+    return wide
 
 
 def _fmt(x, nd=1) -> str:
@@ -172,9 +202,15 @@ def write_results(results: Path, out: Path) -> None:
             "ess_bulk_min": "min bulk ESS", "ess_s_incl": "ESS/s incl. compile",
             "ess_s_excl": "ESS/s sampling only", "ratio_incl": "x Stan (incl.)",
             "ratio_excl": "x Stan (sampling)", "ratio_fit": "x Stan (whole fit)",
+            "ratio_incl_brms": "x brms (incl.)", "ratio_excl_brms": "x brms (sampling)",
+            "ratio_fit_brms": "x brms (whole fit)", "process_wall": "process s",
+            "ess_s_process": "ESS/s process", "ratio_process": "x Stan (process)",
+            "ratio_process_brms": "x brms (process)",
             "r_hat_max": "max R-hat", "divergences": "div.", "mean_tree_depth": "tree depth",
             "peak_rss_mb": "peak RSS MiB", "gates_passed": "gates", "load1": "load"},
             {"r_hat_max": 3, "ratio_incl": 2, "ratio_excl": 2, "ratio_fit": 2, "repeats": 0,
+             "ratio_incl_brms": 2, "ratio_excl_brms": 2, "ratio_fit_brms": 2,
+             "ratio_process": 2, "ratio_process_brms": 2,
              "divergences": 0, "ess_bulk_min": 0, "peak_rss_mb": 0, "load1": 2})
         t.to_csv(results / "summary.csv", index=False)
         npy = t[t["engine"] == "numpyro"].set_index("model")
@@ -184,13 +220,22 @@ def write_results(results: Path, out: Path) -> None:
                 parts[f"r_{short}"] = f"{npy.loc[model, 'ratio_incl']:.1f}"
                 parts[f"s_{short}"] = f"{npy.loc[model, 'ratio_excl']:.2f}"
                 parts[f"f_{short}"] = f"{npy.loc[model, 'ratio_fit']:.1f}"
+                parts[f"p_{short}"] = f"{npy.loc[model, 'ratio_process']:.1f}"
+                for key, col in (("rb", "ratio_incl_brms"), ("sb", "ratio_excl_brms"),
+                                 ("fb", "ratio_fit_brms"), ("pb", "ratio_process_brms")):
+                    value = npy.loc[model, col] if col in npy.columns else np.nan
+                    parts[f"{key}_{short}"] = ("no brms peer" if not np.isfinite(value)
+                                               else f"{value:.1f}")
     if (results / "key_params.csv").is_file():
         e = equivalence(pd.read_csv(results / "key_params.csv"))
-        parts["equivalence"] = _md(e, {"model": "model", "engine": "triad backend",
-                                       "params": "parameters compared",
+        parts["equivalence"] = _md(e, {"model": "model", "engine": "engine",
+                                       "peer": "against", "params": "parameters compared",
                                        "max_abs_z": "max |z|", "max_abs_diff": "max |diff|",
-                                       "worst_param": "worst"},
+                                       "worst_param": "worst",
+                                       "within_3_mcse": "within 3 MCSE"},
                                    {"max_abs_z": 2, "max_abs_diff": 3, "params": 0})
+        means = key_means_table(pd.read_csv(results / "key_params.csv"))
+        parts["key_means"] = _md(means, {c: c for c in means.columns})
     if (results / "scaling.csv").is_file():
         sc = pd.read_csv(results / "scaling.csv")
         sc["source"] = "scaling"

@@ -32,8 +32,11 @@ sys.path.insert(0, str(HERE))
 
 import report  # noqa: E402
 
-# Ordinal fits with pymc and nutpie take minutes each; by default they run once.
-ONCE = {("ordinal_inspraak", "pymc"), ("ordinal_inspraak", "nutpie")}
+# Ordinal fits of the peers (and of pymc, nutpie) take minutes each; they run once.
+ONCE = {("ordinal_inspraak", "pymc"), ("ordinal_inspraak", "nutpie"),
+        ("ordinal_inspraak", "stan"), ("ordinal_inspraak", "brms")}
+# The default comparison: triad's default backend against the two peers of issue 17.
+DEFAULT_ENGINES = ("stan", "brms", "numpyro")
 
 
 def _env() -> dict:
@@ -83,15 +86,28 @@ def _append(path: Path, row: dict) -> None:
     frame.to_csv(path, mode="a", header=not path.is_file(), index=False)
 
 
-def main_part(repeats: int, log) -> None:
-    """Stan vs triad's three backends on the three models, repeats interleaved."""
+def main_part(repeats: int, log, engines: tuple = DEFAULT_ENGINES) -> None:
+    """brms, Stan and triad on the three models, repeats interleaved.
+
+    brms runs when ``Rscript`` with brms and rstan is there (else a message says why it
+    was skipped); it has no summary model (the cell SDs' Gamma likelihood sharing sigma
+    with the means and the latent pair factor need custom Stan code).
+    """
     import benchlib
 
+    if "brms" in engines:
+        why = benchlib.brms_available()
+        if why is not None:
+            print(f"brms skipped: {why}", flush=True)
+            log.write(f"brms skipped: {why}\n")
+            engines = tuple(e for e in engines if e != "brms")
     nonce = uuid.uuid4().hex[:8]
     for rep in range(1, repeats + 1):
         for model in benchlib.MODELS:
-            for engine in benchlib.ENGINES:
+            for engine in engines:
                 if rep > 1 and (model, engine) in ONCE:
+                    continue
+                if engine == "brms" and model not in benchlib.BRMS_MODELS:
                     continue
                 args = ["--engine", engine, "--model", model]
                 if engine == "stan":
@@ -157,42 +173,64 @@ def compile_part(repeats: int, log) -> None:
                 _append(RESULTS / "stan_compile.csv", res)
 
 
-def fitall_part(log) -> None:
-    """fit_all.py cold (empty --out) and warm (same --out again), and a profile of --quick."""
-    out = Path("/tmp/triad_bench_fitall")
-    rows = []
-    for label, clear in (("cold", True), ("warm", False)):
-        if clear:
-            shutil.rmtree(out, ignore_errors=True)
-        t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "scripts/fit_all.py", "--out", str(out)],
-                              capture_output=True, text=True, env=_env(), cwd=REPO)
-        wall = time.perf_counter() - t0
-        log.write(f"fit_all {label}: {wall:.1f} s rc={proc.returncode}\n{proc.stderr[-1500:]}\n")
-        log.flush()
-        rows.append({"run": label, "command": f"python scripts/fit_all.py --out {out}",
-                     "wall_s": wall, "rc": proc.returncode, "load1": os.getloadavg()[0]})
-    qout = Path("/tmp/triad_bench_fitall_quick")
-    shutil.rmtree(qout, ignore_errors=True)
-    prof = RESULTS / "fit_all_quick.prof"
+def _main_job(label: str, args: list[str], out: Path, log, clear: bool) -> dict:
+    """Run ``scripts/fit_all.py ARGS --out OUT`` once; wall time, peak RSS, fits, gates."""
+    import resource
+
+    if clear:
+        shutil.rmtree(out, ignore_errors=True)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof),
-                           "scripts/fit_all.py", "--out", str(qout), "--quick", "--jobs", "1"],
+    proc = subprocess.run([sys.executable, "scripts/fit_all.py", *args, "--out", str(out)],
                           capture_output=True, text=True, env=_env(), cwd=REPO)
     wall = time.perf_counter() - t0
-    log.write(f"fit_all quick profiled: {wall:.1f} s rc={proc.returncode}\n")
-    rows.append({"run": "quick, --jobs 1, under cProfile",
-                 "command": f"python -m cProfile scripts/fit_all.py --out {qout} --quick "
-                            "--jobs 1", "wall_s": wall, "rc": proc.returncode,
-                 "load1": os.getloadavg()[0]})
-    pd.DataFrame(rows).to_csv(RESULTS / "fit_all.csv", index=False)
-    report.write_profile_summary(prof, RESULTS / "fit_all_profile.txt")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    log.write(f"fit_all {label}: {wall:.1f} s rc={proc.returncode}\n{proc.stdout[-800:]}"
+              f"{proc.stderr[-800:]}\n")
+    log.flush()
+    row = {"run": label, "command": " ".join(["python scripts/fit_all.py", *args]),
+           "wall_s": wall, "rc": proc.returncode, "load1": os.getloadavg()[0],
+           # the largest child so far: a lower bound when an earlier child was larger
+           "peak_rss_mib": (peak if peak > before else np.nan) / 1024.0}
+    record = out / "results" / "run.json"
+    if record.is_file():
+        models = json.loads(record.read_text()).get("steps", {}).get("models", {})
+        row.update(fits=models.get("models"), fits_failed=len(models.get("fits_failed", [])),
+                   gates_failed=len(models.get("gates_failed", [])))
+    table = out / "results" / "tables" / "diagnostics.csv"
+    if table.is_file() and "quick" not in label:
+        diag = pd.read_csv(table)
+        row.update(r_hat_max=diag["r_hat_max"].max(), ess_bulk_min=diag["ess_bulk_min"].min(),
+                   ess_tail_min=diag["ess_tail_min"].min(),
+                   divergences=int(diag["divergences"].sum()))
+    return row
+
+
+def fitall_part(log, repeats: int = 3, cold: bool = True) -> None:
+    """The README's main job: cold (empty --out), warm (again, nothing changed), --quick.
+
+    The cold run goes once (about half an hour on 2 cores); the warm rerun and the quick
+    run ``repeats`` times each (the quick run from an empty folder every time, its JAX
+    compile cache included).
+    """
+    out = Path("/tmp/triad_bench_fitall")
+    qout = Path("/tmp/triad_bench_fitall_quick")
+    path = RESULTS / "fit_all.csv"
+    if cold:
+        _append(path, _main_job("cold", [], out, log, clear=True))
+    for rep in range(1, repeats + 1):
+        if (out / "results" / "run.json").is_file():
+            _append(path, {**_main_job("warm", [], out, log, clear=False), "repeat": rep})
+        _append(path, {**_main_job("quick", ["--quick"], qout, log, clear=True),
+                       "repeat": rep})
 
 
 def main() -> None:
     """Run the selected parts and write bench/RESULTS.md."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--engines", default=",".join(DEFAULT_ENGINES),
+                   help="Engines of the main part: stan, brms, numpyro, pymc, nutpie")
     p.add_argument("--parts", default="main,scaling,compile,fitall")
     p.add_argument("--scales", default="1,4,16,64")
     p.add_argument("--ordinal-scales", default=None,
@@ -211,11 +249,12 @@ def main() -> None:
             log.write(f"=== run {time.strftime('%Y-%m-%d %H:%M:%S')} parts={parts}\n")
             for part in parts if not a.append else ():
                 for name in {"main": ("main.csv", "key_params.csv"),
-                             "scaling": ("scaling.csv",), "fitall": (),
-                             "compile": ("stan_compile.csv",)}[part]:
+                             "scaling": ("scaling.csv",),
+                             "compile": ("stan_compile.csv",), "fitall-warm": (),
+                             "fitall": ("fit_all.csv",)}[part]:
                     (RESULTS / name).unlink(missing_ok=True)
             if "main" in parts:
-                main_part(a.repeats, log)
+                main_part(a.repeats, log, tuple(a.engines.split(",")))
             if "scaling" in parts:
                 scaling_part([int(x) for x in a.scales.split(",") if x], log,
                              [int(x) for x in a.ordinal_scales.split(",")]
@@ -223,8 +262,8 @@ def main() -> None:
                              json.loads(a.long_chains) if a.long_chains else None)
             if "compile" in parts:
                 compile_part(2, log)
-            if "fitall" in parts:
-                fitall_part(log)
+            if "fitall" in parts or "fitall-warm" in parts:
+                fitall_part(log, a.repeats, cold="fitall" in parts)
     report.write_results(RESULTS, HERE / "RESULTS.md")
     print((HERE / "RESULTS.md").read_text()[:4000])
     np.seterr(all="ignore")

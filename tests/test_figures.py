@@ -100,11 +100,10 @@ def _fit(folder: Path, rng) -> None:
 
 
 @pytest.fixture(scope="module")
-def figures(tmp_path_factory):
-    """Every figure of a run from hand-made tables, plus the SBC ECDF figure."""
+def figure_tables(tmp_path_factory):
+    """A run's tables folder, made by hand."""
     rng = np.random.default_rng(5)
     tables = tmp_path_factory.mktemp("tables")
-    out = tmp_path_factory.mktemp("figures")
     _fit(tables / "fit_band", rng)
     claims = _claims()
     cells = pd.DataFrame([{"scale": sc, "role": r, "target": t, "sector": s,
@@ -130,7 +129,15 @@ def figures(tmp_path_factory):
                         ("rope_sensitivity", rope), ("reliability", reliability),
                         ("diagnostics", diagnostics)):
         frame.to_csv(tables / f"{name}.csv", index=False)
-    pngs = all_figures(tables, out, "en")
+    return tables
+
+
+@pytest.fixture(scope="module")
+def figures(figure_tables, tmp_path_factory):
+    """Every figure of a run from hand-made tables, plus the SBC ECDF figure."""
+    rng = np.random.default_rng(5)
+    out = tmp_path_factory.mktemp("figures")
+    pngs = all_figures(figure_tables, out, "en")
     ranks = pd.concat([pd.DataFrame({"model": "metric_band", "sim": range(30), "parameter": p,
                                      "kind": "parameter", "rank": rng.integers(0, 50, 30),
                                      "n_ranks": 50})
@@ -250,3 +257,16 @@ def test_figure_pages_in_page_order():
         "forest_claims_1", "forest_claims_2", "forest_claims_10"]
     assert figure_pages(paths, "scale_difference_belangrijk_lukt") == [
         Path("f/scale_difference_belangrijk_lukt.png")]
+
+
+def test_figure_groups_drawn_in_worker_processes_are_the_same_files(figures, figure_tables,
+                                                                     tmp_path):
+    out, pngs = figures
+    again = all_figures(figure_tables, tmp_path, "en", jobs=2)
+    made = [p for p in pngs if not p.stem.startswith("sbc_")]
+    assert [p.name for p in again] == [p.name for p in made]  # same figures, same order
+    for png in made:  # the same data drawn: byte-identical PNG and CSV (SVG ids vary)
+        for ext in (".png", ".csv"):
+            first = png.with_suffix(ext)
+            if first.is_file():
+                assert (tmp_path / first.name).read_bytes() == first.read_bytes(), first.name

@@ -70,3 +70,47 @@ def test_sample_posterior_is_the_fitting_sampler():
         assert module.sampling is sampling
     with pytest.raises(ValueError, match="backend"):
         triad.fitting.sample(None, {}, backend="stan")
+
+
+def test_quick_runs_cap_the_tree_depth_for_every_backend(monkeypatch):
+    import pymc as pm
+
+    import triad.fitting as tf
+    from triad import sampling
+
+    spec = tf.resolve_model("metric_inspraak")
+    assert "max_treedepth" not in tf.sampler_args(spec, quick=False)
+    args = tf.sampler_args(spec, quick=True)
+    assert args["max_treedepth"] == tf.QUICK_MAX_TREEDEPTH == 6
+    seen = {}
+    monkeypatch.setattr(pm, "sample", lambda **kw: seen.update(kw))
+    with pm.Model() as model:
+        pm.Normal("x")
+    sampling.sample_posterior(model, args, "numpyro")
+    assert seen["nuts_sampler_kwargs"] == {"max_tree_depth": 6}
+    sampling.sample_posterior(model, args, "nutpie")
+    assert seen["nuts_sampler_kwargs"] == {"maxdepth": 6}
+    seen.clear()
+    sampling.sample_posterior(model, args, "pymc")
+    assert seen["max_treedepth"] == 6 and "nuts_sampler_kwargs" not in seen
+    seen.clear()
+    sampling.sample_posterior(model, tf.sampler_args(spec, quick=False), "numpyro")
+    assert "nuts_sampler_kwargs" not in seen  # the backends' own default, 10
+
+
+def test_the_compile_cache_is_set_where_asked(tmp_path, monkeypatch):
+    import jax
+
+    from triad import sampling
+
+    monkeypatch.setattr(sampling, "_COMPILE_CACHE", {"folder": None})
+    before = jax.config.jax_compilation_cache_dir
+    sampling._configure_jax()  # off: nothing changes
+    assert jax.config.jax_compilation_cache_dir == before
+    sampling.use_compile_cache(tmp_path / "jax")
+    try:
+        sampling._configure_jax()
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "jax")
+        assert (tmp_path / "jax").is_dir()
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)

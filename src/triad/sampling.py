@@ -62,7 +62,8 @@ def sample_posterior(model, args: dict, backend: str, cores: int | None = None
     ----------
     model : pymc.Model
     args : dict
-        ``draws, tune, chains, seed, target_accept`` (:func:`triad.fitting.sampler_args`).
+        ``draws, tune, chains, seed, target_accept`` (:func:`triad.fitting.sampler_args`)
+        and optionally ``max_treedepth``.
     backend : {"pymc", "nutpie", "numpyro"}
         PyMC's own NUTS or the ``nuts_sampler`` of that name (not checked here).
     cores : int, optional
@@ -85,10 +86,18 @@ def sample_posterior(model, args: dict, backend: str, cores: int | None = None
               "random_seed": args["seed"], "progressbar": False, "var_names": keep,
               "target_accept": args["target_accept"], "compute_convergence_checks": False,
               "quiet": True}
+    depth = args.get("max_treedepth")
     if backend == "pymc":
         kwargs["cores"] = cores or min(args["chains"], os.cpu_count() or 1)
+        if depth is not None:
+            kwargs["max_treedepth"] = depth
     else:
         kwargs["nuts_sampler"] = backend
+        if depth is not None:
+            # numpyro's NUTS and nutpie name the same cap differently
+            kwargs["nuts_sampler_kwargs"] = {
+                "numpyro": {"max_tree_depth": depth}, "nutpie": {"maxdepth": depth}}.get(
+                    backend, {})
     if backend == "numpyro":
         _configure_jax()
     with model:
