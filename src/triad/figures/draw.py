@@ -13,7 +13,6 @@ from triad.figures.rope import rope_sensitivity_plot
 from triad.figures.scale_difference import scale_difference_plot
 from triad.style import journal_style
 
-
 # The figure groups, the costliest first (measured on the quick run's tables: PPC 11 s,
 # forest of contrasts 9 s, multiverse grid 5 s, ROPE 4 s, the rest 1-3 s): a pool of
 # workers then ends at about the same time.
