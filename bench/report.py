@@ -175,6 +175,35 @@ def scaling_fit(scaling: pd.DataFrame) -> pd.DataFrame:
     return s, pd.DataFrame(rows)
 
 
+def scaling_figure(s: pd.DataFrame, path: Path) -> None:
+    """Sampling time and peak memory against rows, log-log, one line per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), constrained_layout=True)
+    for model, part in s.groupby("model"):
+        part = part.sort_values("rows")
+        axes[0].plot(part["rows"], part["wall_sampling"] / 60.0, "o-", label=model)
+        axes[1].plot(part["rows"], part["peak_rss_mb"] / 1024.0, "o-", label=model)
+        for _, r in part.iterrows():
+            axes[0].annotate(f"{int(r['scale'])}x", (r["rows"], r["wall_sampling"] / 60.0),
+                             textcoords="offset points", xytext=(3, 3), fontsize=7)
+    axes[0].axhline(15, color="grey", ls=":", lw=1)
+    axes[0].text(axes[0].get_xlim()[0], 15, " 15 min", va="bottom", fontsize=7, color="grey")
+    axes[1].axhline(8, color="grey", ls=":", lw=1)
+    axes[1].text(axes[1].get_xlim()[0], 8, " 8 GiB", va="bottom", fontsize=7, color="grey")
+    for ax, label in zip(axes, ("sampling time (min)", "peak RSS (GiB)"), strict=True):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("rows (answers or scale scores)")
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize=7)
+    fig.savefig(path, dpi=150)
+    plt.close(fig)
+
+
 def write_results(results: Path, out: Path) -> None:
     """Rewrite RESULTS.md from the CSVs (the prose lives in RESULTS_TEMPLATE.md)."""
     parts = {}
@@ -253,6 +282,7 @@ def write_results(results: Path, out: Path) -> None:
                     row["scale"], row["source"] = 1, "main part"
                     sc = pd.concat([row, sc], ignore_index=True)
         s, fitted = scaling_fit(sc.sort_values(["model", "scale"]))
+        scaling_figure(s, results / "scaling.png")
         parts["scaling"] = _md(s, {"model": "model", "scale": "x", "rows": "rows",
                                    "chains": "chains", "tune": "tune", "draws": "draws",
                                    "wall_compile": "compile s", "wall_sampling": "sampling s",
@@ -272,13 +302,24 @@ def write_results(results: Path, out: Path) -> None:
                                             "slope_grad": "slope: ms per gradient"},
                                    {"slope_s_per_iter": 2, "slope_grad": 2, "points": 0})
     if (results / "fit_all.csv").is_file():
-        fa = pd.read_csv(results / "fit_all.csv").set_index("run")
-        for run in ("cold", "warm"):
-            if run in fa.index:
-                parts[f"fitall_{run}"] = f"{fa.loc[run, 'wall_s']:.0f}"
-        parts["fitall"] = _md(pd.read_csv(results / "fit_all.csv"),
-                              {"run": "run", "command": "command", "wall_s": "wall s",
-                               "rc": "exit", "load1": "load"}, {"rc": 0, "load1": 2})
+        fa = pd.read_csv(results / "fit_all.csv")
+        for col in ("repeat", "fits", "fits_failed", "gates_failed", "r_hat_max",
+                    "ess_bulk_min", "ess_tail_min", "divergences", "peak_rss_mib"):
+            if col not in fa:
+                fa[col] = np.nan
+        parts["fitall"] = _md(fa, {"run": "run", "repeat": "repeat", "command": "command",
+                                   "wall_s": "wall s", "rc": "exit", "fits": "fits",
+                                   "fits_failed": "failed", "gates_failed": "gates failed",
+                                   "r_hat_max": "max R-hat", "ess_bulk_min": "min bulk ESS",
+                                   "ess_tail_min": "min tail ESS",
+                                   "divergences": "div.", "peak_rss_mib": "peak RSS MiB",
+                                   "load1": "load"},
+                              {"rc": 0, "load1": 2, "repeat": 0, "fits": 0, "fits_failed": 0,
+                               "gates_failed": 0, "r_hat_max": 4, "ess_bulk_min": 0,
+                               "ess_tail_min": 0, "divergences": 0, "peak_rss_mib": 0})
+        med = fa.groupby("run")["wall_s"].median()
+        for run in med.index:
+            parts[f"fitall_{run}"] = f"{med[run]:.1f}"
     if (results / "fit_all_profile.txt").is_file():
         lines = (results / "fit_all_profile.txt").read_text().splitlines()
         start = next((i for i, x in enumerate(lines) if "ncalls" in x), 0)

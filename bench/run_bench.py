@@ -125,7 +125,7 @@ def main_part(repeats: int, log, engines: tuple = DEFAULT_ENGINES) -> None:
 
 
 # Ordinal fits at 16x and 64x with the spec's 4 chains x (1000 + 1000) are projected at
-# 30-60 min (bench/gradprof.py: 3.4 ms per gradient at 64x, 2^7 leapfrog steps per draw);
+# 30-60 min (about 3-4 ms per gradient at 64x, bench/gradient_cost.py; 2^7 leapfrog steps per draw);
 # they run as 2 chains (one per core) x (500 + 600), the "fewer, longer chains" setting.
 LONG_CHAINS = {"chains": 2, "tune": 500, "draws": 600}
 

@@ -1,0 +1,54 @@
+"""Cost of one log-density gradient of a bench model as NUTS sees it (inside compiled code).
+
+Builds the production model (``triad.fitting.build_model``), takes PyMC's JAX log density
+and times 1000 gradients inside one ``jax.lax.fori_loop``, so Python dispatch is not
+counted (NumPyro's NUTS also calls the gradient from compiled code).
+
+python bench/gradient_cost.py ordinal_inspraak 64
+"""
+
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchlib  # noqa: E402
+
+
+def main() -> None:
+    """Print the microseconds per gradient of ``argv[1]`` at ``argv[2]`` x respondents."""
+    import jax
+    import jax.numpy as jnp
+    from pymc.sampling.jax import get_jaxified_logp
+
+    import triad.fitting as tf
+
+    warnings.simplefilter("ignore")
+    name = sys.argv[1]
+    scale = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    data = None if scale == 1 else str(benchlib.scaled_data(scale))
+    frame = benchlib.model_data(name, data)
+    model, _ = tf.build_model(benchlib.spec_of(name), frame)
+    logp = get_jaxified_logp(model)
+    values = [jnp.asarray(model.initial_point()[v.name]) for v in model.value_vars]
+    grad = jax.grad(lambda x: logp(list(x)))
+    n = 1000
+
+    @jax.jit
+    def loop(x):
+        def body(i, x):
+            return [xi + 1e-9 * di for xi, di in zip(x, grad(x), strict=True)]
+
+        return jax.lax.fori_loop(0, n, body, x)
+
+    jax.block_until_ready(loop(values))
+    start = time.perf_counter()
+    jax.block_until_ready(loop(values))
+    seconds = time.perf_counter() - start
+    print(f"{name} {scale}x, {len(frame)} rows: {seconds / n * 1e6:.1f} us per gradient")
+
+
+if __name__ == "__main__":
+    main()
