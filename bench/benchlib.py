@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover
     sys.path.insert(0, str(REPO / "src"))
 
 from triad.fitting import sampler_args  # noqa: E402
+from triad.model_build import paired_loadings  # noqa: E402
 from triad.modeldata import model_frame, summary_frame  # noqa: E402
 from triad.ordinal_terms import reference_rater  # noqa: E402
 from triad.readers import read_respondents  # noqa: E402
@@ -77,17 +78,8 @@ def _summary_stan_data(frame: pd.DataFrame) -> tuple[dict, dict]:
     g_idx, groups = _codes(fs["scale"] + ":" + fs["rater"] + ">" + fs["target"])
     pair = frame["pair"].to_numpy(dtype=str) if "pair" in frame else np.full(len(frame), "")
     pairs = sorted(set(pair) - {""})
-    loading, resid = np.zeros(len(frame)), np.ones(len(frame))
-    p_idx = np.ones(len(frame), dtype=int)
-    if pairs:
-        r = frame["pair_r"].to_numpy(dtype=float) * (pair != "")
-        share = np.clip(np.abs(r) * frame["pair_n"].to_numpy(dtype=float) / n, 0.0, 0.99)
-        second = np.zeros(len(frame), dtype=bool)
-        for x in pairs:
-            second[np.flatnonzero(pair == x)[1]] = True
-        sign = np.where(second & (r < 0), -1.0, 1.0)
-        loading, resid = sign * np.sqrt(share), np.sqrt(1.0 - share)
-        p_idx = np.array([pairs.index(x) + 1 if x else 1 for x in pair])
+    p_idx, loading, resid = paired_loadings(frame)  # the summary model's own
+    p_idx = p_idx + 1  # Stan counts from 1 (unpaired cells: 1, with loading 0)
     data = {"N": len(frame), "S": len(scales), "G": len(groups), "NS": len(rows_s),
             "NG": len(rows_g), "P": len(pairs), "sector_rows": rows_s + 1,
             "gender_rows": rows_g + 1, "scale_idx": s_idx, "group_idx": g_idx,

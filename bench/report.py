@@ -142,7 +142,7 @@ def key_means_table(keys: pd.DataFrame) -> pd.DataFrame:
 
 def _fmt(x, nd=1) -> str:
     if isinstance(x, str):
-        return x
+        return x.replace("|", "\\|")  # a Bambi name such as 1|cell_sigma in a table cell
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "-"
     return f"{x:.{nd}f}"

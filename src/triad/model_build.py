@@ -18,7 +18,7 @@ from triad.likelihoods import likelihood
 from triad.modeldata import ModelData
 from triad.specs import ModelSpec
 
-__all__ = ["bambi_model", "sample_all", "summary_model"]
+__all__ = ["bambi_model", "paired_loadings", "sample_all", "summary_model"]
 
 
 def _prior(spec_prior: dict, term: str = ""):
@@ -193,18 +193,10 @@ def summary_model(frame: pd.DataFrame, spec: ModelSpec):
         se = sigma / np.sqrt(n)
         loc, scale = mu, se
         if pairs:
-            p_idx = np.array([pairs.index(x) if x else 0 for x in pair])
-            r = frame["pair_r"].to_numpy(dtype=float) * (pair != "")
-            # share of a member's sampling variance that its partner shares (below 1: a
-            # file's cell whose two scores coincide would leave no own error)
-            share = np.clip(np.abs(r) * frame["pair_n"].to_numpy(dtype=float) / n, 0.0, 0.99)
-            second = np.zeros(len(frame), dtype=bool)
-            for x in pairs:
-                second[np.flatnonzero(pair == x)[1]] = True
-            sign = np.where(second & (r < 0), -1.0, 1.0)
+            p_idx, loading, resid = paired_loadings(frame)
             pair_z = pm.Normal("pair_z", 0.0, 1.0, dims="pair")
-            loc = mu + sign * np.sqrt(share) * se * pair_z[p_idx]
-            scale = se * np.sqrt(1.0 - share)
+            loc = mu + loading * se * pair_z[p_idx]
+            scale = se * resid
         pm.Normal("cell_mean", mu=loc, sigma=scale,
                   observed=frame["mean"].to_numpy(dtype=float), dims="cell")
         # (n-1) s^2 / sigma^2 ~ chi2(n-1)  <=>  s^2 ~ Gamma((n-1)/2, rate=(n-1)/(2 sigma^2)).
@@ -213,6 +205,35 @@ def summary_model(frame: pd.DataFrame, spec: ModelSpec):
         pm.Gamma("cell_var", alpha=(n - 1) / 2, beta=(n - 1) / (2 * sigma**2),
                  observed=frame["sd"].to_numpy(dtype=float) ** 2, dims="cell")
     return model
+
+
+def paired_loadings(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each cell's pair, loading on the pair's latent factor and own-error share.
+
+    For the summary model's paired cells (:func:`summary_model`): ``M_a = mu_a + l_a se_a z
+    + e_a`` with ``l_a = sign * sqrt(share_a)``, ``sd(e_a) = se_a * resid_a``, ``resid_a =
+    sqrt(1 - share_a)`` and ``share_a = |r| n_ab / n_a`` (capped at 0.99: a file's cell whose
+    two scores coincide would leave no own error); the sign of r goes on the second member.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(pair index (0 for unpaired cells), loading (0 unpaired), resid (1 unpaired))``,
+        pairs numbered in sorted order of their names.
+    """
+    n = frame["n"].to_numpy(dtype=float)
+    pair = frame["pair"].to_numpy(dtype=str) if "pair" in frame else np.full(len(frame), "")
+    pairs = sorted(set(pair) - {""})
+    if not pairs:
+        return np.zeros(len(frame), dtype=int), np.zeros(len(frame)), np.ones(len(frame))
+    p_idx = np.array([pairs.index(x) if x else 0 for x in pair])
+    r = frame["pair_r"].to_numpy(dtype=float) * (pair != "")
+    share = np.clip(np.abs(r) * frame["pair_n"].to_numpy(dtype=float) / n, 0.0, 0.99)
+    second = np.zeros(len(frame), dtype=bool)
+    for x in pairs:
+        second[np.flatnonzero(pair == x)[1]] = True
+    sign = np.where(second & (r < 0), -1.0, 1.0)
+    return p_idx, sign * np.sqrt(share), np.sqrt(1.0 - share)
 
 
 def sample_all(spec: ModelSpec, md: ModelData, args: dict, backend: str,
