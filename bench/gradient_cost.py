@@ -4,9 +4,10 @@ Builds the production model (``triad.fitting.build_model``), takes PyMC's JAX lo
 and times 1000 gradients inside one ``jax.lax.fori_loop``, so Python dispatch is not
 counted (NumPyro's NUTS also calls the gradient from compiled code).
 
-python bench/gradient_cost.py ordinal_inspraak 64
+python bench/gradient_cost.py ordinal_inspraak 64 [bench/results/gradient_cost.csv]
 """
 
+import json
 import sys
 import time
 import warnings
@@ -47,7 +48,15 @@ def main() -> None:
     start = time.perf_counter()
     jax.block_until_ready(loop(values))
     seconds = time.perf_counter() - start
-    print(f"{name} {scale}x, {len(frame)} rows: {seconds / n * 1e6:.1f} us per gradient")
+    row = {"model": name, "scale": scale, "rows": len(frame),
+           "parameters": int(sum(v.size for v in values)),
+           "us_per_gradient": seconds / n * 1e6, "peak_rss_mb": benchlib.peak_rss_mb()}
+    print(json.dumps(row))
+    if len(sys.argv) > 3:  # append to a CSV
+        import pandas as pd
+
+        out = Path(sys.argv[3])
+        pd.DataFrame([row]).to_csv(out, mode="a", header=not out.is_file(), index=False)
 
 
 if __name__ == "__main__":
