@@ -175,31 +175,41 @@ def scaling_fit(scaling: pd.DataFrame) -> pd.DataFrame:
     return s, pd.DataFrame(rows)
 
 
-def scaling_figure(s: pd.DataFrame, path: Path) -> None:
-    """Sampling time and peak memory against rows, log-log, one line per model."""
+def scaling_figure(s: pd.DataFrame, grads: pd.DataFrame | None, path: Path) -> None:
+    """Sampling time, gradient cost and peak memory against rows, log-log, per model."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2), constrained_layout=True)
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.3), constrained_layout=True)
     for model, part in s.groupby("model"):
         part = part.sort_values("rows")
         axes[0].plot(part["rows"], part["wall_sampling"] / 60.0, "o-", label=model)
-        axes[1].plot(part["rows"], part["peak_rss_mb"] / 1024.0, "o-", label=model)
+        axes[2].plot(part["rows"], part["peak_rss_mb"] / 1024.0, "o-",
+                     label=f"{model} (sampling)")
         for _, r in part.iterrows():
             axes[0].annotate(f"{int(r['scale'])}x", (r["rows"], r["wall_sampling"] / 60.0),
                              textcoords="offset points", xytext=(3, 3), fontsize=7)
+    if grads is not None and len(grads):
+        for model, part in grads.groupby("model"):
+            part = part.sort_values("rows")
+            axes[1].plot(part["rows"], part["us_per_gradient"], "s-", label=model)
+            axes[2].plot(part["rows"], part["peak_rss_mb"] / 1024.0, "s--",
+                         label=f"{model} (build + gradient)")
+            for _, r in part.iterrows():
+                axes[1].annotate(f"{int(r['scale'])}x", (r["rows"], r["us_per_gradient"]),
+                                 textcoords="offset points", xytext=(3, 3), fontsize=7)
     axes[0].axhline(15, color="grey", ls=":", lw=1)
-    axes[0].text(axes[0].get_xlim()[0], 15, " 15 min", va="bottom", fontsize=7, color="grey")
-    axes[1].axhline(8, color="grey", ls=":", lw=1)
-    axes[1].text(axes[1].get_xlim()[0], 8, " 8 GiB", va="bottom", fontsize=7, color="grey")
-    for ax, label in zip(axes, ("sampling time (min)", "peak RSS (GiB)"), strict=True):
+    axes[2].axhline(8, color="grey", ls=":", lw=1)
+    for ax, label in zip(axes, ("sampling time (min)", "one gradient (us, compiled loop)",
+                                "peak RSS (GiB)"), strict=True):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.set_xlim(250, 1.5e5)  # 1x-64x of both models on one axis
         ax.set_xlabel("rows (answers or scale scores)")
         ax.set_ylabel(label)
-    axes[0].legend(fontsize=7)
+        ax.legend(fontsize=6)
     fig.savefig(path, dpi=150)
     plt.close(fig)
 
@@ -282,7 +292,16 @@ def write_results(results: Path, out: Path) -> None:
                     row["scale"], row["source"] = 1, "main part"
                     sc = pd.concat([row, sc], ignore_index=True)
         s, fitted = scaling_fit(sc.sort_values(["model", "scale"]))
-        scaling_figure(s, results / "scaling.png")
+        grad_path = results / "gradient_cost.csv"
+        grads = pd.read_csv(grad_path) if grad_path.is_file() else None
+        scaling_figure(s, grads, results / "scaling.png")
+        if grads is not None:
+            parts["gradient"] = _md(grads, {"model": "model", "scale": "x", "rows": "rows",
+                                            "parameters": "parameters",
+                                            "us_per_gradient": "us per gradient",
+                                            "peak_rss_mb": "peak RSS MiB"},
+                                    {"scale": 0, "rows": 0, "parameters": 0,
+                                     "us_per_gradient": 1, "peak_rss_mb": 0})
         parts["scaling"] = _md(s, {"model": "model", "scale": "x", "rows": "rows",
                                    "chains": "chains", "tune": "tune", "draws": "draws",
                                    "wall_compile": "compile s", "wall_sampling": "sampling s",
