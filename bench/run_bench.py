@@ -1,13 +1,15 @@
-"""Benchmarks of triad's samplers against hand-written Stan, scaling, and fit_all.
+"""Benchmarks of triad against brms and hand-written Stan, scaling, and the main job.
 
-One command reproduces everything (about 60-70 minutes on the 2-core machine)::
+One command runs every part (well over two hours on the 2-core machine; bench/RESULTS.md
+lists the commands that gave its numbers)::
 
-    nice -n 5 python bench/run_bench.py --repeats 3
+    python bench/run_bench.py --repeats 3
 
-Parts (``--parts``): ``main`` (Stan vs triad's backends on the three models, repeats
-interleaved), ``scaling`` (metric and ordinal models on 1x-64x respondents), ``compile``
-(two more cold Stan compiles per model), ``fitall``
-(``scripts/fit_all.py`` cold, warm and profiled).  Each fit runs in its own process
+Parts (``--parts``): ``main`` (brms, Stan and triad on the three models, repeats
+interleaved; ``--engines`` adds pymc or nutpie), ``scaling`` (metric and ordinal models on
+1x-64x respondents), ``compile`` (two more cold Stan compiles per model), ``fitall``
+(``scripts/fit_all.py`` cold, then warm and ``--quick`` ``--repeats`` times; ``fitall-warm``
+without the cold run).  Each fit runs in its own process
 (``bench/worker.py``); rows are appended to ``bench/results/*.csv`` as they finish, and
 ``bench/RESULTS.md`` is rewritten from the CSVs (``--report-only`` rewrites it alone).
 """
