@@ -92,6 +92,9 @@ def test_lost_dask_worker_is_retried_once_then_failed(tmp_path):
                                          scheduler=address, progress=progress)
         assert results == {} and failures == {"dies": "worker lost (KilledWorker)"}
         assert "dies: worker lost (KilledWorker); retried" in buffer.getvalue()
+        # the nannies restart the killed workers; closing the cluster while a restart is
+        # under way fails inside distributed ("can only join a started process")
+        cluster.wait_for_workers(2, timeout=60)
 
 
 # ------------------------------------------------------------------ the command line
