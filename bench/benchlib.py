@@ -395,10 +395,11 @@ def _sample_with_kwargs(model, args: dict, backend: str, nuts_kwargs: dict):
     chains = kw.pop("chains", args["chains"])
     draws = kw.pop("draws", args["draws"])
     tune = kw.pop("tune", args["tune"])
+    target_accept = kw.pop("target_accept", args["target_accept"])
     with model:
         return pm.sample(draws=draws, tune=tune, chains=chains,
                          random_seed=args["seed"], progressbar=False, var_names=keep,
-                         target_accept=args["target_accept"],
+                         target_accept=target_accept,
                          compute_convergence_checks=False, nuts_sampler=backend,
                          nuts_sampler_kwargs=kw)
 

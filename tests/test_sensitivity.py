@@ -15,7 +15,7 @@ from triad.multiverse import (
     robustness_columns,
 )
 from triad.paths import models_dir
-from triad.sensitivity import loo_compare, loo_pointwise, power_scaling
+from triad.sensitivity import loo_compare, loo_pointwise, power_scaling, stored_loo
 from triad.specs import SpecError, load_spec, load_specs
 
 
@@ -187,10 +187,17 @@ def test_loo_matches_the_exact_leave_one_out_elpd():
         assert summary["loo_n"] == 50 and summary["pareto_k_bad"] == 0
 
 
-def test_loo_compare_equals_arviz_compare_on_the_same_fits():
+def test_loo_compare_equals_arviz_compare_on_the_same_fits(tmp_path):
     a, b = _normal_idata(prior_sd=100.0, seed=1), _normal_idata(prior_sd=0.1, seed=1)
     ref = az.compare({"a": a, "b": b}, round_to="none")
-    fits = {"a": (a, "same-data"), "b": (b, "same-data")}
+    # what the run compares: each fit's PSIS-LOO as the fit stored it (loo.csv and the
+    # summary numbers), read back from disk
+    stored = {}
+    for name, idata in (("a", a), ("b", b)):
+        summary, point = loo_pointwise(idata)
+        point.to_csv(tmp_path / f"{name}.csv", index=False)
+        stored[name] = stored_loo(pd.read_csv(tmp_path / f"{name}.csv"), summary)
+    fits = {"a": (stored["a"], "same-data"), "b": (stored["b"], "same-data")}
     ours = loo_compare(fits).set_index("model")
     for model in ("a", "b"):
         for ours_col, ref_col in (("elpd_loo", "elpd"), ("p_loo", "p"),
@@ -198,6 +205,7 @@ def test_loo_compare_equals_arviz_compare_on_the_same_fits():
                                   ("weight", "weight")):
             assert ours.loc[model, ours_col] == pytest.approx(ref.loc[model, ref_col],
                                                               rel=1e-9, abs=1e-9)
+    assert ours["pareto_k_bad"].tolist() == [0, 0]
     # the exact elpd difference (worse minus best): the N(0, 0.1) prior conflicts with data
     # centred at 3
     diff = _exact_elpd_loo(0.1, seed=1) - _exact_elpd_loo(100.0, seed=1)

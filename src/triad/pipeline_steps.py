@@ -15,7 +15,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-import xarray as xr
 from rich.console import Console
 
 from triad.atomic import write_csv, write_text
@@ -172,7 +171,7 @@ def models_step(data: Path | None, results: Path, tables: Path, replication: pd.
                           ignore_index=True).assign(quick=quick),
                 tables / "rope_sensitivity.csv", guard)
     claim_rows = pd.concat([o["claims"] for o in outputs], ignore_index=True)
-    compared = _loo_comparison(outputs, diag, quick, cache=results / "fits")
+    compared = _loo_comparison(outputs, diag, quick)
     universes = claim_universes(claim_rows, diag, primary_models(diag, claim_rows),
                                rejected=loo_rejected(compared))
     claims = claims_table(replication, claim_rows, diag, quick=quick, data_tests=data_tests,
@@ -266,34 +265,18 @@ def _write_sensitivity(outputs: list[dict], universes: pd.DataFrame, compared: p
     write_table(compared, tables / "loo_compare.csv")
 
 
-def _loo_comparison(outputs: list[dict], diag: pd.DataFrame, quick: bool,
-                    cache: Path | None = None) -> pd.DataFrame:
+def _loo_comparison(outputs: list[dict], diag: pd.DataFrame, quick: bool) -> pd.DataFrame:
     """PSIS-LOO comparison of the stored fits within identical observations.
 
-    ``cache`` (a folder) keeps the comparison of the same stored fits (their folders name
-    their keys), so a rerun with nothing changed does not recompute every PSIS-LOO.
+    Each fit stored its PSIS-LOO (``loo.csv`` and the numbers in its diagnostics); the
+    comparison is made from those, so a run reads no fit's log-likelihood draws again.
     """
-    from triad.sensitivity import loo_compare
+    from triad.sensitivity import loo_compare, stored_loo
 
-    folders = {o["diagnostics"]["model"]: str(o["diagnostics"]["fit_folder"]) for o in outputs}
-    key = hashlib.sha256(json.dumps(folders, sort_keys=True).encode()).hexdigest()[:16]
-    stored = cache / f"loo_compare_{key}.csv" if cache is not None else None
-    if stored is not None and stored.is_file():
-        compared = pd.read_csv(stored)
-    else:
-        # Each stored fit.nc holds its float32 log-likelihood: arviz compares the stored fits
-        opened = {name: xr.open_datatree(Path(folder) / "fit.nc", engine="netcdf4")
-                  for name, folder in folders.items()}
-        try:
-            compared = loo_compare({name: (dt, o["diagnostics"]["loo_data_key"])
-                                    for (name, dt), o in zip(opened.items(), outputs,
-                                                             strict=True)})
-        finally:
-            for dt in opened.values():
-                dt.close()
-        if stored is not None:
-            write_table(compared, stored)
-            compared = pd.read_csv(stored)  # the same bytes whether computed or read
+    compared = loo_compare({
+        d["model"]: (stored_loo(pd.read_csv(Path(d["fit_folder"]) / "loo.csv"), d),
+                     d["loo_data_key"])
+        for d in (o["diagnostics"] for o in outputs)})
     # LOO of a fit whose sampler gates failed is not a finding either: flagged, not dropped
     compared["gates_passed"] = compared["model"].map(
         dict(zip(diag["model"], diag["gates_passed"], strict=True)))
