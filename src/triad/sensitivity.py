@@ -158,7 +158,7 @@ def loo_summary(loo) -> dict:
 
 
 def stored_loo(point: pd.DataFrame, summary: dict):
-    """A fit's PSIS-LOO rebuilt from what the fit stored, for ``arviz.compare``.
+    """Rebuild a fit's PSIS-LOO from what the fit stored, for ``arviz.compare``.
 
     Parameters
     ----------
