@@ -97,7 +97,14 @@ def _expected(model, idata: xr.DataTree, spec: ModelSpec,
 
     if isinstance(model, OrdinalModel):  # disc/thresholds by rater: PyMC, not Bambi
         return model.expected(idata, latent=latent, data=data)
-    cumulative = spec.ordinal and "p" in idata["posterior"] and data is None
+    if not spec.ordinal:
+        # the expected score is the mean parameter alone: predicting the other
+        # distributional parameters too (sigma ~ rater) took 1.6 s a call instead of 0.44 s
+        # (metric_alliantie, 8000 draws x 670 rows; ten calls per fit), with the same means
+        mean = model.conditional_parameters[model.family.likelihood.parent].predict(
+            idata, data=data)
+        return mean.stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+    cumulative = "p" in idata["posterior"] and data is None
     if cumulative:
         # prior draws hold PyMC's own deterministic p: the cumulative P(Y <= k), k < K
         post = idata["posterior"]
@@ -105,22 +112,20 @@ def _expected(model, idata: xr.DataTree, spec: ModelSpec,
         # Bambi's predict gives the K category probabilities
         post = model.predict(idata, kind="response_params", inplace=False,
                              data=data)["posterior"]
-    if spec.ordinal:
-        p = post["p"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
-        if cumulative:
-            p = np.diff(p, axis=-1, prepend=0.0, append=1.0)
-        if not latent:
-            return p @ np.arange(1, p.shape[-1] + 1)
-        # P(Y <= 1) = F(threshold_1 - eta)  =>  eta = threshold_1 - F^-1(p_1)
-        from scipy import stats
+    p = post["p"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+    if cumulative:
+        p = np.diff(p, axis=-1, prepend=0.0, append=1.0)
+    if not latent:
+        return p @ np.arange(1, p.shape[-1] + 1)
+    # P(Y <= 1) = F(threshold_1 - eta)  =>  eta = threshold_1 - F^-1(p_1)
+    from scipy import stats
 
-        theta = post["threshold"].stack(sample=("chain", "draw")).transpose(
-            "sample", ...).to_numpy()[:, 0]
-        p1 = np.clip(p[..., 0], 1e-12, 1 - 1e-12)
-        inverse = stats.norm.ppf if spec.family.endswith("probit") else (
-            lambda q: np.log(q / (1 - q)))
-        return theta[:, None] - inverse(p1)
-    return post["mu"].stack(sample=("chain", "draw")).transpose("sample", ...).to_numpy()
+    theta = post["threshold"].stack(sample=("chain", "draw")).transpose(
+        "sample", ...).to_numpy()[:, 0]
+    p1 = np.clip(p[..., 0], 1e-12, 1 - 1e-12)
+    inverse = stats.norm.ppf if spec.family.endswith("probit") else (
+        lambda q: np.log(q / (1 - q)))
+    return theta[:, None] - inverse(p1)
 
 
 def summary_model(frame: pd.DataFrame, spec: ModelSpec):
