@@ -60,7 +60,7 @@ def results(tmp_path):
     pd.DataFrame({
         "model": ["metric_inspraak", "summary_cells"], "variant": ["", ""],
         "family": ["gaussian", "summary_normal"], "data_source": ["synthetic", "published"],
-        "backend": ["numpyro", "numpyro"], "r_hat_max": [1.004, 1.023],
+        "backend": ["numpyro", "numpyro"], "draws": [750, 1000], "r_hat_max": [1.004, 1.023],
         "ess_bulk_min": [1510.0, 310.0], "ess_tail_min": [1702.0, 388.0],
         "divergences": [0, 3], "gates_passed": [True, False],
         "gates_failed": ["", "R-hat 1.023 > 1.01; bulk ESS 310 < 400; 3 divergences"],
@@ -93,15 +93,19 @@ def test_markdown_has_every_formula_prior_seed_and_version(results, specs):
     assert "numpyro" in text
     # the gates are the library's, with their values
     assert f"R-hat <= {GATES['r_hat_max']}" in text
+    # the stopping rule's values are the library's (triad.fitting.ESS_STOPPING)
+    assert ("after 500 draws per chain, and every 250 after, up to the most in the table, "
+            "the chains stop once every gate") in text
+    assert "bulk and tail ESS of every parameter reach 500 (the gates' 400" in text
     assert "ROPE (region of practical equivalence): +-0.1 scale points" in text
     assert "95% highest-density interval" in text
 
 
 def test_failed_gate_is_reported_as_failed(results, specs):
     text = methods_markdown(results, specs)
-    row = next(line for line in text.splitlines() if line.startswith("| `summary_cells` | 1.023"))
+    row = next(line for line in text.splitlines() if line.startswith("| `summary_cells` | 1000 | 1.023"))
     assert "FAILED" in row and "3 divergences" in row
-    ok = next(line for line in text.splitlines() if line.startswith("| `metric_inspraak` | 1.004"))
+    ok = next(line for line in text.splitlines() if line.startswith("| `metric_inspraak` | 750 | 1.004"))
     assert ok.endswith("| passed |")
     assert "Sampler gates FAILED for 1 fit(s): summary_cells" in text
     assert "1 of 2 fits FAILED the gates: summary_cells" in text

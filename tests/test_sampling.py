@@ -94,8 +94,10 @@ def test_quick_runs_cap_the_tree_depth_for_every_backend(monkeypatch):
     sampling.sample_posterior(model, args, "pymc")
     assert seen["max_treedepth"] == 6 and "nuts_sampler_kwargs" not in seen
     seen.clear()
-    sampling.sample_posterior(model, tf.sampler_args(spec, quick=False), "numpyro")
-    assert "nuts_sampler_kwargs" not in seen  # the backends' own default, 10
+    # a fixed length (ess_target 0) goes to pm.sample; by target ESS see below
+    sampling.sample_posterior(model, {**tf.sampler_args(spec, quick=False), "ess_target": 0},
+                              "numpyro")
+    assert seen and "nuts_sampler_kwargs" not in seen  # the backends' own default, 10
 
 
 def test_the_compile_cache_is_set_where_asked(tmp_path, monkeypatch):
@@ -114,3 +116,76 @@ def test_the_compile_cache_is_set_where_asked(tmp_path, monkeypatch):
         assert (tmp_path / "jax").is_dir()
     finally:
         jax.config.update("jax_compilation_cache_dir", before)
+
+
+def _normal_model():
+    import pymc as pm
+
+    y = np.random.default_rng(5).normal(1.0, 2.0, size=40)
+    with pm.Model() as model:
+        mu = pm.Normal("mu", 0.0, 5.0)
+        sigma = pm.HalfNormal("sigma", 5.0)
+        pm.Deterministic("mu_plus_sigma", mu + sigma)
+        pm.Normal("y", mu, sigma, observed=y)
+    return model
+
+
+@pytest.mark.slow
+@pytest.mark.sampling
+def test_draws_by_ess_are_the_first_draws_of_the_fixed_length_run():
+    from triad import sampling
+    from triad.convergence import diagnostics
+
+    model = _normal_model()
+    args = {"draws": 900, "tune": 300, "chains": 2, "seed": 11, "target_accept": 0.9,
+            "draws_min": 300, "draws_step": 200}
+    # the reference: PyMC's own pm.sample(nuts_sampler="numpyro") at the full length
+    full = sampling.sample_posterior(model, {**args, "ess_target": 0}, "numpyro")
+    assert "draws_by_ess" not in full["posterior"].attrs
+    # a target no run reaches: every block is checked, none stops the chains
+    never = sampling.sample_posterior(model, {**args, "ess_target": 10**6}, "numpyro")
+    assert never["posterior"].sizes["draw"] == 900
+    for group in ("posterior", "sample_stats"):
+        assert set(never[group].data_vars) == set(full[group].data_vars)
+        for v in full[group].data_vars:
+            np.testing.assert_array_equal(never[group][v].values, full[group][v].values)
+    assert set(never.children) == set(full.children)
+    checks = never["posterior"].attrs["draws_by_ess"]
+    assert [c.split(":")[0] for c in checks.split(" | ")[:-1]] == ["300", "500", "700", "900"]
+    assert checks.endswith("not reached by the maximum of draws: ESS target 1000000")
+
+    # the gates' 400 with a margin: the first block at which the full run's first draws
+    # pass every gate with bulk and tail ESS >= 450 (recomputed here from the full run)
+    target = 450
+
+    def reached(n: int) -> bool:
+        d = diagnostics(full.isel(draw=slice(0, n)))
+        return d["gates_passed"] and min(d["ess_bulk_min"], d["ess_tail_min"]) >= target
+
+    expected = next(n for n in (300, 500, 700, 900) if reached(n))
+    early = sampling.sample_posterior(model, {**args, "ess_target": target}, "numpyro")
+    n = early["posterior"].sizes["draw"]
+    assert n == expected < 900
+    np.testing.assert_array_equal(early["posterior"]["mu"].values,
+                                  full["posterior"]["mu"].values[:, :n])
+    assert early["posterior"].attrs["draws_by_ess"].endswith(
+        "stopped: gates passed with ESS >= 450")
+
+
+def test_sampler_stopping_settings_are_validated(tmp_path):
+    import tomllib
+
+    from triad.paths import models_dir
+    from triad.specs import SpecError, load_spec
+
+    text = (models_dir() / "metric_inspraak.toml").read_text()
+    assert tomllib.loads(text)["sampler"]["draws"] == 1000
+    for key, value in (("ess_target", -1), ("draws_min", 0), ("draws_step", 0)):
+        path = tmp_path / key / "metric_inspraak.toml"  # a spec's name is its file's
+        path.parent.mkdir()
+        path.write_text(text.replace("[sampler]\n", f"[sampler]\n{key} = {value}\n"))
+        with pytest.raises(SpecError, match=f"sampler.{key}"):
+            load_spec(path)
+    path = tmp_path / "metric_inspraak.toml"
+    path.write_text(text.replace("[sampler]\n", "[sampler]\ness_target = 0\n"))
+    assert load_spec(path).sampler["ess_target"] == 0

@@ -206,7 +206,7 @@ def _fit_versions(diag: pd.DataFrame) -> dict:
 def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
     """Collect every value the methods templates render (from the specs and ``results``)."""
     import triad.contrasts
-    from triad.fitting import GATES, MAX_TREEDEPTH, MODEL_LIBRARIES, sampler_args
+    from triad.fitting import ESS_STOPPING, GATES, MAX_TREEDEPTH, MODEL_LIBRARIES, sampler_args
     from triad.multiverse import load_variants
 
     results = Path(results)
@@ -258,7 +258,7 @@ def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
             "priors": [{"term": t, "prior": _prior_text(p), "why": str(p["why"]).strip()}
                        for t, p in spec.priors.items()],
             "sampler": {k: args[k] for k in ("draws", "tune", "chains", "target_accept",
-                                             "seed") if k in args},
+                                             "seed", *ESS_STOPPING) if k in args},
             "sha256": spec.sha256, "path": spec.path.name,
             "fitted": spec.name in by_model,
         })
@@ -271,6 +271,7 @@ def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
             "r_hat_max": _number(r.get("r_hat_max"), ".3f"),
             "ess_bulk_min": _number(r.get("ess_bulk_min"), ".0f"),
             "ess_tail_min": _number(r.get("ess_tail_min"), ".0f"),
+            "draws": _number(r.get("draws"), ".0f"),
             "divergences": _number(r.get("divergences"), ".0f"),
             "seconds": _number(r.get("seconds"), ".1f"), "passed": passed,
             "status": "passed" if passed else "FAILED" + (
@@ -298,7 +299,8 @@ def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
         "synthetic": synthetic, "quick": quick, "data": data,
         "data_file": Path(data["path"]).name if data.get("path") else "",
         "sources": sources, "privacy": run.get("privacy"), "models": models, "fits": fits,
-        "failed": failed, "gates": GATES, "max_treedepth": MAX_TREEDEPTH, "versions": versions,
+        "failed": failed, "gates": GATES, "max_treedepth": MAX_TREEDEPTH,
+        "stopping": ESS_STOPPING, "versions": versions,
         "backends": sorted({f["backend"] for f in fits if f["backend"]}),
         "ropes": ropes, "cis": cis,
         "rope_text": ", ".join(f"+-{r:g}" for r in ropes) if ropes else "(not recorded)",

@@ -63,7 +63,8 @@ def sample_posterior(model, args: dict, backend: str, cores: int | None = None
     model : pymc.Model
     args : dict
         ``draws, tune, chains, seed, target_accept`` (:func:`triad.fitting.sampler_args`)
-        and optionally ``max_treedepth``.
+        and optionally ``max_treedepth`` and the stopping rule ``ess_target``,
+        ``draws_min``, ``draws_step`` (see Notes).
     backend : {"pymc", "nutpie", "numpyro"}
         PyMC's own NUTS or the ``nuts_sampler`` of that name (not checked here).
     cores : int, optional
@@ -74,6 +75,19 @@ def sample_posterior(model, args: dict, backend: str, cores: int | None = None
     DataTree
         Posterior (free parameters and the deterministics that are not per observation)
         and sample_stats.
+
+    Notes
+    -----
+    Draws chosen by target ESS (numpyro backend, ``ess_target`` set and ``draws`` above
+    ``draws_min``): after warm-up the chains draw ``draws_min`` draws, then
+    ``draws_step`` more at a time, up to ``draws``.  After each block the draws so far
+    are checked with :func:`triad.convergence.diagnostics`; sampling stops at the first
+    block where every gate passes and the bulk and tail ESS of every parameter reach
+    ``ess_target`` (a margin above the gates' 400).  The chains continue from their
+    last state, so the draws kept are exactly the first draws of the run that would
+    have drawn ``draws`` (same seed, bit for bit): a fit that never stops early equals
+    PyMC's own ``pm.sample``.  The checks made are recorded in the posterior's attribute
+    ``draws_by_ess`` (the checks, " | " between them).
     """
     import pymc as pm
 
@@ -82,11 +96,15 @@ def sample_posterior(model, args: dict, backend: str, cores: int | None = None
     keep = [v.name for v in model.free_RVs] + [
         v.name for v in model.deterministics
         if "__obs__" not in model.named_vars_to_dims.get(v.name, ())]
+    depth = args.get("max_treedepth")
+    if backend == "numpyro":
+        _configure_jax()
+        if args.get("ess_target") and args["draws"] > args.get("draws_min", args["draws"]):
+            return _sample_numpyro_by_ess(model, args, keep)
     kwargs = {"draws": args["draws"], "tune": args["tune"], "chains": args["chains"],
               "random_seed": args["seed"], "progressbar": False, "var_names": keep,
               "target_accept": args["target_accept"], "compute_convergence_checks": False,
               "quiet": True}
-    depth = args.get("max_treedepth")
     if backend == "pymc":
         kwargs["cores"] = cores or min(args["chains"], os.cpu_count() or 1)
         if depth is not None:
@@ -98,10 +116,102 @@ def sample_posterior(model, args: dict, backend: str, cores: int | None = None
             kwargs["nuts_sampler_kwargs"] = {
                 "numpyro": {"max_tree_depth": depth}, "nutpie": {"maxdepth": depth}}.get(
                     backend, {})
-    if backend == "numpyro":
-        _configure_jax()
     with model:
         return pm.sample(**kwargs)
+
+
+# the sample statistics PyMC's numpyro sampler collects (pymc.sampling.jax)
+_NUMPYRO_FIELDS = ("num_steps", "potential_energy", "energy", "adapt_state.step_size",
+                   "accept_prob", "diverging")
+
+
+def _sample_numpyro_by_ess(model, args: dict, keep: list[str]) -> xr.DataTree:
+    """NumPyro NUTS in blocks until the gates pass with ``ess_target`` (see sample_posterior).
+
+    The steps are those of ``pm.sample(nuts_sampler="numpyro")`` (PyMC 6.4's
+    ``sample_jax_nuts``: its seed derivation, jittered initial points, kernel settings,
+    transformation of the draws and DataTree), with numpyro's documented way of drawing
+    more after a run (``post_warmup_state = last_state``) in between;
+    ``tests/test_sampling.py`` checks that both give the same draws.
+    """
+    import time
+
+    import jax
+    import numpyro
+    from arviz_base import from_dict, make_attrs
+    from numpyro.infer import MCMC, NUTS
+    from pymc.backends.arviz import (
+        coords_and_dims_for_inferencedata,
+        find_constants,
+        find_observations,
+    )
+    from pymc.sampling import jax as pymc_jax
+    from pymc.util import _get_seeds_per_chain, get_default_varnames, get_random_generator
+
+    from triad.convergence import MAX_TREEDEPTH, diagnostics
+
+    chains, draws, target = args["chains"], args["draws"], args["ess_target"]
+    first, step = args["draws_min"], args.get("draws_step", args["draws_min"])
+    # pm.sample's per-chain seeds, of which its jax samplers use the first
+    seed = int(get_random_generator(args["seed"]).spawn(chains)[0].integers(2**30))
+    (seed,) = _get_seeds_per_chain(seed, 1)
+    logp_fn = pymc_jax.get_jaxified_logp(model, negative_logp=False)
+    initial = pymc_jax._get_batched_jittered_initial_points(
+        model=model, chains=chains, initvals=None, random_seed=seed, jitter=True,
+        logp_fn=logp_fn)
+    nuts_kwargs = {"adapt_step_size": True, "adapt_mass_matrix": True, "dense_mass": False}
+    if args.get("max_treedepth") is not None:
+        nuts_kwargs["max_tree_depth"] = args["max_treedepth"]
+    kernel = NUTS(potential_fn=logp_fn, target_accept_prob=args["target_accept"],
+                  **nuts_kwargs)
+    mcmc = MCMC(kernel, num_warmup=args["tune"], num_samples=first, num_chains=chains,
+                postprocess_fn=None, chain_method="parallel", progress_bar=False)
+    names = list(get_default_varnames(
+        [v for v in model.unobserved_value_vars if v.name in keep], include_transformed=False))
+    to_posterior = pymc_jax.get_jaxified_graph(inputs=model.value_vars, outputs=names)
+    coords, dims = coords_and_dims_for_inferencedata(model)
+    blocks, stats, checks, seconds, n_draws = [], [], [], 0.0, 0
+    key = jax.random.PRNGKey(seed)
+    if chains > 1:
+        key = jax.random.split(key, chains)
+    while True:
+        start = time.perf_counter()
+        if not blocks:
+            mcmc.run(key, init_params=initial, extra_fields=_NUMPYRO_FIELDS)
+        else:
+            mcmc.post_warmup_state = mcmc.last_state
+            mcmc.num_samples = min(step, draws - n_draws)
+            mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=_NUMPYRO_FIELDS)
+        raw = mcmc.get_samples(group_by_chain=True)
+        blocks.append([np.asarray(x) for x in pymc_jax._postprocess_samples(
+            to_posterior, raw, donate_samples=True)])
+        stats.append(pymc_jax._numpyro_stats_to_dict(mcmc))
+        seconds += time.perf_counter() - start
+        posterior = {v.name: np.concatenate([b[i] for b in blocks], axis=1)
+                     for i, v in enumerate(names)}
+        sample_stats = {k: np.concatenate([s[k] for s in stats], axis=1) for k in stats[0]}
+        n_draws = next(iter(posterior.values())).shape[1]
+        groups = {"posterior": posterior, "sample_stats": sample_stats}
+        tree = from_dict(data=groups, coords=coords, dims=dims, sample_dims=["chain", "draw"])
+        diag = diagnostics(tree, max_treedepth=args.get("max_treedepth", MAX_TREEDEPTH))
+        enough = (diag["gates_passed"] and diag["ess_bulk_min"] >= target
+                  and diag["ess_tail_min"] >= target)
+        checks.append(f"{n_draws}: R-hat {diag['r_hat_max']:.3f}, bulk ESS "
+                      f"{diag['ess_bulk_min']:.0f}, tail ESS {diag['ess_tail_min']:.0f}"
+                      + ("" if diag["gates_passed"] else f" ({diag['gates_failed']})"))
+        if enough or n_draws >= draws:
+            break
+    observed, constant = find_observations(model), find_constants(model)
+    if observed is not None:
+        groups["observed_data"] = observed
+    if constant is not None:
+        groups["constant_data"] = constant
+    stop = ("stopped: gates passed with ESS >= " if enough else
+            "not reached by the maximum of draws: ESS target ") + str(target)
+    attrs = {"sampling_time": seconds, "tuning_steps": args["tune"],
+             "draws_by_ess": " | ".join([*checks, stop])}
+    return from_dict(data=groups, coords=coords, dims=dims, sample_dims=["chain", "draw"],
+                     attrs={"posterior": make_attrs(attrs, inference_library=numpyro)})
 
 
 def counterfactual_draws(expected: Callable[[xr.DataTree, pd.DataFrame], np.ndarray],

@@ -27,7 +27,10 @@ disc : optional, ordinal families -- "rater": discrimination (1 / latent SD) by 
     builds the model in PyMC (:mod:`triad.ordinal_model`); absent: Bambi's cumulative model
 thresholds : optional, ordinal families -- "shared" (default) or "rater" (each rater group
     its own thresholds; then ``disc`` cannot be "rater": the thresholds absorb its scale)
-sampler : {draws, tune, chains, target_accept, seed}
+sampler : {draws, tune, chains, target_accept, seed}, optional {ess_target, draws_min,
+    draws_step} -- ``draws`` is the most per chain; with the numpyro backend the chains stop
+    earlier once the gates pass with ``ess_target`` (:data:`triad.fitting.ESS_STOPPING`;
+    ``ess_target = 0``: always ``draws``)
 quick : optional {draws, tune} for smoke runs
 missing_age : "indicator" (default) | "complete_case" -- respondent models: a row without an
     age keeps its place with ``age_z = 0`` and ``age_missing = 1`` (the formula's
@@ -67,7 +70,8 @@ MISSING_AGE = ("indicator", "complete_case")
 CLAIM_PAIRS = ("all", "gaps")
 _DISC = ("rater", "common")
 _THRESHOLDS = ("shared", "rater")
-_SAMPLER_KEYS = {"draws": int, "tune": int, "chains": int, "target_accept": float, "seed": int}
+_SAMPLER_KEYS = {"draws": int, "tune": int, "chains": int, "target_accept": float, "seed": int,
+                 "ess_target": int, "draws_min": int, "draws_step": int}
 _DISTS = {"Normal", "HalfNormal", "StudentT", "Exponential", "HalfStudentT", "Gamma", "LogNormal",
           "ZeroSumNormal"}
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\d+(?:\.\d+)?)|(\|\||[~+\-*:|()/]))")
@@ -335,6 +339,9 @@ def spec_from_raw(raw: dict, path: Path, *, variant: str = "",
             raise SpecError(path, f"sampler.{k}", f"unknown; allowed: {', '.join(_SAMPLER_KEYS)}")
         if not isinstance(v, _SAMPLER_KEYS[k]) or isinstance(v, bool):
             raise SpecError(path, f"sampler.{k}", f"must be {_SAMPLER_KEYS[k].__name__}")
+        if k in ("ess_target", "draws_min", "draws_step") and v < (k != "ess_target"):
+            raise SpecError(path, f"sampler.{k}", "must be at least "
+                            f"{int(k != 'ess_target')}")
     for k in ("draws", "tune", "chains", "seed"):
         if k not in sampler:
             raise SpecError(path, f"sampler.{k}", "missing")

@@ -217,7 +217,7 @@ def report_context(results: Path, figures: list[Path], out: Path, lang: str = "e
         "corr_id", "variable_x", "variable_y", "group", "printed_r", "r", "ci_low", "ci_high",
         "n", "within_rounding", "data_source"]) if len(corr) else None
     ctx["diagnostics"] = view("diagnostics.csv", diag, [
-        "model", "family", "data_source", "backend", "r_hat_max", "ess_bulk_min",
+        "model", "family", "data_source", "backend", "draws", "r_hat_max", "ess_bulk_min",
         "ess_tail_min", "divergences", "gates_passed", "gates_failed", "psens_prior_max",
         "psens_likelihood_max", "psens_flagged", "pareto_k_max", "pareto_k_bad",
         "wall_seconds"]) if len(diag) else None
