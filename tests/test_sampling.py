@@ -170,6 +170,14 @@ def test_draws_by_ess_are_the_first_draws_of_the_fixed_length_run():
                                   full["posterior"]["mu"].values[:, :n])
     assert early["posterior"].attrs["draws_by_ess"].endswith(
         "stopped: gates passed with ESS >= 450")
+    # the stopping check's diagnostics, which fit() records, are those of the kept draws
+    import json
+
+    checked = json.loads(early["posterior"].attrs[sampling.DIAGNOSTICS_ATTR])
+    again = diagnostics(early)
+    assert checked["gates_passed"] and checked.keys() == again.keys()
+    for key, value in again.items():
+        assert checked[key] == pytest.approx(value, nan_ok=True), key
 
 
 def test_sampler_stopping_settings_are_validated(tmp_path):

@@ -230,8 +230,9 @@ def fit(
     finally:
         pymc_log.setLevel(level)
     seconds = time.perf_counter() - start
-    diag = diagnostics(idata, seconds,
-                       max_treedepth=args.get("max_treedepth", MAX_TREEDEPTH))
+    checked = idata["posterior"].attrs.pop(sampling.DIAGNOSTICS_ATTR, None)
+    diag = ({**json.loads(checked), "seconds": seconds} if checked else
+            diagnostics(idata, seconds, max_treedepth=args.get("max_treedepth", MAX_TREEDEPTH)))
     # the draws kept (fewer than the spec's when the gates passed with the ESS target)
     diag.update(draws=int(idata["posterior"].sizes["draw"]),
                 draws_by_ess=str(idata["posterior"].attrs.get("draws_by_ess", "")))
