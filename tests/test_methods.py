@@ -103,9 +103,10 @@ def test_markdown_has_every_formula_prior_seed_and_version(results, specs):
 
 def test_failed_gate_is_reported_as_failed(results, specs):
     text = methods_markdown(results, specs)
-    row = next(line for line in text.splitlines() if line.startswith("| `summary_cells` | 1000 | 1.023"))
+    lines = text.splitlines()
+    row = next(line for line in lines if line.startswith("| `summary_cells` | 1000 | 1.023"))
     assert "FAILED" in row and "3 divergences" in row
-    ok = next(line for line in text.splitlines() if line.startswith("| `metric_inspraak` | 750 | 1.004"))
+    ok = next(line for line in lines if line.startswith("| `metric_inspraak` | 750 | 1.004"))
     assert ok.endswith("| passed |")
     assert "Sampler gates FAILED for 1 fit(s): summary_cells" in text
     assert "1 of 2 fits FAILED the gates: summary_cells" in text
