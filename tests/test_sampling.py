@@ -197,3 +197,32 @@ def test_sampler_stopping_settings_are_validated(tmp_path):
     path = tmp_path / "metric_inspraak.toml"
     path.write_text(text.replace("[sampler]\n", "[sampler]\ness_target = 0\n"))
     assert load_spec(path).sampler["ess_target"] == 0
+
+
+def test_xla_flags_are_added_for_the_measured_jaxlib_line_only(monkeypatch):
+    import os
+    from importlib import metadata
+
+    import triad.sampling as sampling
+
+    flag = "--xla_cpu_experimental_ynn_fusion_type="
+    assert sampling.XLA_CPU_FLAGS["0.12"] == (flag,)
+    real = metadata.version
+
+    def jaxlib_is(version):
+        monkeypatch.setattr(metadata, "version",
+                            lambda name: version if name == "jaxlib" else real(name))
+
+    jaxlib_is("0.12.0.1")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=100")
+    assert sampling.configure_xla() == "--xla_force_host_platform_device_count=100 " + flag
+    assert sampling.configure_xla() == os.environ["XLA_FLAGS"]  # not added twice
+    # the user's own value of the flag is kept
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_experimental_ynn_fusion_type=reduce")
+    assert sampling.configure_xla() == "--xla_cpu_experimental_ynn_fusion_type=reduce"
+    # another release line: XLA would abort on a flag it does not know, so none is added
+    jaxlib_is("0.13.0")
+    monkeypatch.setenv("XLA_FLAGS", "")
+    assert sampling.configure_xla() == ""
+    monkeypatch.delenv("XLA_FLAGS")
+    assert sampling.configure_xla() == ""

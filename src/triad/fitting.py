@@ -25,6 +25,7 @@ the fit folder) and :mod:`triad.fit_result` (:class:`FitResult`).
 import hashlib
 import json
 import logging
+import os
 import time
 import warnings
 from pathlib import Path
@@ -249,7 +250,8 @@ def fit(
         "rows": int(len(md.frame)), "excluded_rows": int(len(md.excluded)),
         "missing_age": missing_age_record(spec, md.frame, md.excluded),
         "backend": backend, "sampler": args, "quick": quick, "seed": args["seed"],
-        "versions": _versions(), "diagnostics": diag, "gates": GATES, "format": FIT_FORMAT,
+        "versions": _versions(), "xla_flags": os.environ.get("XLA_FLAGS", ""),
+        "diagnostics": diag, "gates": GATES, "format": FIT_FORMAT,
         # the settings of the stored summary tables (reused only when asked for again)
         "summary_settings": summary_settings(rope, rope_sd, ci_prob),
     }
