@@ -86,7 +86,7 @@ def log_category_probability(cut_low, cut_high, has_low, has_high, link: str):
       if b <= 0, and past 30 SDs (where Q underflows) ``log P = -b^2/2 - log sqrt(2 pi)
       + log(M(-b) - M(-a) e^(-(a^2 - b^2)/2))`` with M Mills' ratio's asymptotic series
       (:func:`_mills_series`).  Two erfc and one log per answer: the former form (two
-      ``erfcx`` and three ``log1mexp``) cost 3.5x more per gradient, nearly all of it in
+      ``erfcx`` and three ``log1mexp``) cost 3.1x more per gradient, nearly all of it in
       JAX's ``erfcx``.
 
     Finite, with finite gradients, for any finite cut points.  No branch of a switch is
