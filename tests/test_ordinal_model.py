@@ -148,7 +148,8 @@ def test_one_latent_sd_equals_bambis_cumulative_model(name):
     from triad.model_build import bambi_model
     from triad.modeldata import model_frame
 
-    spec = load_spec(MODELS / f"{name}.toml")
+    # Bambi non-centres every group term or none: compare the all-non-centred forms
+    spec = dataclasses.replace(load_spec(MODELS / f"{name}.toml"), noncentered=True)
     frame = model_frame(respondent_data(None), spec).frame
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -249,3 +250,40 @@ def test_age_missing_term_is_fitted_only_where_an_age_is_missing(tmp_path):
     frame.loc[0, "age_missing"] = 1.0
     model = build(spec, frame)
     assert model.model.named_vars_to_dims["age_missing:rater"] == ("age_missing:rater_dim",)
+
+
+def test_noncentered_list_centres_the_other_group_terms(tmp_path):
+    frame = _frame(n_resp=3)
+    formula = "value ~ 0 + group_gender + (1|respondent) + (1|item)"
+    priors = {**_spec(tmp_path).priors,
+              "1|item": {"dist": "Normal", "mu": 0.0,
+                         "sigma": {"dist": "HalfNormal", "sigma": 0.5}, "why": "w"}}
+    spec = _spec(tmp_path, formula=formula, priors=priors, noncentered=["1|respondent"])
+    assert spec.noncentered == ("1|respondent",)
+    model = build(spec, frame).model
+    free = {v.name for v in model.free_RVs}
+    # respondents non-centred (an offset times the SD), items centred (the effect itself)
+    assert {"1|respondent_offset", "1|item"} <= free
+    assert "1|item_offset" not in free and "1|respondent" not in free
+    # centred: 1|item ~ Normal(0, 1|item_sigma), the prior the non-centred form implies
+    point = model.initial_point()
+    point["1|item"] = np.array([0.3, -0.2, 0.1, 0.0, 0.5, -0.4, 0.2, -0.1])
+    sigma = float(np.exp(point["1|item_sigma_log__"]))
+    from scipy import stats
+
+    logp = model.compile_logp(vars=[model["1|item"]], sum=True)(point)
+    # scipy.stats.norm(0, sigma).logpdf summed over the 8 item effects
+    assert logp == pytest.approx(stats.norm(0, sigma).logpdf(point["1|item"]).sum())
+    all_centred = build(_spec(tmp_path, formula=formula, priors=priors, noncentered=False),
+                        frame).model
+    assert {"1|respondent", "1|item"} <= {v.name for v in all_centred.free_RVs}
+
+
+def test_noncentered_list_is_validated(tmp_path):
+    with pytest.raises(SpecError) as info:
+        _spec(tmp_path, noncentered=["1|item"])  # not a term of the formula
+    assert info.value.key == "noncentered" and "1|respondent" in str(info.value)
+    with pytest.raises(SpecError, match="only true or false"):
+        _spec(tmp_path, disc="", noncentered=["1|respondent"])  # a Bambi-built spec
+    with pytest.raises(SpecError, match="must be true, false or a list"):
+        _spec(tmp_path, noncentered="respondent")

@@ -159,6 +159,13 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.is_file() and path.stat().st_size > 1 else pd.DataFrame()
 
 
+def _parameterisation(noncentered: bool | tuple) -> str:
+    """Describe the group effects' parameterisation in words (a spec's ``noncentered``)."""
+    if isinstance(noncentered, bool):
+        return "non-centred" if noncentered else "centred"
+    return f"non-centred: {', '.join(noncentered)}; the others centred"
+
+
 def _prior_text(prior: dict) -> str:
     params = ", ".join(f"{k}={_prior_text(v) if isinstance(v, dict) else v}"
                        for k, v in prior.items() if k not in ("dist", "why"))
@@ -208,6 +215,7 @@ def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
     import triad.contrasts
     from triad.fitting import ESS_STOPPING, GATES, MAX_TREEDEPTH, MODEL_LIBRARIES, sampler_args
     from triad.multiverse import load_variants
+    from triad.sampling import DENSE_MAX_SIZE
 
     results = Path(results)
     tables = results / "tables"
@@ -251,14 +259,15 @@ def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
             "sigma_formula": spec.sigma_formula, "response": response,
             "predictors": sorted(set(re.findall(r"[A-Za-z_]\w*",
                                                 spec.formula.split("~", 1)[1]))),
-            "noncentered": spec.noncentered, "level": spec.level,
+            "parameterisation": _parameterisation(spec.noncentered), "level": spec.level,
             "rows": list(spec.rows), "scales": list(spec.scales),
             "contrasts": [{"name": c, "definition": conventions.get(c, "")}
                           for c in spec.contrasts],
             "priors": [{"term": t, "prior": _prior_text(p), "why": str(p["why"]).strip()}
                        for t, p in spec.priors.items()],
-            "sampler": {k: args[k] for k in ("draws", "tune", "chains", "target_accept",
-                                             "seed", *ESS_STOPPING) if k in args},
+            "sampler": {**{k: args[k] for k in ("draws", "tune", "chains", "target_accept",
+                                                "seed", *ESS_STOPPING) if k in args},
+                        "dense_mass": bool(args.get("dense_mass"))},
             "sha256": spec.sha256, "path": spec.path.name,
             "fitted": spec.name in by_model,
         })
@@ -300,7 +309,8 @@ def methods_context(results: Path, specs: list[ModelSpec]) -> dict:
         "data_file": Path(data["path"]).name if data.get("path") else "",
         "sources": sources, "privacy": run.get("privacy"), "models": models, "fits": fits,
         "failed": failed, "gates": GATES, "max_treedepth": MAX_TREEDEPTH,
-        "stopping": ESS_STOPPING, "versions": versions,
+        "stopping": ESS_STOPPING, "versions": versions, "dense_max_size": DENSE_MAX_SIZE,
+        "any_dense": any(m["sampler"].get("dense_mass") for m in models),
         "backends": sorted({f["backend"] for f in fits if f["backend"]}),
         "ropes": ropes, "cis": cis,
         "rope_text": ", ".join(f"+-{r:g}" for r in ropes) if ropes else "(not recorded)",

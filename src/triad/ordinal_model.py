@@ -318,7 +318,8 @@ class OrdinalModel:
             idx = self._index(data, t.factor)
             if create:
                 dims = f"{t.factor}__factor_dim"
-                if self.spec.noncentered:
+                nc = self.spec.noncentered
+                if nc is True or (not isinstance(nc, bool) and t.name in nc):
                     sd = prior["sigma"]
                     sigma = _dist(f"{t.name}_sigma", sd) if isinstance(sd, dict) else sd
                     offset = pm.Normal(f"{t.name}_offset", 0.0, 1.0, dims=dims)

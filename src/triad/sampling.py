@@ -21,8 +21,8 @@ from triad.codebook import load_codebook
 from triad.estimands import counterfactual_contrasts
 from triad.specs import ModelSpec
 
-__all__ = ["DIAGNOSTICS_ATTR", "XLA_CPU_FLAGS", "configure_xla", "counterfactual_draws",
-           "sample_posterior", "use_compile_cache"]
+__all__ = ["DENSE_MAX_SIZE", "DIAGNOSTICS_ATTR", "XLA_CPU_FLAGS", "configure_xla",
+           "counterfactual_draws", "dense_block", "sample_posterior", "use_compile_cache"]
 
 # posterior attribute (JSON) with the diagnostics of the draws a stopping rule kept
 DIAGNOSTICS_ATTR = "diagnostics_at_stop"
@@ -100,8 +100,8 @@ def sample_posterior(model, args: dict, backend: str, cores: int | None = None
     model : pymc.Model
     args : dict
         ``draws, tune, chains, seed, target_accept`` (:func:`triad.fitting.sampler_args`)
-        and optionally ``max_treedepth`` and the stopping rule ``ess_target``,
-        ``draws_min``, ``draws_step`` (see Notes).
+        and optionally ``max_treedepth``, the stopping rule ``ess_target``,
+        ``draws_min``, ``draws_step`` and ``dense_mass`` (see Notes).
     backend : {"pymc", "nutpie", "numpyro"}
         PyMC's own NUTS or the ``nuts_sampler`` of that name (not checked here).
     cores : int, optional
@@ -125,6 +125,12 @@ def sample_posterior(model, args: dict, backend: str, cores: int | None = None
     have drawn ``draws`` (same seed, bit for bit): a fit that never stops early equals
     PyMC's own ``pm.sample``.  The checks made are recorded in the posterior's attribute
     ``draws_by_ess`` (the checks, " | " between them).
+
+    ``dense_mass`` (numpyro backend only; ValueError otherwise): one dense mass-matrix
+    block over the parameters :func:`dense_block` picks, adapted in warm-up, the rest
+    diagonal.  PyMC's ``pm.sample`` cannot pass numpyro a block structure (its log
+    density takes a list, numpyro names blocks by dict keys), so such fits always take
+    the blockwise path above, with or without a stopping rule.
     """
     import pymc as pm
 
@@ -136,8 +142,12 @@ def sample_posterior(model, args: dict, backend: str, cores: int | None = None
     depth = args.get("max_treedepth")
     if backend == "numpyro":
         _configure_jax()
-        if args.get("ess_target") and args["draws"] > args.get("draws_min", args["draws"]):
+        stopping = args.get("ess_target") and args["draws"] > args.get("draws_min",
+                                                                       args["draws"])
+        if stopping or args.get("dense_mass"):
             return _sample_numpyro_by_ess(model, args, keep)
+    if args.get("dense_mass"):
+        raise ValueError(f"dense_mass needs the numpyro backend, not {backend!r}")
     kwargs = {"draws": args["draws"], "tune": args["tune"], "chains": args["chains"],
               "random_seed": args["seed"], "progressbar": False, "var_names": keep,
               "target_accept": args["target_accept"], "compute_convergence_checks": False,
@@ -155,6 +165,25 @@ def sample_posterior(model, args: dict, backend: str, cores: int | None = None
                     backend, {})
     with model:
         return pm.sample(**kwargs)
+
+
+# Parameters of at most this many elements share the dense block of ``dense_mass``; larger
+# ones (per-respondent effects: hundreds to tens of thousands) keep a diagonal mass.
+DENSE_MAX_SIZE = 50
+
+
+def dense_block(model) -> list[str]:
+    """Value variables that share one dense mass-matrix block (sampler ``dense_mass``).
+
+    Every free parameter of at most :data:`DENSE_MAX_SIZE` elements: thresholds, fixed
+    effects, the effects of groups with few levels and all hyperparameters.  A dense
+    block learns their posterior correlations during warm-up (e.g. a shift of all
+    thresholds against all item effects, which the likelihood cannot tell apart and only
+    the priors bound); it costs a matrix product per leapfrog step, small next to the
+    gradient, whereas a dense matrix over every respondent effect would not be.
+    """
+    point = model.initial_point()
+    return [v.name for v in model.value_vars if point[v.name].size <= DENSE_MAX_SIZE]
 
 
 # the sample statistics PyMC's numpyro sampler collects (pymc.sampling.jax)
@@ -187,8 +216,10 @@ def _sample_numpyro_by_ess(model, args: dict, keep: list[str]) -> xr.DataTree:
 
     from triad.convergence import MAX_TREEDEPTH, diagnostics
 
-    chains, draws, target = args["chains"], args["draws"], args["ess_target"]
-    first, step = args["draws_min"], args.get("draws_step", args["draws_min"])
+    chains, draws, target = args["chains"], args["draws"], args.get("ess_target", 0)
+    first, step = args.get("draws_min", draws), args.get("draws_step", args.get("draws_min"))
+    if not target:  # a fixed number of draws (only the dense mass matrix brings us here)
+        first = step = draws
     # pm.sample's per-chain seeds, of which its jax samplers use the first
     seed = int(get_random_generator(args["seed"]).spawn(chains)[0].integers(2**30))
     (seed,) = _get_seeds_per_chain(seed, 1)
@@ -199,6 +230,18 @@ def _sample_numpyro_by_ess(model, args: dict, keep: list[str]) -> xr.DataTree:
     nuts_kwargs = {"adapt_step_size": True, "adapt_mass_matrix": True, "dense_mass": False}
     if args.get("max_treedepth") is not None:
         nuts_kwargs["max_tree_depth"] = args["max_treedepth"]
+    value_names = [v.name for v in model.value_vars]
+    dense = dense_block(model) if args.get("dense_mass") else []
+    if dense:
+        # numpyro's structured mass matrix names its blocks by the keys of a dict of
+        # parameters, so the PyMC log density (a list of value arrays) takes a dict here
+        flat_logp = logp_fn
+
+        def logp_fn(params):
+            return flat_logp([params[n] for n in value_names])
+
+        initial = dict(zip(value_names, initial, strict=True))
+        nuts_kwargs["dense_mass"] = [tuple(dense)]
     kernel = NUTS(potential_fn=logp_fn, target_accept_prob=args["target_accept"],
                   **nuts_kwargs)
     mcmc = MCMC(kernel, num_warmup=args["tune"], num_samples=first, num_chains=chains,
@@ -220,6 +263,8 @@ def _sample_numpyro_by_ess(model, args: dict, keep: list[str]) -> xr.DataTree:
             mcmc.num_samples = min(step, draws - n_draws)
             mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=_NUMPYRO_FIELDS)
         raw = mcmc.get_samples(group_by_chain=True)
+        if dense:
+            raw = [raw[n] for n in value_names]
         blocks.append([np.asarray(x) for x in pymc_jax._postprocess_samples(
             to_posterior, raw, donate_samples=True)])
         stats.append(pymc_jax._numpyro_stats_to_dict(mcmc))

@@ -19,8 +19,9 @@ formula : Bambi formula for the mean (or the latent scale of ordinal families)
 sigma_formula : optional Bambi formula for the residual SD (distributional model)
 contrasts : list of named contrasts (:mod:`triad.contrasts`)
 priors : table of term -> {dist, <parameters>, why}
-noncentered : bool, default true -- group-specific effects non-centred (Bambi's default);
-    false suits few groups with many rows each
+noncentered : bool or list, default true -- group-specific effects non-centred (Bambi's
+    default); false suits few groups with many rows each.  The PyMC ordinal model also takes
+    a list of its group terms (``["1|respondent"]``): those non-centred, the others centred
 disc : optional, ordinal families -- "rater": discrimination (1 / latent SD) by rater group,
     the professionals' fixed at 1, thresholds shared (brms ``disc ~ 0 + rater``; needs
     ``[priors.disc]``, a prior on the log discrimination); "common": one latent SD.  Either
@@ -28,9 +29,11 @@ disc : optional, ordinal families -- "rater": discrimination (1 / latent SD) by 
 thresholds : optional, ordinal families -- "shared" (default) or "rater" (each rater group
     its own thresholds; then ``disc`` cannot be "rater": the thresholds absorb its scale)
 sampler : {draws, tune, chains, target_accept, seed}, optional {ess_target, draws_min,
-    draws_step} -- ``draws`` is the most per chain; with the numpyro backend the chains stop
-    earlier once the gates pass with ``ess_target`` (:data:`triad.fitting.ESS_STOPPING`;
-    ``ess_target = 0``: always ``draws``)
+    draws_step, dense_mass} -- ``draws`` is the most per chain; with the numpyro backend the
+    chains stop earlier once the gates pass with ``ess_target``
+    (:data:`triad.fitting.ESS_STOPPING`; ``ess_target = 0``: always ``draws``);
+    ``dense_mass = true`` (numpyro only): one dense mass-matrix block over the parameters of
+    at most 50 elements (:func:`triad.sampling.dense_block`), diagonal for the rest
 quick : optional {draws, tune} for smoke runs
 missing_age : "indicator" (default) | "complete_case" -- respondent models: a row without an
     age keeps its place with ``age_z = 0`` and ``age_missing = 1`` (the formula's
@@ -71,7 +74,7 @@ CLAIM_PAIRS = ("all", "gaps")
 _DISC = ("rater", "common")
 _THRESHOLDS = ("shared", "rater")
 _SAMPLER_KEYS = {"draws": int, "tune": int, "chains": int, "target_accept": float, "seed": int,
-                 "ess_target": int, "draws_min": int, "draws_step": int}
+                 "ess_target": int, "draws_min": int, "draws_step": int, "dense_mass": bool}
 _DISTS = {"Normal", "HalfNormal", "StudentT", "Exponential", "HalfStudentT", "Gamma", "LogNormal",
           "ZeroSumNormal"}
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|(\d+(?:\.\d+)?)|(\|\||[~+\-*:|()/]))")
@@ -105,7 +108,7 @@ class ModelSpec:
     rows: tuple = ()
     sigma_formula: str | None = None
     quick: dict = field(default_factory=dict)
-    noncentered: bool = True
+    noncentered: bool | tuple = True
     missing_age: str = "indicator"
     claim_pairs: str = "all"
     variant: str = ""
@@ -337,7 +340,8 @@ def spec_from_raw(raw: dict, path: Path, *, variant: str = "",
     for k, v in sampler.items():
         if k not in _SAMPLER_KEYS:
             raise SpecError(path, f"sampler.{k}", f"unknown; allowed: {', '.join(_SAMPLER_KEYS)}")
-        if not isinstance(v, _SAMPLER_KEYS[k]) or isinstance(v, bool):
+        if not isinstance(v, _SAMPLER_KEYS[k]) or isinstance(v, bool) != (
+                _SAMPLER_KEYS[k] is bool):
             raise SpecError(path, f"sampler.{k}", f"must be {_SAMPLER_KEYS[k].__name__}")
         if k in ("ess_target", "draws_min", "draws_step") and v < (k != "ess_target"):
             raise SpecError(path, f"sampler.{k}", "must be at least "
@@ -347,8 +351,10 @@ def spec_from_raw(raw: dict, path: Path, *, variant: str = "",
             raise SpecError(path, f"sampler.{k}", "missing")
     quick = dict(raw.get("quick", {}))
     noncentered = raw.get("noncentered", True)
-    if not isinstance(noncentered, bool):
-        raise SpecError(path, "noncentered", "must be true or false")
+    if isinstance(noncentered, list):
+        noncentered = _check_noncentered(path, raw, noncentered)
+    elif not isinstance(noncentered, bool):
+        raise SpecError(path, "noncentered", "must be true, false or a list of group terms")
     for key, allowed in (("missing_age", MISSING_AGE), ("claim_pairs", CLAIM_PAIRS)):
         if raw.get(key, allowed[0]) not in allowed:
             raise SpecError(path, key, f"must be one of {', '.join(allowed)}")
@@ -411,6 +417,20 @@ def _check_hypotheses(path: Path, raw: list, scales: tuple) -> tuple:
         except HypothesisError as exc:
             raise SpecError(path, f"{key}.hypothesis", str(exc)) from None
     return tuple(out)
+
+
+def _check_noncentered(path: Path, raw: dict, terms: list) -> tuple:
+    """Check a list ``noncentered``: group terms of the formula (the others are centred)."""
+    if not (raw.get("disc") or raw.get("thresholds")):
+        raise SpecError(path, "noncentered", "a list of terms needs the PyMC ordinal model "
+                        "('disc' or 'thresholds'); Bambi takes only true or false")
+    groups = set(re.findall(r"\(\s*1\s*\|\s*(\w+)\s*\)", raw["formula"]))
+    for t in terms:
+        m = re.fullmatch(r"1\|(\w+)", str(t))
+        if not m or m.group(1) not in groups:
+            raise SpecError(path, "noncentered", f"{t!r} is not a group term of the formula "
+                            f"({', '.join(f'1|{g}' for g in sorted(groups))})")
+    return tuple(terms)
 
 
 def _check_ordinal(path: Path, raw: dict, priors: dict) -> tuple[str, str]:
