@@ -2,8 +2,9 @@
 // Cumulative logit with a discrimination per rater (disc = "rater"),
 // P(Y <= k) = logistic(disc_r * (threshold_k - eta)), disc_r = exp(log_disc_r), the reference
 // rater's (disc_ref) fixed at 1, log_disc of the others ~ Normal(0, 0.7); with
-// eta = group_gender + (1|cell) + age_z:rater + (1|respondent) + (1|item), all group effects
-// non-centred (Bambi's default); ordered cut points with the spec's Normal prior.  As in
+// eta = group_gender + (1|cell) + age_z:rater + (1|respondent) + (1|item); as the spec's
+// noncentered = ["1|respondent"], respondent effects non-centred, cell and item effects
+// centred; ordered cut points with the spec's Normal prior.  As in
 // Bambi's cumulative family, the first group_gender level (sorted) is the reference (its
 // location is absorbed by the thresholds): G - 1 coefficients.
 data {
@@ -29,17 +30,15 @@ parameters {
   vector[G - 1] group_gender;
   vector[R] age_rater;
   real<lower=0> cell_sigma;
-  vector[C] cell_offset;
+  vector[C] cell;
   real<lower=0> resp_sigma;
   vector[P] resp_offset;
   real<lower=0> item_sigma;
-  vector[I] item_offset;
+  vector[I] item;
   vector[R - 1] log_disc;
 }
 transformed parameters {
-  vector[C] cell = cell_offset * cell_sigma;
   vector[P] resp = resp_offset * resp_sigma;
-  vector[I] item = item_offset * item_sigma;
   vector[R - 1] disc = exp(log_disc);
 }
 model {
@@ -48,11 +47,11 @@ model {
   group_gender ~ normal(0, 2.0);
   age_rater ~ normal(0, 0.5);
   cell_sigma ~ gamma(2.0, 2.0);
-  cell_offset ~ std_normal();
+  cell ~ normal(0, cell_sigma);
   resp_sigma ~ normal(0, 2.0);          // HalfNormal(2) via the lower bound
   resp_offset ~ std_normal();
   item_sigma ~ normal(0, 0.5);          // HalfNormal(0.5)
-  item_offset ~ std_normal();
+  item ~ normal(0, item_sigma);
   log_disc ~ normal(0, 0.7);
   {
     // disc * (threshold - eta): ordered_logistic with scaled location and cut points
