@@ -4,6 +4,7 @@ Every fit runs in its own process (``bench/worker.py``) so that compile caches h
 memory, and peak memory, belong to that fit alone.
 """
 
+import dataclasses
 import os
 import resource
 import sys
@@ -42,9 +43,15 @@ KEY_PARAMS = {
 }
 
 
+# Spec fields replaced for every spec this process loads (``worker.py --spec-set``): a
+# lever that is a spec setting (e.g. ``noncentered``) measured without editing the spec.
+SPEC_OVERRIDES: dict = {}
+
+
 def spec_of(name: str):
-    """Load the spec ``models/youth_partnership/<name>.toml``."""
-    return load_spec(REPO / "models" / "youth_partnership" / f"{name}.toml")
+    """Load the spec ``models/youth_partnership/<name>.toml`` (with :data:`SPEC_OVERRIDES`)."""
+    spec = load_spec(REPO / "models" / "youth_partnership" / f"{name}.toml")
+    return dataclasses.replace(spec, **SPEC_OVERRIDES) if SPEC_OVERRIDES else spec
 
 
 def respondents(path: str | Path | None):
@@ -337,11 +344,13 @@ def run_triad(name: str, backend: str, data_path: str | None, sampler_only: bool
 
     def timed(model, args, backend, cores=None):
         t0 = time.perf_counter()
-        if nuts_kwargs:
+        own = {k: v for k, v in (nuts_kwargs or {}).items() if k in SAMPLER_ARGS}
+        if set(nuts_kwargs or {}) - set(own):
             idata = _sample_with_kwargs(model, args, backend, nuts_kwargs)
         else:
             # like for like with the peers' fixed 4 x (1000 + 1000): no stopping by ESS
-            idata = original(model, {**args, "ess_target": 0}, backend, cores)
+            # unless the settings ask for it (e.g. {"ess_target": 500, "chains": 2})
+            idata = original(model, {**args, "ess_target": 0, **own}, backend, cores)
         timing["sampler_call"] = time.perf_counter() - t0
         timing["sampling_time"] = float(idata.posterior.attrs.get("sampling_time", np.nan))
         timing["chains"] = int(idata.posterior.sizes["chain"])
@@ -383,6 +392,11 @@ def run_triad(name: str, backend: str, data_path: str | None, sampler_only: bool
             "step_size": timing.get("step_size", np.nan), "chains": timing["chains"],
             "draws": timing["draws"], "tune": timing["tune"], **_diag_fields(diag),
             "key": key_summary(idata, name, stan=False)}
+
+
+# settings triad's own sampler call takes (the rest go to pm.sample as nuts_sampler_kwargs)
+SAMPLER_ARGS = ("chains", "draws", "tune", "target_accept", "ess_target", "draws_min",
+                "draws_step", "dense_mass")
 
 
 def _sample_with_kwargs(model, args: dict, backend: str, nuts_kwargs: dict):

@@ -126,27 +126,24 @@ def main_part(repeats: int, log, engines: tuple = DEFAULT_ENGINES) -> None:
                              "mean": mean, "mcse": mcse})
 
 
-# Ordinal fits at 16x and 64x with the spec's 4 chains x (1000 + 1000) are projected at
-# 30-60 min (about 3-4 ms per gradient at 64x, bench/gradient_cost.py; 2^7 leapfrog steps per draw);
-# they run as 2 chains (one per core) x (500 + 600), the "fewer, longer chains" setting.
-LONG_CHAINS = {"chains": 2, "tune": 500, "draws": 600}
-
 
 def scaling_part(factors: list[int], log, ordinal_factors: list[int] | None = None,
                  long_chains: dict | None = None) -> None:
     """Metric and ordinal models on replicated respondents with the default backend.
 
-    The sampler path only (Bambi model + triad's sampler call with the spec's arguments):
-    triad's post-processing (prior predictive, expected scores per observation) is
-    measured in the main part.  Ordinal fits from 16x on use :data:`LONG_CHAINS`.
+    The sampler path only (the production model build + triad's sampler call with the
+    spec's arguments, 4 x (1000 + 1000) at every size): triad's post-processing (prior
+    predictive, expected scores per observation) is measured in the main part.
+    ``long_chains`` (sampler settings, e.g. 2 chains x (500 + 600)) replaces the spec's for
+    the ordinal fits from 16x on: a shorter probe.
     """
     for model in ("metric_inspraak", "ordinal_inspraak"):
         use = ordinal_factors if model == "ordinal_inspraak" and ordinal_factors else factors
         for f in use:
             args = ["--engine", "numpyro", "--model", model, "--scale", str(f),
                     "--sampler-only"]
-            if model == "ordinal_inspraak" and f >= 16:
-                args += ["--nuts-kwargs", json.dumps(long_chains or LONG_CHAINS)]
+            if model == "ordinal_inspraak" and f >= 16 and long_chains:
+                args += ["--nuts-kwargs", json.dumps(long_chains)]
             res = run_worker(args, log, timeout=1800)
             if res is None:
                 _append(RESULTS / "scaling.csv", {"model": model, "scale": f,

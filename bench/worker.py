@@ -30,7 +30,11 @@ def main() -> None:
     p.add_argument("--draws", type=int, default=None, help="Stan only: debug runs")
     p.add_argument("--tune", type=int, default=None)
     p.add_argument("--chains", type=int, default=None)
+    p.add_argument("--spec-set", default=None,
+                   help='JSON: spec fields replaced, e.g. {"noncentered": false}')
     a = p.parse_args()
+    if a.spec_set:
+        benchlib.SPEC_OVERRIDES.update(json.loads(a.spec_set))
     data = None if a.scale == 1 else str(benchlib.scaled_data(a.scale))
     t0 = time.perf_counter()
     if a.engine == "brms":
@@ -42,7 +46,8 @@ def main() -> None:
         res = benchlib.run_triad(a.model, a.engine, data, sampler_only=a.sampler_only,
                                  nuts_kwargs=kw)
     res.update(engine=a.engine, model=a.model, scale=a.scale, sampler_only=a.sampler_only,
-               nuts_kwargs=a.nuts_kwargs or "", process_wall=time.perf_counter() - t0,
+               nuts_kwargs=a.nuts_kwargs or "", spec_set=a.spec_set or "",
+               process_wall=time.perf_counter() - t0,
                peak_rss_mb=benchlib.peak_rss_mb(), load1=os.getloadavg()[0],
                xla_flags=os.environ.get("XLA_FLAGS", ""))
     if data is not None:
