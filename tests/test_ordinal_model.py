@@ -203,6 +203,10 @@ def test_thresholds_by_rater_variant_of_ordinal_specs():
     base = load_spec(MODELS / "ordinal_inspraak.toml")
     derived = derive_spec(base, variants["thresholds_rater"])
     assert derived.thresholds == "rater" and derived.disc == "common"
+    # the base centres cells and items with a dense mass block; with a rater's own thresholds
+    # their level is not pinned by the data, so the variant keeps the earlier settings
+    assert base.noncentered == ("1|respondent",) and base.sampler["dense_mass"] is True
+    assert derived.noncentered is True and derived.sampler["dense_mass"] is False
     assert "disc" not in derived.priors and derived.pymc_ordinal
     names = {s.name for s in multiverse_specs(load_specs())}
     assert "ordinal_inspraak~thresholds_rater" in names

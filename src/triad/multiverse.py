@@ -45,7 +45,7 @@ LOO_REJECT_ELPD = 4.0
 DATA_CELLS = "data_cells"
 _VARIANT_KEYS = {"name", "label", "axis", "why", "applies_to", "exclude", "family",
                  "sigma_formula", "priors", "prior_scale", "sampler", "missing_age",
-                 "disc", "thresholds"}
+                 "disc", "thresholds", "noncentered"}
 # Changes that only an ordinal spec has; a variant making them applies to ordinal specs.
 _ORDINAL_CHANGES = ("disc", "thresholds")
 ROBUSTNESS_COLUMNS = ["universes", "universes_agree", "robustness", "robust",
@@ -120,7 +120,8 @@ def load_variants(path: str | Path | None = None) -> list[Variant]:
         if not isinstance(v.get("sampler", {}), dict):
             raise SpecError(path, f"{where}.sampler", "a table of sampler settings")
         changes = {k: v[k] for k in ("family", "sigma_formula", "priors", "prior_scale",
-                                     "sampler", "missing_age", *_ORDINAL_CHANGES) if k in v}
+                                     "sampler", "missing_age", "noncentered", *_ORDINAL_CHANGES)
+                   if k in v}
         out.append(Variant(v["name"], v["label"], v["axis"], v["why"],
                            tuple(v["applies_to"]), tuple(v.get("exclude", ())), changes, path))
     return out
@@ -173,6 +174,8 @@ def derive_spec(base: ModelSpec, variant: Variant) -> ModelSpec:
     for key in _ORDINAL_CHANGES:
         if key in ch:
             raw[key] = ch[key]
+    if "noncentered" in ch:  # validated with the spec (a list only for the PyMC ordinal model)
+        raw["noncentered"] = ch["noncentered"]
     if raw.get("disc") != "rater":  # one latent SD: no discrimination to give a prior
         raw["priors"].pop("disc", None)
     for term, prior in ch.get("priors", {}).items():
