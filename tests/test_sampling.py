@@ -266,3 +266,10 @@ def test_dense_mass_block_learns_the_correlation_of_the_small_parameters():
     assert pair.std(axis=0) == pytest.approx([1.0, 1.0], abs=0.2)
     with pytest.raises(ValueError, match="numpyro"):
         sampling.sample_posterior(model, {**args, "dense_mass": True}, "pymc")
+    # fit() asks for it only with numpyro: other backends adapt their own diagonal mass
+    import triad.fitting as tf
+
+    spec = tf.resolve_model("ordinal_inspraak")
+    assert tf.sampler_args(spec, quick=False)["dense_mass"] is True
+    for backend in ("pymc", "nutpie"):
+        assert "dense_mass" not in tf.sampler_args(spec, quick=False, backend=backend)

@@ -84,11 +84,17 @@ def _versions() -> dict:
     return library_versions(MODEL_LIBRARIES)
 
 
-def sampler_args(spec: ModelSpec, quick: bool) -> dict:
-    """Sampler arguments of a fit: the defaults, the spec's ``[sampler]``, quick overrides."""
+def sampler_args(spec: ModelSpec, quick: bool, backend: str = DEFAULT_BACKEND) -> dict:
+    """Sampler arguments of a fit: the defaults, the spec's ``[sampler]``, quick overrides.
+
+    ``dense_mass`` is numpyro's (:func:`triad.sampling.sample_posterior`): with another
+    backend it is left out, so the fit records the diagonal mass that backend adapts.
+    """
     args = {"draws": 1000, "tune": 1000, "chains": 4, "target_accept": 0.9, "seed": 1,
             "prior_draws": PRIOR_DRAWS, **ESS_STOPPING}
     args.update(spec.sampler)
+    if backend != "numpyro":
+        args.pop("dense_mass", None)
     if quick:
         args.update({"draws": 200, "tune": 200, "chains": 2, "prior_draws": 250,
                      "max_treedepth": QUICK_MAX_TREEDEPTH, **spec.quick})
@@ -213,7 +219,7 @@ def fit(
         # a file's cells come with the file's own correlations of paired cells
         md = summary_frame(spec, cells, data_source=source if cells is not None or
                            data is not None else "published", scores=scores)
-    args = sampler_args(spec, quick)
+    args = sampler_args(spec, quick, backend)
     key = fit_key(spec, _data_hash(resp, md), backend, args)
     folder = Path(out) / "fits" / spec.name / key if out is not None else None
     if folder is not None and use_cache and valid_cache(folder):
