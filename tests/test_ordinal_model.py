@@ -291,3 +291,31 @@ def test_noncentered_list_is_validated(tmp_path):
         _spec(tmp_path, disc="", noncentered=["1|respondent"])  # a Bambi-built spec
     with pytest.raises(SpecError, match="must be true, false or a list"):
         _spec(tmp_path, noncentered="respondent")
+
+
+def test_terms_constant_within_a_respondent_are_summed_per_respondent(monkeypatch):
+    """The graph sums respondent-level terms once per respondent; log density unchanged.
+
+    Reference: the same model built with one index per term and answer (no hoisting);
+    ``test_one_latent_sd_equals_bambis_cumulative_model`` compares that form with Bambi.
+    """
+    from triad.fitting import respondent_data
+    from triad.modeldata import model_frame
+    from triad.ordinal_model import OrdinalModel
+
+    spec = load_spec(MODELS / "ordinal_inspraak.toml")
+    frame = model_frame(respondent_data(None), spec).frame
+    ordinal = build(spec, frame)
+    unit, unit_frame, hoisted = ordinal._unit_terms()
+    assert unit == "respondent" and len(unit_frame) == frame["respondent"].nunique()
+    # the item varies within a respondent; every other term is the respondent's
+    assert hoisted == {"group_gender", "1|cell", "age_z:rater", "1|respondent"}
+    monkeypatch.setattr(OrdinalModel, "_unit_terms", lambda self: ("", self.frame, set()))
+    per_answer = build(spec, frame).model
+    rng = np.random.default_rng(3)
+    point = {k: v + 0.3 * rng.standard_normal(np.shape(v))
+             for k, v in per_answer.initial_point().items()}
+    np.testing.assert_allclose(ordinal.model.compile_logp()(point),
+                               per_answer.compile_logp()(point), rtol=1e-12)
+    grads = [m.compile_dlogp()(point) for m in (ordinal.model, per_answer)]
+    np.testing.assert_allclose(*grads, rtol=1e-10, atol=1e-12)
