@@ -218,7 +218,7 @@ class OrdinalModel:
         return idx.to_numpy(dtype=int)
 
     def _unit_terms(self) -> tuple[str, pd.DataFrame, set]:
-        """The unit factor, a frame of its first rows (level order) and the terms hoisted.
+        """Return the unit factor, a frame of its first rows (level order) and the terms hoisted.
 
         The unit is the group factor with the most levels (the respondent in an
         item-level model), when it has fewer levels than the frame has rows.  A term is
