@@ -253,6 +253,11 @@ def test_dense_mass_block_learns_the_correlation_of_the_small_parameters():
     diag = sampling.sample_posterior(model, args, "numpyro")
     dense = sampling.sample_posterior(model, {**args, "dense_mass": True}, "numpyro")
     assert dense["posterior"].sizes["draw"] == 300 and dense["posterior"].sizes["chain"] == 2
+    # fewer draws than the stopping rule's first block (a quick run's): the draws asked
+    short = sampling.sample_posterior(
+        model, {**args, "draws": 120, "ess_target": 500, "draws_min": 500, "draws_step": 250,
+                "dense_mass": True}, "numpyro")
+    assert short["posterior"].sizes["draw"] == 120
 
     def steps(tree) -> float:
         return float(tree["sample_stats"]["n_steps"].mean())

@@ -218,7 +218,9 @@ def _sample_numpyro_by_ess(model, args: dict, keep: list[str]) -> xr.DataTree:
 
     chains, draws, target = args["chains"], args["draws"], args.get("ess_target", 0)
     first, step = args.get("draws_min", draws), args.get("draws_step", args.get("draws_min"))
-    if not target:  # a fixed number of draws (only the dense mass matrix brings us here)
+    if not target or first >= draws:
+        # a fixed number of draws (only the dense mass matrix brings us here): a quick run's
+        # 100-200 draws are fewer than the stopping rule's first block of 500
         first = step = draws
     # pm.sample's per-chain seeds, of which its jax samplers use the first
     seed = int(get_random_generator(args["seed"]).spawn(chains)[0].integers(2**30))
