@@ -10,7 +10,7 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
-__all__ = ["GATES", "MAX_TREEDEPTH", "diagnostics", "energy_diagnostics"]
+__all__ = ["GATES", "MAX_TREEDEPTH", "diagnostics", "energy_diagnostics", "rhat_all"]
 
 # E-BFMI below 0.3 (Betancourt 2016) means the momentum resampling explores the energy
 # distribution poorly (heavy tails, funnels) even when R-hat looks fine.  A draw whose
@@ -74,23 +74,43 @@ def energy_diagnostics(sample_stats: xr.Dataset | xr.DataTree | None,
             "max_treedepth": int(max_treedepth)}
 
 
+def _checked(idata: xr.DataTree) -> xr.Dataset:
+    post = idata["posterior"].to_dataset()
+    return post[[v for v in post.data_vars if not v.startswith("_")]]
+
+
+def _extreme(ds: xr.Dataset, fn) -> float:
+    return float(fn([float(fn(ds[v].values)) for v in ds.data_vars]))
+
+
+def rhat_all(idata: xr.DataTree) -> tuple[xr.Dataset, float]:
+    """Return the rank-normalised split R-hat of every posterior variable and its maximum.
+
+    The first of :func:`diagnostics`' computations, apart so that a stopping rule can
+    see a failed R-hat gate without computing the ESS (most of the cost with thousands
+    of parameters: arviz-stats loops over them in Python) and pass it on.
+    """
+    # Unrounded: az.summary rounds to 2 decimals, which would hide an R-hat of 1.014.
+    rhat = az.rhat(_checked(idata))
+    return rhat, _extreme(rhat, np.nanmax)
+
+
 def diagnostics(idata: xr.DataTree, seconds: float | None = None, *,
-                max_treedepth: int = MAX_TREEDEPTH) -> dict:
+                max_treedepth: int = MAX_TREEDEPTH, rhat: xr.Dataset | None = None) -> dict:
     """R-hat, bulk/tail ESS, divergences, E-BFMI, tree-depth saturation, and the gates.
 
     ``gates_failed`` gives the reason of every failed gate; ``gates_notes`` what is worth
     a look without failing (a few draws at the maximum tree depth, an E-BFMI that could
-    not be computed).
+    not be computed).  ``rhat``: the first value of :func:`rhat_all` on the same draws,
+    if already computed.
     """
-    post = idata["posterior"].to_dataset()
-    names = [v for v in post.data_vars if not v.startswith("_")]
-    # Unrounded: az.summary rounds to 2 decimals, which would hide an R-hat of 1.014.
-    rhat = az.rhat(post[names])
-    bulk = az.ess(post[names], method="bulk")
-    tail = az.ess(post[names], method="tail")
-
-    def extreme(ds, fn) -> float:
-        return float(fn([float(fn(ds[v].values)) for v in ds.data_vars]))
+    post = _checked(idata)
+    if rhat is None:
+        rhat, _ = rhat_all(idata)
+    bulk = az.ess(post, method="bulk")
+    tail = az.ess(post, method="tail")
+    names = list(post.data_vars)
+    extreme = _extreme
 
     stats = idata["sample_stats"] if "sample_stats" in idata.children else None
     divergences = int(stats["diverging"].sum()) if (

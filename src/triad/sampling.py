@@ -263,7 +263,7 @@ def _sample_numpyro_by_ess(model, args: dict, keep: list[str]) -> xr.DataTree:
     from pymc.sampling import jax as pymc_jax
     from pymc.util import _get_seeds_per_chain, get_default_varnames, get_random_generator
 
-    from triad.convergence import MAX_TREEDEPTH, diagnostics
+    from triad.convergence import GATES, MAX_TREEDEPTH, diagnostics, rhat_all
 
     chains, draws, target = args["chains"], args["draws"], args.get("ess_target", 0)
     tune = args["tune"]
@@ -346,7 +346,14 @@ def _sample_numpyro_by_ess(model, args: dict, keep: list[str]) -> xr.DataTree:
         n_draws = next(iter(posterior.values())).shape[1]
         groups = {"posterior": posterior, "sample_stats": sample_stats}
         tree = from_dict(data=groups, coords=coords, dims=dims, sample_dims=["chain", "draw"])
-        diag = diagnostics(tree, max_treedepth=args.get("max_treedepth", MAX_TREEDEPTH))
+        rhat, rhat_max = rhat_all(tree)
+        if rhat_max > GATES["r_hat_max"] and n_draws < draws:
+            # more draws are needed whatever the ESS: not computed (over half of a check)
+            checks.append(f"{n_draws}: R-hat {rhat_max:.3f} > {GATES['r_hat_max']}, "
+                          "ESS not computed")
+            continue
+        diag = diagnostics(tree, max_treedepth=args.get("max_treedepth", MAX_TREEDEPTH),
+                           rhat=rhat)
         enough = (diag["gates_passed"] and diag["ess_bulk_min"] >= target
                   and diag["ess_tail_min"] >= target)
         checks.append(f"{n_draws}: R-hat {diag['r_hat_max']:.3f}, bulk ESS "
