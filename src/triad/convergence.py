@@ -109,18 +109,17 @@ def diagnostics(idata: xr.DataTree, seconds: float | None = None, *,
         rhat, _ = rhat_all(idata)
     bulk = az.ess(post, method="bulk")
     tail = az.ess(post, method="tail")
-    names = list(post.data_vars)
-    extreme = _extreme
 
     stats = idata["sample_stats"] if "sample_stats" in idata.children else None
     divergences = int(stats["diverging"].sum()) if (
         stats is not None and "diverging" in stats) else 0
     energy = energy_diagnostics(stats, max_treedepth)
     ebfmi, saturated = energy["ebfmi_min"], energy["treedepth_saturated_share"]
-    r_hat = extreme(rhat, np.nanmax)
-    ess_bulk = extreme(bulk, np.nanmin)
-    ess_tail = extreme(tail, np.nanmin)
-    n_params = int(sum(post[v].size // (post.sizes["chain"] * post.sizes["draw"]) for v in names))
+    r_hat = _extreme(rhat, np.nanmax)
+    ess_bulk = _extreme(bulk, np.nanmin)
+    ess_tail = _extreme(tail, np.nanmin)
+    n_params = int(sum(post[v].size for v in post.data_vars)
+                   // (post.sizes["chain"] * post.sizes["draw"]))
     failed, notes = [], []
     if r_hat > GATES["r_hat_max"]:
         failed.append(f"R-hat {r_hat:.3f} > {GATES['r_hat_max']}")
