@@ -60,7 +60,10 @@ def store(result: FitResult, md: ModelData) -> None:
 def _write_folder(tmp: Path, result: FitResult, md: ModelData) -> None:
     tmp.mkdir(parents=True)
     idata = result.idata
-    encoding = {f"/{group}": {v: {"zlib": True, "complevel": 4}
+    # zlib level 1: the draws are float64 noise that no level shrinks much (metric_band's
+    # 80 MB uncompressed: 66.2 MB at level 4, 66.8 MB at 1), and level 4 took 2.05 s to
+    # write against 1.43 s
+    encoding = {f"/{group}": {v: {"zlib": True, "complevel": 1}
                               for v in idata[group].data_vars}
                 for group in idata.children}
     idata.to_netcdf(tmp / "fit.nc", engine="netcdf4", encoding=encoding)
