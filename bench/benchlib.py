@@ -26,7 +26,6 @@ from triad.model_build import paired_loadings  # noqa: E402
 from triad.modeldata import model_frame, summary_frame  # noqa: E402
 from triad.ordinal_terms import reference_rater  # noqa: E402
 from triad.readers import read_respondents  # noqa: E402
-from triad.specs import load_spec  # noqa: E402
 
 MODELS = ("metric_inspraak", "ordinal_inspraak", "summary_cells")
 ENGINES = ("stan", "brms", "numpyro", "pymc", "nutpie")
@@ -49,8 +48,14 @@ SPEC_OVERRIDES: dict = {}
 
 
 def spec_of(name: str):
-    """Load the spec ``models/youth_partnership/<name>.toml`` (with :data:`SPEC_OVERRIDES`)."""
-    spec = load_spec(REPO / "models" / "youth_partnership" / f"{name}.toml")
+    """Load the spec ``models/youth_partnership/<name>.toml`` (with :data:`SPEC_OVERRIDES`).
+
+    ``model~variant`` loads a multiverse universe as the main job fits it.
+    """
+    from triad.multiverse import resolve_spec
+
+    model, _, variant = name.partition("~")
+    spec = resolve_spec(REPO / "models" / "youth_partnership" / f"{model}.toml", variant)
     return dataclasses.replace(spec, **SPEC_OVERRIDES) if SPEC_OVERRIDES else spec
 
 

@@ -339,6 +339,19 @@ def write_results(results: Path, out: Path) -> None:
         med = fa.groupby("run")["wall_s"].median()
         for run in med.index:
             parts[f"fitall_{run}"] = f"{med[run]:.1f}"
+    if (results / "floor.csv").is_file():
+        fl = pd.read_csv(results / "floor.csv")
+        parts["floor"] = _md(fl, {"model": "fit", "chains": "chains", "tune": "warm-up",
+                                  "draws": "draws", "steps_per_iteration": "steps per draw",
+                                  "leapfrogs": "leapfrog steps",
+                                  "us_per_gradient": "us per gradient",
+                                  "gradient_core_s": "gradient floor CPU s",
+                                  "fit_s": "fit's sampling step s"},
+                             {"chains": 0, "tune": 0, "draws": 0, "leapfrogs": 0,
+                              "us_per_gradient": 1, "gradient_core_s": 1, "fit_s": 1})
+        parts["floor_total"] = f"{fl['gradient_core_s'].sum():.0f}"
+        parts["floor_leapfrogs"] = f"{fl['leapfrogs'].sum() / 1e6:.1f}"
+        parts["floor_fits"] = f"{fl['fit_s'].sum():.0f}"
     if (results / "fit_all_profile.txt").is_file():
         lines = (results / "fit_all_profile.txt").read_text().splitlines()
         start = next((i for i, x in enumerate(lines) if "ncalls" in x), 0)
