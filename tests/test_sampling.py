@@ -231,6 +231,29 @@ def test_xla_flags_are_added_for_the_measured_jaxlib_line_only(monkeypatch):
     assert sampling.configure_xla() == ""
 
 
+def test_xla_gets_one_host_device_per_chain_unless_the_user_set_a_number(monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    import triad.sampling as sampling
+
+    # PyMC's JAX module (imported in this process) sets 100 devices; triad puts back 4 and
+    # keeps every other flag
+    assert sampling.HOST_DEVICES == 4
+    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=100 --xla_a=1")
+    assert sampling.configure_host_devices() == (
+        "--xla_force_host_platform_device_count=4 --xla_a=1")
+    # in a fresh process, on import: the devices JAX sees, and a number the user set
+    probe = ("import os, jax, triad.sampling; print(jax.local_device_count(), "
+             "os.environ['XLA_FLAGS'].count('device_count'))")
+    for flags, devices in (("", "4"), ("--xla_force_host_platform_device_count=6", "6")):
+        env = {**os.environ, "XLA_FLAGS": flags}
+        out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                             text=True, check=True).stdout.split()
+        assert out == [devices, "1"]
+
+
 def _correlated_model():
     """Two parameters correlated 0.99 beside 100 independent ones (all standard normal)."""
     import pymc as pm

@@ -21,8 +21,9 @@ from triad.codebook import load_codebook
 from triad.estimands import counterfactual_contrasts
 from triad.specs import ModelSpec
 
-__all__ = ["DENSE_MAX_SIZE", "DIAGNOSTICS_ATTR", "XLA_CPU_FLAGS", "configure_xla",
-           "counterfactual_draws", "dense_block", "sample_posterior", "use_compile_cache"]
+__all__ = ["DENSE_MAX_SIZE", "DIAGNOSTICS_ATTR", "HOST_DEVICES", "XLA_CPU_FLAGS",
+           "configure_host_devices", "configure_xla", "counterfactual_draws", "dense_block",
+           "sample_posterior", "use_compile_cache"]
 
 # posterior attribute (JSON) with the diagnostics of the draws a stopping rule kept
 DIAGNOSTICS_ATTR = "diagnostics_at_stop"
@@ -58,6 +59,41 @@ def configure_xla() -> str:
 
 
 configure_xla()
+
+# XLA host devices, one per parallel chain of numpyro's NUTS.  PyMC's JAX module sets 100
+# when imported.  Measured on this 2-core machine (summary_cells, 4 chains x (1000 + 1000),
+# nothing else running): with 100 devices about half of the sampler calls thrashed (0.5-2.6
+# M voluntary context switches and 2-20 s of system time where a normal call has a few
+# thousand and 0.4 s; sampling 13-31 s instead of 9.3-10.6 s; pm.sample's own path 1 run in
+# 5), with 16 or 32 devices most, with 8 some, with 4 (one per chain) none in 6 runs.
+HOST_DEVICES = 4
+_DEVICE_FLAG = re.compile(r"--xla_force_host_platform_device_count=(\S+)")
+
+
+def configure_host_devices(count: int = HOST_DEVICES) -> str:
+    """Give XLA ``count`` host devices (one per chain) unless the user set a number.
+
+    Returns the new ``XLA_FLAGS``.
+
+    PyMC's JAX module replaces the number with 100 when it is imported; it is imported here
+    and its rewrite undone.  A number in ``XLA_FLAGS`` before that module was first
+    imported is the user's and is kept; the other flags are kept as they were.  Has
+    effect only before JAX starts its backend (called on import of this module).  A fit
+    with more chains than devices draws them vectorised on one device (slower).
+    """
+    import sys
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    user = None if "pymc.sampling.jax" in sys.modules else _DEVICE_FLAG.search(flags)
+    import pymc.sampling.jax  # noqa: F401
+
+    number = user.group(1) if user else str(count)
+    os.environ["XLA_FLAGS"] = " ".join(
+        [f"--xla_force_host_platform_device_count={number}", *_DEVICE_FLAG.sub("", flags).split()])
+    return os.environ["XLA_FLAGS"]
+
+
+configure_host_devices()
 
 # JAX's persistent compilation cache (None: off).  Set per process by
 # :func:`use_compile_cache`; a fit with the same model graph in a later run or in another
