@@ -79,7 +79,8 @@ def configure_host_devices(count: int = HOST_DEVICES) -> str:
     and its rewrite undone.  A number in ``XLA_FLAGS`` before that module was first
     imported is the user's and is kept; the other flags are kept as they were.  Has
     effect only before JAX starts its backend (called on import of this module).  A fit
-    with more chains than devices draws them vectorised on one device (slower).
+    with more chains than devices runs them vectorised on one device (triad's blocks) or
+    one after another (numpyro's ``MCMC`` under ``pm.sample``, with a warning): slower.
     """
     import sys
 
